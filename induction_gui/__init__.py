@@ -1,0 +1,1 @@
+"""Induction Head Explorer."""

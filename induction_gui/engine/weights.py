@@ -1,0 +1,271 @@
+"""Model weights under TransformerLens parameter names, validated.
+
+A ``Weights`` is a mutable mapping ``name -> ndarray``. Keeping TransformerLens'
+names and shapes means a state dict exported from a real HookedTransformer
+(attn_only, no LayerNorm) loads as it is, and every formula in METRICS.md can be
+written with the names the literature uses.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterator, Mapping, MutableMapping
+from pathlib import Path
+
+import numpy as np
+
+from .config import ModelConfig
+
+_BLOCK_RE = re.compile(r"^blocks\.(\d+)\.attn\.(W_Q|W_K|W_V|W_O|b_Q|b_K|b_V|b_O)$")
+# Buffers a TransformerLens state dict carries that are not parameters.
+_IGNORED_SUFFIXES = (".attn.mask", ".attn.IGNORE")
+_GLOBAL_NAMES = ("embed.W_E", "pos_embed.W_pos", "unembed.W_U", "unembed.b_U")
+
+
+class WeightsError(ValueError):
+    """A weight is missing, misshapen, non-finite or unreadable; the message names it."""
+
+
+def block_names(layer: int) -> dict[str, str]:
+    """Short name -> full parameter name for one attention block."""
+    return {n: f"blocks.{layer}.attn.{n}" for n in ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V", "b_O")}
+
+
+def _as_float_array(name: str, value: object) -> np.ndarray:
+    """Convert to a float array, refusing what is not a real-valued numeric array."""
+    arr = np.asarray(value)
+    if arr.dtype.kind in "iu":
+        arr = arr.astype(np.float32)
+    if arr.dtype.kind != "f":
+        raise WeightsError(f"{name}: expected a real-valued float array, got dtype {arr.dtype}")
+    return arr
+
+
+class Weights(MutableMapping[str, np.ndarray]):
+    """TransformerLens-named parameters of an attention-only transformer.
+
+    Missing biases are filled with zeros of the right shape, so that code
+    downstream never branches on their presence. Call :meth:`validate` (done by
+    the constructor and loaders) after editing to re-check shapes and values.
+    """
+
+    def __init__(self, params: Mapping[str, object], *, validate: bool = True) -> None:
+        self._params: dict[str, np.ndarray] = {}
+        for name, value in params.items():
+            if name.endswith(_IGNORED_SUFFIXES):
+                continue
+            self._params[name] = _as_float_array(name, value)
+        if validate:
+            self.validate()
+
+    # -- mapping protocol -------------------------------------------------
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._params[name]
+
+    def __setitem__(self, name: str, value: object) -> None:
+        self._params[name] = _as_float_array(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        del self._params[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._params)
+
+    def __len__(self) -> int:
+        return len(self._params)
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (
+            f"Weights(n_layers={c.n_layers}, n_heads={c.n_heads}, d_model={c.d_model}, "
+            f"d_head={c.d_head}, d_vocab={c.d_vocab}, n_ctx={c.n_ctx})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Weights):
+            return NotImplemented
+        return self._params.keys() == other._params.keys() and all(
+            self._params[k].dtype == other._params[k].dtype and np.array_equal(self._params[k], other._params[k])
+            for k in self._params
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def copy(self) -> Weights:
+        """A deep copy: editing it never changes this one."""
+        return Weights({k: v.copy() for k, v in self._params.items()}, validate=False)
+
+    def astype(self, dtype: np.dtype | type) -> Weights:
+        """All parameters cast to ``dtype`` (float32 or float64)."""
+        return Weights({k: v.astype(dtype) for k, v in self._params.items()}, validate=False)
+
+    # -- structure ----------------------------------------------------------
+    @property
+    def n_layers(self) -> int:
+        layers = {int(m.group(1)) for m in map(_BLOCK_RE.match, self._params) if m}
+        return max(layers) + 1 if layers else 0
+
+    @property
+    def config(self) -> ModelConfig:
+        """Sizes inferred from the shapes (see :class:`ModelConfig`)."""
+        d_vocab, d_model = self._params["embed.W_E"].shape
+        n_ctx = self._params["pos_embed.W_pos"].shape[0]
+        n_layers = self.n_layers
+        if n_layers:
+            n_heads, _, d_head = self._params["blocks.0.attn.W_Q"].shape
+        else:
+            n_heads, d_head = 0, 0
+        return ModelConfig(n_layers, n_heads, d_model, d_head, d_vocab, n_ctx)
+
+    def expected_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Name -> shape every parameter must have, given the inferred config."""
+        c = self.config
+        shapes: dict[str, tuple[int, ...]] = {
+            "embed.W_E": (c.d_vocab, c.d_model),
+            "pos_embed.W_pos": (c.n_ctx, c.d_model),
+            "unembed.W_U": (c.d_model, c.d_vocab),
+            "unembed.b_U": (c.d_vocab,),
+        }
+        for layer in range(c.n_layers):
+            n = block_names(layer)
+            for w in ("W_Q", "W_K", "W_V"):
+                shapes[n[w]] = (c.n_heads, c.d_model, c.d_head)
+            for b in ("b_Q", "b_K", "b_V"):
+                shapes[n[b]] = (c.n_heads, c.d_head)
+            shapes[n["W_O"]] = (c.n_heads, c.d_head, c.d_model)
+            shapes[n["b_O"]] = (c.d_model,)
+        return shapes
+
+    def validate(self) -> None:
+        """Check names, shapes and finiteness; fill missing biases with zeros.
+
+        Raises
+        ------
+        WeightsError
+            naming the first offending parameter and what was expected.
+        """
+        for name in self._params:
+            if name not in _GLOBAL_NAMES and not _BLOCK_RE.match(name):
+                raise WeightsError(
+                    f"{name}: unknown parameter (expected TransformerLens names such as "
+                    "embed.W_E, pos_embed.W_pos, blocks.0.attn.W_Q, unembed.W_U)"
+                )
+        for name, ndim in (("embed.W_E", 2), ("pos_embed.W_pos", 2), ("unembed.W_U", 2)):
+            if name not in self._params:
+                raise WeightsError(f"{name}: missing")
+            if self._params[name].ndim != ndim:
+                raise WeightsError(f"{name}: expected {ndim} dimensions, got shape {list(self._params[name].shape)}")
+        layers = sorted({int(m.group(1)) for m in map(_BLOCK_RE.match, self._params) if m})
+        if layers != list(range(len(layers))):
+            raise WeightsError(f"blocks: layer indices must be 0..{len(layers) - 1} without gaps, got {layers}")
+        for layer in layers:
+            n = block_names(layer)
+            for w in ("W_Q", "W_K", "W_V", "W_O"):
+                if n[w] not in self._params:
+                    raise WeightsError(f"{n[w]}: missing")
+                if self._params[n[w]].ndim != 3:
+                    raise WeightsError(f"{n[w]}: expected 3 dimensions, got shape {list(self._params[n[w]].shape)}")
+        expected = self.expected_shapes()
+        dtype = self._params["embed.W_E"].dtype
+        for name, shape in expected.items():
+            if name not in self._params:
+                if ".b_" in name:
+                    self._params[name] = np.zeros(shape, dtype=dtype)
+                    continue
+                raise WeightsError(f"{name}: missing")
+            got = self._params[name].shape
+            if got != shape:
+                raise WeightsError(f"{name}: expected shape {list(shape)}, got {list(got)}")
+        for name, arr in self._params.items():
+            if not np.isfinite(arr).all():
+                bad = np.argwhere(~np.isfinite(arr))[0]
+                value = arr[tuple(bad)]
+                raise WeightsError(f"{name}: non-finite value {value} at index {bad.tolist()}")
+
+    # -- construction ---------------------------------------------------------
+    @classmethod
+    def zeros(cls, config: ModelConfig, dtype: type = np.float32) -> Weights:
+        """All-zero weights of the given sizes (a blank slate for hand construction)."""
+        w = cls(
+            {
+                "embed.W_E": np.zeros((config.d_vocab, config.d_model), dtype),
+                "pos_embed.W_pos": np.zeros((config.n_ctx, config.d_model), dtype),
+                "unembed.W_U": np.zeros((config.d_model, config.d_vocab), dtype),
+                **{
+                    block_names(layer)[w]: np.zeros((config.n_heads, config.d_model, config.d_head), dtype)
+                    for layer in range(config.n_layers)
+                    for w in ("W_Q", "W_K", "W_V")
+                },
+                **{
+                    block_names(layer)["W_O"]: np.zeros((config.n_heads, config.d_head, config.d_model), dtype)
+                    for layer in range(config.n_layers)
+                },
+            },
+            validate=False,
+        )
+        w.validate()  # fills biases
+        return w
+
+    @classmethod
+    def random(cls, config: ModelConfig, seed: int = 0, dtype: type = np.float32) -> Weights:
+        """Gaussian weights scaled like TransformerLens' init (std 1/sqrt(d_model)), seeded."""
+        rng = np.random.default_rng(seed)
+        w = cls.zeros(config, dtype)
+        std = 1.0 / math.sqrt(config.d_model)
+        for name in w:
+            if ".b_" not in name and not name.endswith("b_U"):
+                w[name] = (rng.standard_normal(w[name].shape) * std).astype(dtype)
+        return w
+
+    # -- files ------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Weights:
+        """Read ``.safetensors`` or ``.npz`` (never pickled objects) and validate.
+
+        Raises
+        ------
+        WeightsError
+            for an unreadable file, an unknown extension or invalid contents,
+            with the file name in the message.
+        """
+        path = Path(path)
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".safetensors":
+                from safetensors.numpy import load_file
+
+                params: dict[str, np.ndarray] = load_file(str(path))
+            elif suffix == ".npz":
+                with np.load(path, allow_pickle=False) as data:
+                    params = {k: data[k] for k in data.files}
+            else:
+                raise WeightsError(f"{path.name}: unknown weights format {suffix!r} (use .safetensors or .npz)")
+        except WeightsError:
+            raise
+        except FileNotFoundError:
+            raise WeightsError(f"{path}: no such file") from None
+        except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file, said with its name
+            raise WeightsError(f"{path.name}: cannot read weights ({type(exc).__name__}: {exc})") from None
+        try:
+            return cls(params)
+        except WeightsError as exc:
+            raise WeightsError(f"{path.name}: {exc}") from None
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write ``.safetensors`` or ``.npz`` atomically (temporary file, then rename)."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        tmp = path.with_name(f".{path.name}.tmp{suffix}")
+        arrays = {k: np.ascontiguousarray(v) for k, v in self._params.items()}
+        if suffix == ".safetensors":
+            from safetensors.numpy import save_file
+
+            save_file(arrays, str(tmp))
+        elif suffix == ".npz":
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+        else:
+            raise WeightsError(f"{path.name}: unknown weights format {suffix!r} (use .safetensors or .npz)")
+        os.replace(tmp, path)
