@@ -1,0 +1,140 @@
+"""Per-head overrides in a scenario file: ``"overrides": {"L0H1": {"key_shift": 1}}``.
+
+Heads are named as the literature names them (L0H1 = layer 0, head 1). Only the
+fields that differ from plain softmax attention are written, so a file reads
+as the list of experiments the lesson performs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..engine.attention import ABLATIONS, NORMALIZATIONS, HeadOverride
+from .errors import ScenarioError
+from .fields import (
+    child,
+    describe,
+    entry,
+    expect_choice,
+    expect_int,
+    expect_keyed_object,
+    expect_number,
+    expect_object,
+    read_array,
+    shape_str,
+)
+
+HeadKey = tuple[int, int]  # (layer, head_index)
+OVERRIDE_FIELDS = ("normalization", "eps", "fixed_pattern", "key_shift", "score_scale", "ablation")
+_HEAD_NAME = re.compile(r"L(0|[1-9][0-9]{0,5})H(0|[1-9][0-9]{0,5})")
+_DEFAULT = HeadOverride()
+
+
+def head_name(key: HeadKey) -> str:
+    """``(0, 1)`` -> ``"L0H1"``."""
+    return f"L{key[0]}H{key[1]}"
+
+
+def parse_head_name(name: str, path: str) -> HeadKey:
+    """``"L0H1"`` -> ``(0, 1)``; leading zeros are refused so that one head has one name."""
+    match = _HEAD_NAME.fullmatch(name)
+    if match is None:
+        raise ScenarioError(path, 'expected a head name such as "L0H1" (layer 0, head 1)')
+    return int(match.group(1)), int(match.group(2))
+
+
+def parse_override(value: object, path: str) -> HeadOverride:
+    """One head's override object; absent fields keep their defaults."""
+    obj = expect_object(value, path, optional=OVERRIDE_FIELDS)
+    kwargs: dict[str, object] = {}
+    if "normalization" in obj:
+        kwargs["normalization"] = expect_choice(obj["normalization"], child(path, "normalization"), NORMALIZATIONS)
+    if "eps" in obj:
+        kwargs["eps"] = expect_number(obj["eps"], child(path, "eps"), lo=0.0)
+    if obj.get("fixed_pattern") is not None:
+        kwargs["fixed_pattern"] = _parse_pattern(obj["fixed_pattern"], child(path, "fixed_pattern"))
+    if "key_shift" in obj:
+        kwargs["key_shift"] = expect_int(obj["key_shift"], child(path, "key_shift"), lo=0)
+    if "score_scale" in obj:
+        kwargs["score_scale"] = expect_number(obj["score_scale"], child(path, "score_scale"))
+    if obj.get("ablation") is not None:
+        kwargs["ablation"] = expect_choice(obj["ablation"], child(path, "ablation"), ABLATIONS)
+    try:
+        return HeadOverride(**kwargs)  # type: ignore[arg-type]
+    except (ValueError, TypeError) as exc:
+        raise ScenarioError(path, str(exc)) from None
+
+
+def _parse_pattern(value: object, path: str) -> np.ndarray:
+    pattern = read_array(value, path, dtype=np.float64, ndim=2)
+    if pattern.shape[0] != pattern.shape[1] or not pattern.size:
+        raise ScenarioError(path, f"expected a square [n, n] nested list, got shape {shape_str(pattern.shape)}")
+    return pattern
+
+
+def parse_overrides(value: object, path: str) -> dict[HeadKey, HeadOverride]:
+    """The ``overrides`` object, keyed by (layer, head)."""
+    obj = expect_keyed_object(value, path, what='an object mapping head names such as "L0H1" to overrides')
+    out: dict[HeadKey, HeadOverride] = {}
+    for name, body in obj.items():
+        p = entry(path, name)
+        out[parse_head_name(name, p)] = parse_override(body, p)
+    return out
+
+
+def override_to_json(override: HeadOverride) -> dict[str, object]:
+    """Only the fields that differ from the default, as JSON values."""
+    out: dict[str, object] = {}
+    if override.normalization != _DEFAULT.normalization:
+        out["normalization"] = override.normalization
+    if override.eps != _DEFAULT.eps:
+        out["eps"] = float(override.eps)
+    if override.fixed_pattern is not None:
+        out["fixed_pattern"] = np.asarray(override.fixed_pattern, dtype=np.float64).tolist()
+    if override.key_shift != _DEFAULT.key_shift:
+        out["key_shift"] = int(override.key_shift)
+    if override.score_scale != _DEFAULT.score_scale:
+        out["score_scale"] = float(override.score_scale)
+    if override.ablation is not None:
+        out["ablation"] = override.ablation
+    return out
+
+
+def overrides_to_json(overrides: Mapping[HeadKey, HeadOverride]) -> dict[str, object]:
+    """The ``overrides`` object, heads in (layer, head) order."""
+    return {head_name(key): override_to_json(overrides[key]) for key in sorted(overrides)}
+
+
+def check_overrides(
+    overrides: object, path: str, *, n_layers: int, n_heads: int, n_pos: int, n_ctx: int
+) -> None:
+    """Heads exist, and each override can run on this sequence and model."""
+    if not isinstance(overrides, Mapping):
+        raise ScenarioError(path, f"expected a mapping (layer, head) -> HeadOverride, got {describe(overrides)}")
+    for key, override in overrides.items():
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise ScenarioError(path, f"expected (layer, head) keys, got {key!r}")
+        layer, head = (expect_int(k, path, lo=0) for k in key)
+        p = entry(path, head_name((layer, head)))
+        if layer >= n_layers or head >= n_heads:
+            raise ScenarioError(p, f"no such head in a model of {n_layers} layer(s) × {n_heads} head(s)")
+        if not isinstance(override, HeadOverride):
+            raise ScenarioError(p, f"expected a HeadOverride, got {type(override).__name__}")
+        expect_int(override.key_shift, child(p, "key_shift"), lo=0)
+        if override.key_shift >= n_ctx:
+            raise ScenarioError(
+                child(p, "key_shift"), f"expected less than model.config.n_ctx = {n_ctx}, got {override.key_shift}"
+            )
+        pattern = override.fixed_pattern
+        if pattern is not None:
+            n = pattern.shape[0]
+            if n < n_pos:
+                detail = f"is {n}×{n} but the sequence has {n_pos} tokens (expected at least {n_pos}×{n_pos})"
+                raise ScenarioError(child(p, "fixed_pattern"), detail)
+            if n > n_ctx:
+                raise ScenarioError(
+                    child(p, "fixed_pattern"), f"is {n}×{n}, larger than model.config.n_ctx = {n_ctx}"
+                )

@@ -1,0 +1,553 @@
+"""A scenario: tokens, model weights and settings, and the file format teachers write.
+
+A scenario is everything a lesson needs to reproduce one picture: the
+vocabulary and sequence, the model, the lecture's per-head experiments, and
+where the view was looking. It is saved as a versioned JSON document (by
+convention ``*.induction.json``; presets are ``resources/scenarios/<name>.json``).
+
+The file format (version 1)
+---------------------------
+A JSON object, UTF-8. Unknown fields are errors (a typo should not be ignored)::
+
+    {
+      "format": "induction-gui.scenario",     required, exactly this
+      "version": 1,                           required; newer versions are refused
+      "title": "Induction by hand",           required, one line
+      "description": "Two layers, ...",       one line, shown by `induction-gui presets`
+      "notes": "Free text for the lesson.",   any text
+      "tokenizer": "words",                   "words" (words and punctuation marks) or "chars"
+      "vocab": ["<bos>", "the", "cat"],       required: distinct non-empty strings,
+                                              one per token id, as many as d_vocab
+      "bos": 0,                               id of the start token, or null / absent
+      "tokens": [0, 1, 2, 1, 2],              token ids ...
+      "text": "<bos> the cat the cat",        ... or text, tokenized as the window does (one of the two)
+      "seed": 0,                              integer ≥ 0 for anything random
+      "view": {"layer": 1, "head": 0, "query_pos": 4, "colormap": "viridis", "show_values": false},
+      "overrides": {                          per head, only what differs from softmax attention
+        "L0H0": {"fixed_pattern": [[0, 0], [1, 0]]},
+        "L1H0": {"normalization": "linear", "eps": 1e-8, "key_shift": 1,
+                 "score_scale": 1.0, "ablation": null}
+      },
+      "model": {                              required
+        "config": {"n_layers": 2, "n_heads": 1, "d_model": 8, "d_head": 4,
+                   "d_vocab": 3, "n_ctx": 16, "attn_scale": null},
+        "dtype": "float32",                   of inline weights: float32 (default), float64, float16
+        "weights": {"embed.W_E": [[...], ...], "blocks.0.attn.W_Q": [[[...]]], ...}
+      }
+    }
+
+Details:
+
+* ``model.weights`` maps TransformerLens parameter names to nested lists of
+  the shapes the engine uses (``embed.W_E`` [d_vocab, d_model],
+  ``blocks.{l}.attn.W_Q`` [n_heads, d_model, d_head], ...). Biases may be left
+  out (they are zero). Instead of ``weights`` a large model names a sibling
+  file, ``"weights_file": "lesson.safetensors"``, relative to the scenario's
+  folder (absolute paths and ``..`` are refused). ``model.config`` must agree
+  with every shape; ``attn_scale`` (null = sqrt(d_head)) is optional.
+* Numbers must be finite: ``NaN``, ``Infinity`` and overflowing literals such
+  as ``1e999`` are refused, as are weights outside the float32 range. True and
+  false are not numbers. Floats are written with enough digits to read back
+  bit for bit.
+* Override fields: ``normalization`` ("softmax" | "linear"), ``eps`` (≥ 0),
+  ``fixed_pattern`` (square, at least as large as the sequence, at most
+  n_ctx), ``key_shift`` (0 ≤ s < n_ctx), ``score_scale``, ``ablation``
+  (null | "zero" | "mean"). See :class:`~induction_gui.engine.HeadOverride`.
+* ``view`` fields (all optional): ``layer``, ``head``, ``query_pos`` (existing
+  indices), ``colormap`` (one of :data:`COLORMAPS`), ``show_values`` (bool).
+* Limits (refused before anything is allocated): files up to 200 MB,
+  brackets nested at most 64 deep, at most 50 million parameters.
+
+Every problem raises :class:`ScenarioError` naming the JSON path, e.g.
+``model.weights["blocks.0.attn.W_Q"]: expected shape [2, 8, 4] ([n_heads,
+d_model, d_head] from model.config), got [2, 8]``.
+
+Older format versions are upgraded on load by :data:`MIGRATIONS`; saving
+always writes the current version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..engine.attention import HeadOverride
+from ..engine.config import ModelConfig
+from ..engine.weights import Weights, WeightsError
+from ..resources import ResourceError, preset_names, preset_path
+from .errors import ScenarioError
+from .fields import (
+    DuplicateKeyDict,
+    describe,
+    expect_bool,
+    expect_choice,
+    expect_int,
+    expect_list,
+    expect_number,
+    expect_object,
+    expect_str,
+)
+from .jsonfile import dumps_pretty, parse_json_text, read_json_file, replace_all, write_temp
+from .limits import INLINE_MAX_PARAMS, MAX_PARAMS, MAX_SEED
+from .model_block import (
+    build_weights,
+    config_to_json,
+    inline_weights_to_json,
+    parameter_count,
+    parse_config,
+    parse_dtype,
+    parse_inline_weights,
+)
+from .overrides import HeadKey, check_overrides, overrides_to_json, parse_overrides
+from .tokenizer import TOKENIZERS, Tokenizer, detokenize, tokenize
+from .weights_file import read_weights_file, resolve_weights_file, weights_file_bytes
+
+FORMAT = "induction-gui.scenario"
+CURRENT_VERSION = 1
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+# version v -> function turning a version-v document into a version-(v + 1) one.
+# Empty while version 1 is the only one; add an entry with every format change.
+MIGRATIONS: dict[int, Migration] = {}
+COLORMAPS: tuple[str, ...] = ("viridis", "cividis", "magma", "inferno", "plasma", "gray")
+VIEW_FIELDS: tuple[str, ...] = ("layer", "head", "query_pos", "colormap", "show_values")
+_TOP_REQUIRED = ("format", "version", "title", "vocab", "model")
+_TOP_OPTIONAL = ("description", "notes", "tokenizer", "bos", "tokens", "text", "seed", "view", "overrides")
+
+
+@dataclass(eq=False, kw_only=True)
+class Scenario:
+    """Tokens, weights and settings of one lesson; validated on construction.
+
+    Equality is exact: the same strings, token ids, weight bits (and dtypes),
+    overrides and view, which is what a save/load round trip must preserve.
+    Call :meth:`validate` after editing fields in place.
+    """
+
+    title: str  # one line, shown in the window title
+    vocab: list[str]  # token id -> its text; distinct, non-empty
+    tokens: np.ndarray  # [pos] int64 token ids
+    weights: Weights  # the model, TransformerLens names
+    description: str = ""  # one line, listed by `induction-gui presets`
+    notes: str = ""  # free text for the lesson
+    tokenizer: Tokenizer = "words"  # how typed text becomes tokens
+    bos: int | None = None  # id of the start token, if the vocabulary has one
+    seed: int = 0  # seeds anything random the lesson does
+    overrides: dict[HeadKey, HeadOverride] = field(default_factory=dict)  # (layer, head) -> experiment
+    view: dict[str, object] = field(default_factory=dict)  # layer/head/query_pos/colormap/show_values
+    attn_scale: float | None = None  # divisor of q·k; None is sqrt(d_head)
+
+    def __post_init__(self) -> None:
+        d_vocab = self.weights.config.d_vocab if isinstance(self.weights, Weights) else None
+        self.tokens = _as_tokens(self.tokens, d_vocab)
+        self.validate()
+        self.vocab = list(self.vocab)
+        self.overrides = dict(self.overrides)
+        self.view = dict(self.view)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return (
+            (self.title, self.description, self.notes, self.tokenizer, self.bos, self.seed, self.attn_scale)
+            == (other.title, other.description, other.notes, other.tokenizer, other.bos, other.seed, other.attn_scale)
+            and list(self.vocab) == list(other.vocab)
+            and self.tokens.dtype == other.tokens.dtype
+            and np.array_equal(self.tokens, other.tokens)
+            and self.weights == other.weights
+            and self.overrides == other.overrides
+            and self.view == other.view
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    @property
+    def config(self) -> ModelConfig:
+        """The model's sizes, with this scenario's ``attn_scale``."""
+        c = self.weights.config
+        return ModelConfig(c.n_layers, c.n_heads, c.d_model, c.d_head, c.d_vocab, c.n_ctx, self.attn_scale)
+
+    def text(self) -> str | None:
+        """The sequence as text in the tokenizer's mode, or None if no text gives exactly these ids."""
+        return detokenize(self.tokens, self.vocab, self.tokenizer)
+
+    def copy(self) -> Scenario:
+        """A deep copy: editing it never changes this one."""
+        return Scenario(
+            title=self.title,
+            vocab=list(self.vocab),
+            tokens=self.tokens.copy(),
+            weights=self.weights.copy(),
+            description=self.description,
+            notes=self.notes,
+            tokenizer=self.tokenizer,
+            bos=self.bos,
+            seed=self.seed,
+            # HeadOverride is frozen but its fixed_pattern array is not
+            overrides={k: _copy_override(o) for k, o in self.overrides.items()},
+            view=dict(self.view),
+            attn_scale=self.attn_scale,
+        )
+
+    def validate(self) -> None:
+        """Check every field against the others.
+
+        Raises
+        ------
+        ScenarioError
+            naming the field by its JSON path in the file format.
+        """
+        expect_str(self.title, "title", one_line=True)
+        expect_str(self.description, "description", one_line=True)
+        expect_str(self.notes, "notes")
+        expect_choice(self.tokenizer, "tokenizer", TOKENIZERS)
+        cfg = _check_weights(self.weights)
+        check_vocab(self.vocab, cfg.d_vocab)
+        _check_tokens(self.tokens, cfg.d_vocab, cfg.n_ctx)
+        if self.bos is not None:
+            expect_int(self.bos, "bos", lo=0, hi=cfg.d_vocab - 1, what="a token id")
+        expect_int(self.seed, "seed", lo=0, hi=MAX_SEED)
+        if self.attn_scale is not None:
+            expect_number(self.attn_scale, "model.config.attn_scale", positive=True)
+        n_pos = len(self.tokens)
+        check_overrides(
+            self.overrides, "overrides", n_layers=cfg.n_layers, n_heads=cfg.n_heads, n_pos=n_pos, n_ctx=cfg.n_ctx
+        )
+        _check_view(self.view, cfg, n_pos)
+
+
+def _copy_override(override: HeadOverride) -> HeadOverride:
+    if override.fixed_pattern is None:
+        return override
+    return dataclasses.replace(override, fixed_pattern=override.fixed_pattern.copy())
+
+
+# -- field checks ---------------------------------------------------------------------
+def _as_tokens(value: object, d_vocab: int | None) -> np.ndarray:
+    """Token ids as a fresh int64 [pos] array; what is not integral is refused, not rounded."""
+    if isinstance(value, list | tuple):
+        for i, x in enumerate(value):
+            if isinstance(x, np.integer):
+                x = int(x)
+            if isinstance(x, bool) or not isinstance(x, int):
+                raise ScenarioError(f"tokens[{i}]", f"expected an integer token id, got {describe(x)}")
+            if not -(2**63) <= x < 2**63:
+                top = f"0..{d_vocab - 1}" if d_vocab else ""
+                raise ScenarioError(f"tokens[{i}]", f"id {x} is outside the vocabulary {top}".rstrip())
+        return np.array(value, dtype=np.int64).reshape(len(value))
+    if not isinstance(value, np.ndarray):
+        raise ScenarioError("tokens", f"expected a list or array of token ids, got {describe(value)}")
+    if value.ndim != 1:
+        raise ScenarioError("tokens", f"expected a 1-dimensional sequence, got shape {list(value.shape)}")
+    if value.dtype.kind == "u" and value.size and value.max() >= 2**63:
+        i = int(np.argmax(value >= 2**63))
+        raise ScenarioError(f"tokens[{i}]", f"id {value[i]} is outside the vocabulary")
+    if value.dtype.kind not in "iu" and value.size:
+        raise ScenarioError("tokens", f"expected integer token ids, got dtype {value.dtype}")
+    return value.astype(np.int64)
+
+
+def _check_weights(weights: object) -> ModelConfig:
+    if not isinstance(weights, Weights):
+        raise ScenarioError("model.weights", f"expected engine Weights, got {type(weights).__name__}")
+    try:
+        weights.validate()
+    except (WeightsError, KeyError, ValueError) as exc:
+        raise ScenarioError("model.weights", str(exc)) from None
+    cfg = weights.config
+    count = parameter_count(cfg)
+    if count > MAX_PARAMS:
+        raise ScenarioError("model", f"the model has {count:,} parameters; the limit is {MAX_PARAMS:,}")
+    return cfg
+
+
+def check_vocab(vocab: object, d_vocab: int | None) -> list[str]:
+    """Distinct non-empty strings, ``d_vocab`` of them when that is known."""
+    if not isinstance(vocab, list | tuple):
+        raise ScenarioError("vocab", f"expected a list of strings, got {describe(vocab)}")
+    if not vocab:
+        raise ScenarioError("vocab", "the vocabulary is empty (expected at least one entry)")
+    first: dict[str, int] = {}
+    for i, entry in enumerate(vocab):
+        expect_str(entry, f"vocab[{i}]", non_empty=True)
+        if entry in first:
+            raise ScenarioError(f"vocab[{i}]", f"duplicate of vocab[{first[entry]}] ({describe(entry)})")
+        first[entry] = i
+    if d_vocab is not None and len(vocab) != d_vocab:
+        raise ScenarioError("vocab", f"has {len(vocab)} entries but model.config.d_vocab is {d_vocab}")
+    return list(vocab)
+
+
+def _check_tokens(tokens: np.ndarray, d_vocab: int, n_ctx: int) -> None:
+    if not tokens.size:
+        raise ScenarioError("tokens", "the sequence is empty (expected at least one token)")
+    if len(tokens) > n_ctx:
+        raise ScenarioError("tokens", f"the sequence has {len(tokens)} tokens but model.config.n_ctx is {n_ctx}")
+    bad = (tokens < 0) | (tokens >= d_vocab)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ScenarioError(f"tokens[{i}]", f"id {tokens[i]} is outside the vocabulary 0..{d_vocab - 1}")
+
+
+def _check_view(view: object, cfg: ModelConfig, n_pos: int) -> None:
+    obj = expect_object(view, "view", optional=VIEW_FIELDS)
+    bounds = {"layer": ("n_layers", cfg.n_layers), "head": ("n_heads", cfg.n_heads), "query_pos": ("tokens", n_pos)}
+    for name, (what, count) in bounds.items():
+        if name in obj:
+            if count == 0:
+                raise ScenarioError(f"view.{name}", f"the model has no {what[2:]}")
+            expect_int(obj[name], f"view.{name}", lo=0, hi=count - 1)
+    if "colormap" in obj:
+        expect_choice(obj["colormap"], "view.colormap", COLORMAPS)
+    if "show_values" in obj:
+        expect_bool(obj["show_values"], "view.show_values")
+
+
+# -- documents -----------------------------------------------------------------------
+def _migrate(doc: dict[str, Any]) -> dict[str, Any]:
+    """Check the format tag and version; bring an older document up to the current version."""
+    if isinstance(doc, DuplicateKeyDict):  # before a migration copies it into a plain dict
+        raise ScenarioError(doc.duplicate, "this key appears twice in the same object")
+    if doc.get("format") != FORMAT:
+        got = "it is missing" if "format" not in doc else f"got {describe(doc['format'])}"
+        raise ScenarioError("format", f'expected "{FORMAT}", {got} (is this an Induction Head Explorer scenario?)')
+    if "version" not in doc:
+        raise ScenarioError("version", f"missing (expected an integer from 1 to {CURRENT_VERSION})")
+    version = expect_int(doc["version"], "version", lo=1)
+    if version > CURRENT_VERSION:
+        raise ScenarioError(
+            "version",
+            f"this file was written by a newer version (format version {version}); "
+            f"this app reads up to {CURRENT_VERSION}",
+        )
+    while version < CURRENT_VERSION:
+        if version not in MIGRATIONS:
+            raise ScenarioError("version", f"format version {version} can no longer be read (no migration)")
+        doc = MIGRATIONS[version](dict(doc))
+        version += 1
+        doc["version"] = version
+    return doc
+
+
+def _parse_model(value: object, folder: Path | None) -> tuple[Weights, float | None]:
+    """The model block's weights and attention scale."""
+    obj = expect_object(value, "model", required=("config",), optional=("dtype", "weights", "weights_file"))
+    config = parse_config(obj["config"], "model.config")
+    if "weights" in obj and "weights_file" in obj:
+        raise ScenarioError("model.weights_file", 'give either inline "weights" or a "weights_file", not both')
+    if "weights_file" in obj:
+        if "dtype" in obj:
+            raise ScenarioError("model.dtype", "only for inline weights (a weights file stores its own dtypes)")
+        file = resolve_weights_file(obj["weights_file"], "model.weights_file", folder)
+        params = read_weights_file(file, "model.weights_file", config)
+    elif "weights" in obj:
+        dtype = parse_dtype(obj.get("dtype", "float32"), "model.dtype")
+        params = parse_inline_weights(obj["weights"], "model.weights", config, dtype)
+    else:
+        raise ScenarioError("model.weights", 'missing (give inline "weights" or a "weights_file")')
+    return build_weights(params, "model.weights"), config.attn_scale
+
+
+def scenario_from_json(doc: object, *, folder: Path | None = None) -> Scenario:
+    """A Scenario from a parsed JSON document.
+
+    Parameters
+    ----------
+    doc
+        the document, as ``json.loads`` (or the strict reader) returns it.
+    folder
+        where a ``weights_file`` is looked for; None refuses weights files.
+    """
+    if not isinstance(doc, dict):
+        raise ScenarioError("", f"expected a JSON object at the top level, got {describe(doc)}")
+    doc = _migrate(doc)
+    obj = expect_object(doc, "", required=_TOP_REQUIRED, optional=_TOP_OPTIONAL)
+    tokenizer = expect_choice(obj.get("tokenizer", "words"), "tokenizer", TOKENIZERS)
+    vocab = check_vocab(obj["vocab"], None)
+    from_text = "text" in obj
+    if from_text and "tokens" in obj:
+        raise ScenarioError("text", 'give either "tokens" or "text", not both')
+    if from_text:
+        tokens: object = tokenize(expect_str(obj["text"], "text"), vocab, tokenizer)  # type: ignore[arg-type]
+    elif "tokens" in obj:
+        tokens = expect_list(obj["tokens"], "tokens", what="a list of token ids")
+    else:
+        raise ScenarioError("tokens", 'missing (give token ids as "tokens" or the sequence as "text")')
+    weights, attn_scale = _parse_model(obj["model"], folder)
+    overrides = parse_overrides(obj.get("overrides", {}), "overrides")
+    try:
+        return Scenario(
+            title=obj["title"],  # type: ignore[arg-type]
+            description=obj.get("description", ""),  # type: ignore[arg-type]
+            notes=obj.get("notes", ""),  # type: ignore[arg-type]
+            tokenizer=tokenizer,  # type: ignore[arg-type]
+            vocab=vocab,
+            bos=obj.get("bos"),  # type: ignore[arg-type]
+            tokens=tokens,  # type: ignore[arg-type]
+            seed=obj.get("seed", 0),  # type: ignore[arg-type]
+            view=obj.get("view", {}),  # type: ignore[arg-type]
+            overrides=overrides,
+            weights=weights,
+            attn_scale=attn_scale,
+        )
+    except ScenarioError as exc:
+        if from_text and exc.path == "tokens":  # the sequence came from "text"; point there
+            raise ScenarioError("text", exc.detail) from None
+        raise
+
+
+def scenario_to_json(scenario: Scenario, *, weights_file: str | None = None) -> dict[str, object]:
+    """The JSON document of ``scenario``; weights inline unless ``weights_file`` names the sibling."""
+    doc: dict[str, object] = {
+        "format": FORMAT,
+        "version": CURRENT_VERSION,
+        "title": scenario.title,
+        "description": scenario.description,
+        "notes": scenario.notes,
+        "tokenizer": scenario.tokenizer,
+        "vocab": list(scenario.vocab),
+    }
+    if scenario.bos is not None:
+        doc["bos"] = int(scenario.bos)
+    text = scenario.text()
+    if text is not None:
+        doc["text"] = text  # readable, and it tokenizes back to exactly these ids
+    else:
+        doc["tokens"] = scenario.tokens.tolist()
+    doc["seed"] = int(scenario.seed)
+    if scenario.view:
+        doc["view"] = dict(scenario.view)
+    if scenario.overrides:
+        doc["overrides"] = overrides_to_json(scenario.overrides)
+    model: dict[str, object] = {"config": config_to_json(scenario.weights, scenario.attn_scale)}
+    if weights_file is None:
+        dtype, weights = inline_weights_to_json(scenario.weights)
+        if dtype != "float32":
+            model["dtype"] = dtype
+        model["weights"] = weights
+    else:
+        model["weights_file"] = weights_file
+    doc["model"] = model
+    return doc
+
+
+# -- files ----------------------------------------------------------------------------
+def loads_scenario(text: str, *, folder: str | os.PathLike[str] | None = None) -> Scenario:
+    """A Scenario from JSON text (e.g. pasted); ``folder`` resolves a ``weights_file``."""
+    try:
+        return scenario_from_json(parse_json_text(text), folder=None if folder is None else Path(folder))
+    except ScenarioError:
+        raise
+    except (ValueError, TypeError, ArithmeticError, LookupError, RecursionError, MemoryError) as exc:
+        # a last net: the contract is that a bad document only ever raises ScenarioError
+        raise ScenarioError("", f"cannot read the scenario ({type(exc).__name__}: {exc})") from None
+
+
+def dumps_scenario(scenario: Scenario) -> str:
+    """The scenario as JSON text with inline weights."""
+    scenario.validate()
+    return dumps_pretty(scenario_to_json(scenario)) + "\n"
+
+
+def _is_preset_name(name: str) -> bool:
+    return "/" not in name and "\\" not in name and os.sep not in name and not name.lower().endswith(".json")
+
+
+def _locate(name_or_path: str | os.PathLike[str]) -> Path:
+    """The file a bare preset name or a path refers to."""
+    if isinstance(name_or_path, str) and _is_preset_name(name_or_path):
+        try:
+            return preset_path(name_or_path)
+        except ResourceError as exc:
+            if Path(name_or_path).is_file():  # a file without suffix in the current folder
+                return Path(name_or_path)
+            raise ScenarioError("", str(exc), file=name_or_path) from None
+    return Path(name_or_path)
+
+
+def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
+    """Read and validate a scenario file or a bundled preset.
+
+    Parameters
+    ----------
+    name_or_path
+        a preset name (no folder, no ``.json`` suffix: ``"induction"`` reads
+        ``resources/scenarios/induction.json``) or the path of a scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        for every problem, prefixed with the file name and naming the JSON path.
+    """
+    path = _locate(name_or_path)
+    try:
+        return scenario_from_json(read_json_file(path), folder=path.parent)
+    except ScenarioError as exc:
+        raise exc.in_file(path.name) from None
+    except (ValueError, TypeError, ArithmeticError, LookupError, RecursionError, MemoryError) as exc:
+        raise ScenarioError("", f"cannot read the scenario ({type(exc).__name__}: {exc})", file=path.name) from None
+
+
+def save_scenario(scenario: Scenario, path: str | os.PathLike[str], *, inline: bool | None = None) -> None:
+    """Write ``scenario`` to ``path`` atomically.
+
+    Parameters
+    ----------
+    scenario
+        validated again before anything is written, so no file is produced
+        that :func:`load_scenario` would refuse.
+    path
+        the JSON file; a sibling ``<stem>.safetensors`` holds the weights when not inline.
+    inline
+        True writes the weights into the JSON, False into the sibling file;
+        None (default) inlines models of up to 20,000 parameters.
+
+    Raises
+    ------
+    ScenarioError
+        if the scenario is invalid; ``OSError`` if the folder cannot be written.
+        Either way the previous files are left as they were.
+    """
+    if not isinstance(scenario, Scenario):
+        raise ScenarioError("", f"expected a Scenario, got {type(scenario).__name__}")
+    path = Path(path)
+    scenario.validate()
+    if inline is None:
+        inline = parameter_count(scenario.weights.config) <= INLINE_MAX_PARAMS
+    sibling = path.with_suffix(".safetensors")
+    if not inline and sibling == path:
+        raise ScenarioError("", f"{path.name}: a scenario file cannot end in .safetensors")
+    text = dumps_pretty(scenario_to_json(scenario, weights_file=None if inline else sibling.name)) + "\n"
+    moves: list[tuple[Path, Path]] = []
+    try:
+        if not inline:
+            moves.append((write_temp(sibling, weights_file_bytes(scenario.weights)), sibling))
+        moves.append((write_temp(path, text.encode("utf-8")), path))
+    except BaseException:
+        for tmp, _ in moves:
+            tmp.unlink(missing_ok=True)
+        raise
+    replace_all(moves)
+
+
+def list_presets() -> list[tuple[str, str]]:
+    """(name, description) of every bundled preset, sorted by name.
+
+    Only the description is read, so listing stays fast with large presets; a
+    preset that cannot be read is listed with the reason instead.
+    """
+    out = []
+    for name in preset_names():
+        try:
+            doc = read_json_file(preset_path(name))
+        except ScenarioError as exc:
+            out.append((name, f"(unreadable: {exc.detail})"))
+            continue
+        description = doc.get("description", "") if isinstance(doc, dict) else ""
+        out.append((name, description if isinstance(description, str) else ""))
+    return out
