@@ -1,0 +1,55 @@
+"""A minimal, Qt-free observer: the document announces changes, views subscribe.
+
+The model layer must not import Qt (so the engine and document can be tested
+and scripted headless), yet views need to hear about changes. This is the
+smallest thing that does it: ``event.connect(callback)``, ``event.emit(...)``.
+Callbacks run synchronously in the emitting thread; the document only emits
+on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Callback = Callable[..., Any]
+
+
+class Event:
+    """A named list of callbacks."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._callbacks: list[Callback] = []
+
+    def connect(self, callback: Callback) -> None:
+        """Call ``callback(*args)`` on every :meth:`emit` (connecting twice calls it once)."""
+        if callback not in self._callbacks:
+            self._callbacks.append(callback)
+
+    def disconnect(self, callback: Callback) -> None:
+        """Stop calling ``callback``; unknown callbacks are ignored (views disconnect on close)."""
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
+    def emit(self, *args: Any) -> None:
+        """Call every callback, in connection order, on a snapshot of the list."""
+        for callback in list(self._callbacks):
+            callback(*args)
+
+    def __len__(self) -> int:
+        return len(self._callbacks)
+
+    def __repr__(self) -> str:
+        return f"Event({self.name!r}, {len(self._callbacks)} callbacks)"
+
+
+class EventGroup:
+    """Several events as attributes: ``doc.events.scenario.connect(...)``."""
+
+    def __init__(self, *names: str) -> None:
+        for name in names:
+            setattr(self, name, Event(name))
+
+    def __getattr__(self, name: str) -> Event:  # pragma: no cover - only for type checkers
+        raise AttributeError(name)

@@ -1,0 +1,1 @@
+"""The centre views: each draws one aspect of the document's results."""

@@ -1,0 +1,95 @@
+"""What every centre view shares: it follows the document and redraws only when visible.
+
+A view takes the document in ``__init__``, connects to its events there and
+disconnects in :meth:`View.detach`. When new results arrive while the view is
+hidden (another tab), it only remembers that it is out of date and redraws
+when shown, so an edit costs the repaint of the visible views alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QWidget
+
+from ...model.document import Document, Results, Selection
+
+
+class View(QWidget):
+    """Base class of the centre views.
+
+    Subclasses implement :meth:`refresh` (draw from ``self.document``) and may
+    override :meth:`matrices` (what "Export matrices as CSV" writes).
+    """
+
+    title = "View"  # tab title
+    tooltip = ""  # one sentence on what the view shows, in the lecture's terms
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self._out_of_date = True
+        self.colormap_name = "viridis"
+        self.font_points = 11.0
+        document.events.results.connect(self._on_results_changed)
+        document.events.selection.connect(self._on_selection_changed)
+        document.events.pinned.connect(self._on_pinned_changed)
+
+    def detach(self) -> None:
+        """Stop following the document (before the view is deleted)."""
+        self.document.events.results.disconnect(self._on_results_changed)
+        self.document.events.selection.disconnect(self._on_selection_changed)
+        self.document.events.pinned.disconnect(self._on_pinned_changed)
+
+    # -- scheduling ------------------------------------------------------------------------
+    def _on_results_changed(self, results: Results) -> None:
+        self.update_if_visible()
+
+    def _on_selection_changed(self, selection: Selection) -> None:
+        self.update_if_visible()
+
+    def _on_pinned_changed(self, pinned: Results | None) -> None:
+        self.update_if_visible()
+
+    def update_if_visible(self) -> None:
+        """Redraw now if on screen, else when next shown."""
+        if self.isVisible():
+            self.refresh_now()
+        else:
+            self._out_of_date = True
+
+    def refresh_now(self) -> None:
+        if self.document.latest_results is None:
+            return
+        self._out_of_date = False
+        self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if self._out_of_date:
+            self.refresh_now()
+
+    # -- to implement --------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Draw from ``self.document.latest_results`` and ``self.document.selection``."""
+        raise NotImplementedError
+
+    def matrices(self) -> dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]]:
+        """Name -> (matrix, row labels, column labels) of what the view shows, for CSV export."""
+        return {}
+
+    def set_colormap(self, name: str) -> None:
+        """Sequential colour map for unsigned data (patterns); subclasses pass it to their heatmaps."""
+        self.colormap_name = name
+        self.update_if_visible()
+
+    def set_font_size(self, points: float) -> None:
+        """Font size for labels (the settings' font scale, presentation mode)."""
+        self.font_points = points
+        self.update_if_visible()
+
+    # -- helpers for subclasses ---------------------------------------------------------------------
+    def token_labels(self, results: Results) -> list[str]:
+        """``"3:A"`` style labels of the sequence: position and token, as the axes show them."""
+        vocab = self.document.scenario.vocab
+        return [f"{i}:{vocab[t]}" for i, t in enumerate(results.tokens)]

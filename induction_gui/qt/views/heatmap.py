@@ -1,0 +1,243 @@
+"""A labelled heatmap: the one way every matrix in the app is drawn.
+
+``pg.ImageItem`` with fixed levels (so colours mean the same number across
+edits), token-labelled axes with cells centred on their ticks, a colour bar,
+a hover read-out naming row, column and value, click-to-focus, a highlighted
+row, and a visible warning when the data holds NaN or inf (they are drawn as
+0 and the warning says so, never silently).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+import pyqtgraph as pg
+
+from ..colormaps import DEFAULT_SEQUENTIAL, colormap, diverging
+
+MAX_TICKS = 40  # more labels than this overlap on a projector: show every k-th
+
+
+def _ticks(labels: Sequence[str] | None, n: int) -> list[tuple[float, str]]:
+    """Tick positions at cell centres, thinned so at most MAX_TICKS are labelled."""
+    if labels is None:
+        labels = [str(i) for i in range(n)]
+    step = max(1, int(np.ceil(n / MAX_TICKS)))
+    return [(i + 0.5, str(labels[i])) for i in range(0, n, step)]
+
+
+class Heatmap(QWidget):
+    """A matrix as coloured cells with labelled rows and columns.
+
+    Signals
+    -------
+    hovered(row, col)
+        the cell under the mouse, (-1, -1) when it leaves.
+    clicked(row, col)
+        a left click on a cell.
+    """
+
+    hovered = Signal(int, int)
+    clicked = Signal(int, int)
+
+    def __init__(
+        self,
+        title: str = "",
+        *,
+        x_label: str = "",
+        y_label: str = "",
+        signed: bool = False,
+        colorbar: bool = True,
+        readout: bool = True,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._signed = signed
+        self._x_label, self._y_label = x_label, y_label
+        self._row_labels: list[str] | None = None
+        self._col_labels: list[str] | None = None
+        self._data = np.zeros((1, 1), dtype=np.float32)  # [rows, cols] as given (may hold NaN)
+        self._format: Callable[[float], str] = lambda v: f"{v:.4g}"
+        self._sequential = DEFAULT_SEQUENTIAL
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        self.plot = self.graphics.addPlot(title=title or None)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.invertY(True)
+        self.plot.setLabel("bottom", x_label)
+        self.plot.setLabel("left", y_label)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.row_marker = pg.LinearRegionItem(orientation="horizontal", movable=False, brush=(255, 255, 255, 0),
+                                              pen=pg.mkPen("#d62728", width=3))
+        self.row_marker.setZValue(10)
+        self.row_marker.hide()
+        self.plot.addItem(self.row_marker)
+        self.colorbar: pg.ColorBarItem | None = None
+        if colorbar:
+            self.colorbar = pg.ColorBarItem(values=(0, 1), interactive=False, width=18, colorMapMenu=False)
+            self.colorbar.setImageItem(self.image, insert_in=self.plot)
+        self._apply_colormap()
+
+        self.warning = QLabel()
+        self.warning.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.warning.setWordWrap(True)
+        self.warning.hide()
+        self.readout = QLabel(" ")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout.setVisible(readout)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.warning)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.readout)
+
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.graphics.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+
+    # -- appearance ---------------------------------------------------------------------------
+    def set_title(self, title: str) -> None:
+        self.plot.setTitle(title)
+
+    def set_axis_labels(self, x_label: str, y_label: str) -> None:
+        self._x_label, self._y_label = x_label, y_label
+        self.plot.setLabel("bottom", x_label)
+        self.plot.setLabel("left", y_label)
+
+    def set_colormap(self, name: str) -> None:
+        """Sequential map for unsigned data; signed data keeps the diverging map."""
+        self._sequential = name
+        self._apply_colormap()
+
+    def set_signed(self, signed: bool) -> None:
+        self._signed = signed
+        self._apply_colormap()
+
+    def _apply_colormap(self) -> None:
+        cmap = diverging() if self._signed else colormap(self._sequential)
+        if self.colorbar is not None:
+            self.colorbar.setColorMap(cmap)
+        else:
+            self.image.setColorMap(cmap)
+
+    def set_value_format(self, fmt: Callable[[float], str]) -> None:
+        self._format = fmt
+
+    def set_font_size(self, points: float) -> None:
+        """Axis and title fonts, for projectors."""
+        font = QFont()
+        font.setPointSizeF(points)
+        for name in ("bottom", "left"):
+            axis = self.plot.getAxis(name)
+            axis.setTickFont(font)
+            axis.label.setFont(font)
+        self.readout.setFont(font)
+
+    # -- data -------------------------------------------------------------------------------
+    @property
+    def data(self) -> np.ndarray:
+        """The matrix last given (NaN kept), [rows, cols]."""
+        return self._data
+
+    def set_data(
+        self,
+        data: np.ndarray,
+        *,
+        row_labels: Sequence[str] | None = None,
+        col_labels: Sequence[str] | None = None,
+        levels: tuple[float, float] | None = None,
+        what: str = "values",
+    ) -> None:
+        """Show ``data`` [rows, cols].
+
+        Parameters
+        ----------
+        levels
+            fixed colour range; default (0, 1) for unsigned data and ±max|data|
+            for signed data, so zero is always the neutral colour.
+        what
+            what the numbers are, for the NaN warning ("attention weights").
+        """
+        arr = np.asarray(data, dtype=np.float32)
+        if arr.ndim == 1:
+            arr = arr[None, :]  # [1, cols]
+        self._data = arr
+        finite = np.isfinite(arr)
+        shown = arr if finite.all() else np.where(finite, arr, 0.0).astype(np.float32)  # [rows, cols]
+        if finite.all():
+            self.warning.hide()
+        else:
+            n_bad = int(arr.size - finite.sum())
+            self.warning.setText(f"⚠ {n_bad} of the {what} are NaN or infinite (drawn as 0): "
+                                 "a weight is too large or not a number")
+            self.warning.show()
+        if levels is None:
+            if self._signed:
+                m = float(np.abs(shown).max()) if shown.size else 1.0
+                levels = (-m or -1.0, m or 1.0)
+            else:
+                levels = (0.0, 1.0)
+        self.image.setImage(np.ascontiguousarray(shown), autoLevels=False, levels=levels)
+        if self.colorbar is not None:
+            self.colorbar.setLevels(levels)
+        rows, cols = arr.shape
+        self.image.setRect(0, 0, cols, rows)
+        if row_labels is not None or col_labels is not None or self._row_labels is None or len(
+            self._row_labels
+        ) != rows:
+            self._row_labels = list(row_labels) if row_labels is not None else None
+            self._col_labels = list(col_labels) if col_labels is not None else None
+            self.plot.getAxis("left").setTicks([_ticks(self._row_labels, rows)])
+            self.plot.getAxis("bottom").setTicks([_ticks(self._col_labels, cols)])
+        self.plot.setRange(xRange=(0, cols), yRange=(0, rows), padding=0)
+
+    def highlight_row(self, row: int | None) -> None:
+        """Frame one row (the focused query position), or none."""
+        if row is None or row < 0:
+            self.row_marker.hide()
+            return
+        self.row_marker.setRegion((row, row + 1))
+        self.row_marker.show()
+
+    # -- interaction ----------------------------------------------------------------------------
+    def cell_at(self, scene_pos: QPointF) -> tuple[int, int]:
+        """(row, col) under a scene position, or (-1, -1) outside the matrix."""
+        if not self.plot.sceneBoundingRect().contains(scene_pos):
+            return -1, -1
+        p = self.plot.vb.mapSceneToView(scene_pos)
+        row, col = int(np.floor(p.y())), int(np.floor(p.x()))
+        rows, cols = self._data.shape
+        if 0 <= row < rows and 0 <= col < cols:
+            return row, col
+        return -1, -1
+
+    def describe_cell(self, row: int, col: int) -> str:
+        """The read-out text of one cell."""
+        r = self._row_labels[row] if self._row_labels else str(row)
+        c = self._col_labels[col] if self._col_labels else str(col)
+        value = float(self._data[row, col])
+        return f"{self._y_label} {r}  →  {self._x_label} {c}:  {self._format(value)}"
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        row, col = self.cell_at(scene_pos)
+        if row < 0:
+            self.readout.setText(" ")
+        else:
+            self.readout.setText(self.describe_cell(row, col))
+        self.hovered.emit(row, col)
+
+    def _on_mouse_clicked(self, event: object) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
+            return
+        row, col = self.cell_at(event.scenePos())  # type: ignore[attr-defined]
+        if row >= 0:
+            self.clicked.emit(row, col)
