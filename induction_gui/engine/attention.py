@@ -9,6 +9,9 @@ softmax, keys shifted against queries, a temperature, or an ablated output.
 
 from __future__ import annotations
 
+import math
+import sys
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -125,6 +128,189 @@ def causal_mask(n_pos: int, dtype_str: str) -> np.ndarray:
     return mask
 
 
+# Elements (batch · head_index · rows · keys) of scores handled per row block:
+# 2**17 float32 is 512 KiB, so a block's scores and pattern stay in L2 cache
+# across the passes softmax makes over them.
+_BLOCK_ELEMENTS = 1 << 17
+
+
+@lru_cache(maxsize=256)
+def _row_blocks(n_pos: int, n_mats: int) -> tuple[tuple[int, int], ...]:
+    """Query-row blocks ``(start, stop)`` covering ``0..n_pos``, each about ``_BLOCK_ELEMENTS`` big.
+
+    Block ``[r0, r1)`` only needs keys ``0..r1`` (causality), so later blocks
+    are shorter in rows; a short sequence is a single block.
+    """
+    per_mat = _BLOCK_ELEMENTS / n_mats
+    blocks: list[tuple[int, int]] = []
+    r0 = 0
+    while r0 < n_pos:
+        # rows R with R · (r0 + R) ≈ per_mat
+        rows = int((math.sqrt(r0 * r0 + 4 * per_mat) - r0) / 2)
+        rows = max(32, rows - rows % 16)
+        r1 = n_pos if n_pos - r0 < rows + rows // 2 else r0 + rows
+        blocks.append((r0, r1))
+        r0 = r1
+    return tuple(blocks)
+
+
+class _RecycledArrays:
+    """Big output arrays, reused once nothing outside this pool refers to them.
+
+    A fresh n² scores array is paid for in page faults (the allocator hands big
+    blocks back to the kernel on free): at T = 1024 that is a third of a
+    forward pass. The app drops each cache when the next one arrives, so
+    recycling those arrays removes the cost. An array is handed out again only
+    when its reference count is back to what the pool alone holds; any view,
+    slice or cache that still exists keeps it out of reach.
+    """
+
+    def __init__(self, max_bytes: int, min_bytes: int) -> None:
+        self.max_bytes = max_bytes  # retained bytes, in use or free
+        self.min_bytes = min_bytes  # smaller arrays are left to the allocator
+        self._buffers: list[np.ndarray] = []  # flat uint8, least recently used first
+        self._idle_refs: list[int] = []  # each buffer's reference count when only the pool holds it
+        self._lock = threading.Lock()
+
+    def empty(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """An uninitialised array, recycled when one of a fitting size is free."""
+        nbytes = dtype.itemsize
+        for n in shape:
+            nbytes *= n
+        if nbytes < self.min_bytes or nbytes > self.max_bytes:
+            return np.empty(shape, dtype)
+        with self._lock:
+            buffers = self._buffers
+            for i in range(len(buffers)):
+                size = buffers[i].size
+                # a buffer at most twice too big: reuse without wasting much memory
+                if nbytes <= size <= 2 * nbytes and _refs(buffers, i) == self._idle_refs[i]:
+                    buf = buffers.pop(i)
+                    idle = self._idle_refs.pop(i)
+                    break
+            else:
+                self._make_room(nbytes)
+                buffers.append(np.empty(nbytes, np.uint8))
+                self._idle_refs.append(_refs(buffers, -1))
+                return buffers[-1][:nbytes].view(dtype).reshape(shape)
+            buffers.append(buf)
+            self._idle_refs.append(idle)
+            return buf[:nbytes].view(dtype).reshape(shape)
+
+    def _make_room(self, nbytes: int) -> None:
+        """Forget least recently used buffers until ``nbytes`` more fit (in-use ones live on with their owners)."""
+        total = sum(b.size for b in self._buffers)
+        while self._buffers and total + nbytes > self.max_bytes:
+            total -= self._buffers.pop(0).size
+            self._idle_refs.pop(0)
+
+    def clear(self) -> None:
+        """Forget every buffer, so that free ones return to the system."""
+        with self._lock:
+            self._buffers.clear()
+            self._idle_refs.clear()
+
+
+def _refs(buffers: list[np.ndarray], i: int) -> int:
+    """Reference count of ``buffers[i]``, measured always the same way so counts compare."""
+    return sys.getrefcount(buffers[i])
+
+
+# scores and patterns of ~256 KiB and up (T ≥ 128 at 4 heads); 256 MiB covers
+# two whole caches of a 2-layer, 4-head model at T = 1024
+_POOL = _RecycledArrays(max_bytes=256 << 20, min_bytes=256 << 10)
+
+
+def release_buffers() -> None:
+    """Let go of the recycled attention arrays that nothing uses (frees memory)."""
+    _POOL.clear()
+
+
+def causal_attention(
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    scale: float,
+    z: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Plain causal softmax attention of every head, as TransformerLens computes it.
+
+    Equivalent to ``scores = q·kᵀ / scale + mask``, ``pattern = softmax(scores)``,
+    ``z = pattern·v``, but done a block of query rows at a time: a block only
+    multiplies the keys it can see (about half the work of the full square) and
+    its softmax passes run in cache. Every output element is written once,
+    into arrays recycled from dropped caches when there are any.
+
+    Parameters
+    ----------
+    q, k, v
+        [batch, head_index, pos, d_head], one float dtype; any strides.
+    scale
+        the divisor of q·k (``ModelConfig.scale``).
+    z
+        optional [batch, head_index, pos, d_head] array (any strides) to write z into.
+
+    Returns
+    -------
+    scores
+        [batch, head_index, query_pos, key_pos], −inf above the diagonal.
+    pattern
+        [batch, head_index, query_pos, key_pos], rows sum to 1, 0 above the diagonal.
+    z
+        [batch, head_index, pos, d_head]
+    """
+    batch, n_heads, n_pos, d_head = q.shape
+    dtype = q.dtype
+    # scaling the n·d queries instead of the n² scores: same values up to rounding
+    q_scaled = q * dtype.type(1.0 / scale)  # [batch, head_index, query_pos, d_head]
+    k_t = k.swapaxes(-1, -2)  # [batch, head_index, d_head, key_pos]
+    scores = _POOL.empty((batch, n_heads, n_pos, n_pos), dtype)
+    pattern = _POOL.empty((batch, n_heads, n_pos, n_pos), dtype)
+    if z is None:
+        z = np.empty((batch, n_heads, n_pos, d_head), dtype)
+    ones = _ones(n_pos, dtype.str)  # [key_pos, 1]: row sums as a matrix product
+    for r0, r1 in _row_blocks(n_pos, batch * n_heads):
+        s = scores[:, :, r0:r1, :r1]  # [batch, head_index, rows, keys seen]
+        np.matmul(q_scaled[:, :, r0:r1], k_t[:, :, :, :r1], out=s)
+        # keys r0..r1 are the only ones some row of the block cannot see
+        scores[:, :, r0:r1, r0:r1] += _diagonal_mask(batch, n_heads, r1 - r0, dtype.str)
+        if r1 < n_pos:
+            scores[:, :, r0:r1, r1:] = -np.inf
+            pattern[:, :, r0:r1, r1:] = 0.0
+        # softmax with each row's own max (finite: a causal row has its diagonal),
+        # so that a row's values never depend on later positions, to the bit
+        p = pattern[:, :, r0:r1, :r1]
+        np.subtract(s, s.max(axis=-1, keepdims=True), out=p)
+        np.exp(p, out=p)
+        total = np.matmul(p, ones[:r1])  # [batch, head_index, rows, 1]; ≥ 1 (the max's own term)
+        p *= np.reciprocal(total, out=total)
+        np.matmul(p, v[:, :, :r1], out=z[:, :, r0:r1])
+    return scores, pattern, z
+
+
+def _diagonal_mask(batch: int, n_heads: int, n_pos: int, dtype_str: str) -> np.ndarray:
+    """:func:`causal_mask` for a diagonal block, as [batch, head_index, n_pos, n_pos] or broadcastable to it."""
+    if batch * n_heads * n_pos * n_pos <= _BLOCK_ELEMENTS:
+        return _stacked_mask(batch, n_heads, n_pos, dtype_str)
+    return causal_mask(n_pos, dtype_str)
+
+
+@lru_cache(maxsize=32)
+def _stacked_mask(batch: int, n_heads: int, n_pos: int, dtype_str: str) -> np.ndarray:
+    """:func:`causal_mask` repeated over [batch, head_index]: adding it needs no broadcasting (2× faster)."""
+    mask = np.broadcast_to(causal_mask(n_pos, dtype_str), (batch, n_heads, n_pos, n_pos)).copy()
+    mask.flags.writeable = False
+    return mask
+
+
+@lru_cache(maxsize=16)
+def _ones(n: int, dtype_str: str) -> np.ndarray:
+    """Read-only [n, 1] column of ones."""
+    ones = np.ones((n, 1), dtype=dtype_str)
+    ones.flags.writeable = False
+    return ones
+
+
 def softmax_rows(scores: np.ndarray) -> np.ndarray:
     """Max-subtracted softmax over the last axis; rows that are all −inf become all zero."""
     row_max = scores.max(axis=-1, keepdims=True)
@@ -185,7 +371,8 @@ def override_head(
         if s:
             # key j is the one computed at position j − s; keys j < s do not exist
             k_shifted = np.zeros_like(k)  # [batch, pos, d_head]
-            k_shifted[:, s:] = k[:, : n_pos - s]
+            if s < n_pos:
+                k_shifted[:, s:] = k[:, : n_pos - s]
             k = k_shifted
         # [batch, query_pos, key_pos]
         scores = np.matmul(q, k.transpose(0, 2, 1)) / dtype.type(scale)

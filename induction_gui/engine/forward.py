@@ -7,13 +7,14 @@ is what the window's "residual stream" view shows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import lru_cache, partial
 
 import numpy as np
 
-from .attention import HeadOverride, causal_mask, override_head
+from .attention import HeadOverride, causal_attention, override_head
 from .hooks import ActivationCache, act_name
-from .weights import Weights, block_names
+from .weights import Weights
 
 HeadKey = tuple[int, int]  # (layer, head_index)
 Overrides = Mapping[HeadKey, HeadOverride]
@@ -41,11 +42,29 @@ def check_tokens(tokens: object, d_vocab: int, n_ctx: int) -> np.ndarray:
         raise TokenError("tokens: the sequence is empty")
     if arr.shape[1] > n_ctx:
         raise TokenError(f"tokens: the sequence has {arr.shape[1]} tokens but the model's n_ctx is {n_ctx}")
-    bad = (arr < 0) | (arr >= d_vocab)
-    if bad.any():
-        b, p = np.argwhere(bad)[0]
+    if arr.size and (arr.min() < 0 or arr.max() >= d_vocab):  # two reductions; the mask only to name the culprit
+        b, p = np.argwhere((arr < 0) | (arr >= d_vocab))[0]
         raise TokenError(f"tokens[{b}][{p}]: id {arr[b, p]} is outside the vocabulary 0..{d_vocab - 1}")
     return arr.astype(np.int64, copy=False)
+
+
+@lru_cache(maxsize=64)
+def _layer_hooks(layer: int) -> tuple[str, ...]:
+    """Hook names of one block, in the order the forward pass writes them."""
+    return tuple(
+        act_name(n, layer)
+        for n in ("resid_pre", "q", "k", "v", "attn_scores", "pattern", "z", "result", "attn_out", "resid_post")
+    )
+
+
+def _overrides_by_layer(overrides: Overrides | None, n_layers: int, n_heads: int) -> dict[int, dict[int, HeadOverride]]:
+    """``{layer: {head: override}}``, refusing heads the model does not have."""
+    by_layer: dict[int, dict[int, HeadOverride]] = {}
+    for (layer, head), override in (overrides or {}).items():
+        if not (0 <= layer < n_layers and 0 <= head < n_heads):
+            raise ValueError(f"overrides: head L{layer}H{head} does not exist in a {n_layers}×{n_heads} model")
+        by_layer.setdefault(int(layer), {})[int(head)] = override
+    return by_layer
 
 
 def run_with_cache(
@@ -74,86 +93,128 @@ def run_with_cache(
         [batch, pos, d_vocab]
     cache
         :class:`ActivationCache` keyed by TransformerLens hook names, batch first.
+        Every activation is computed afresh (none aliases the weights), so a
+        cache stays a snapshot while the weights are edited; q, k, v and
+        hook_result are transposed views of head-major arrays, and hook_result
+        is computed on first access.
     """
     cfg = weights.config
     toks = check_tokens(tokens, cfg.d_vocab, cfg.n_ctx)  # [batch, pos]
-    overrides = overrides or {}
-    for (layer, head) in overrides:
-        if not (0 <= layer < cfg.n_layers and 0 <= head < cfg.n_heads):
-            raise ValueError(f"overrides: head L{layer}H{head} does not exist in a {cfg.n_layers}×{cfg.n_heads} model")
+    by_layer = _overrides_by_layer(overrides, cfg.n_layers, cfg.n_heads)
     batch, n_pos = toks.shape
     f = np.dtype(dtype)
-    H, D, M = cfg.n_heads, cfg.d_head, cfg.d_model
+    M = cfg.d_model
     store: dict[str, np.ndarray] = {}
 
-    W_E = np.asarray(weights["embed.W_E"], dtype=f)  # [d_vocab, d_model]
-    W_pos = np.asarray(weights["pos_embed.W_pos"], dtype=f)  # [n_ctx, d_model]
-    embed = W_E[toks]  # [batch, pos, d_model]
-    pos_embed = np.broadcast_to(W_pos[:n_pos], (batch, n_pos, M))  # [batch, pos, d_model]
+    # Parameters are read on every call (cast only if the dtype differs); the
+    # fused Q/K/V matrices come from Weights.derived, which sees in-place edits.
+    embed = np.asarray(weights["embed.W_E"], dtype=f)[toks]  # [batch, pos, d_model]
+    pos_embed = np.array(weights["pos_embed.W_pos"][:n_pos], dtype=f)[None]  # [1, pos, d_model]
+    if batch > 1:
+        pos_embed = np.broadcast_to(pos_embed, (batch, n_pos, M))  # [batch, pos, d_model]
     store["hook_embed"] = embed
     store["hook_pos_embed"] = pos_embed
     resid = embed + pos_embed  # [batch, pos, d_model]
-    mask = causal_mask(n_pos, f.str)  # [query_pos, key_pos]
-    inv_scale = f.type(1.0 / cfg.scale)
 
+    lazy: dict[str, Callable[[], np.ndarray]] = {}
     for layer in range(cfg.n_layers):
-        n = block_names(layer)
-        store[act_name("resid_pre", layer)] = resid
-        # Fused projection: one GEMM for queries, keys and values of every head.
-        W_QKV = np.concatenate(
-            [np.asarray(weights[n[w]], dtype=f).transpose(1, 0, 2).reshape(M, H * D) for w in ("W_Q", "W_K", "W_V")],
-            axis=1,
-        )  # [d_model, 3 * head_index * d_head]
-        b_QKV = np.concatenate([np.asarray(weights[n[b]], dtype=f).reshape(H * D) for b in ("b_Q", "b_K", "b_V")])
-        qkv = resid.reshape(batch * n_pos, M) @ W_QKV  # [batch * pos, 3 * head_index * d_head]
-        qkv += b_QKV
-        qkv = qkv.reshape(batch, n_pos, 3, H, D)  # [batch, pos, qkv, head_index, d_head]
-        q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]  # [batch, pos, head_index, d_head] each
-        store[act_name("q", layer)] = q
-        store[act_name("k", layer)] = k
-        store[act_name("v", layer)] = v
-
-        q_h = q.transpose(0, 2, 1, 3)  # [batch, head_index, query_pos, d_head]
-        k_h = k.transpose(0, 2, 3, 1)  # [batch, head_index, d_head, key_pos]
-        scores = np.matmul(q_h, k_h)  # [batch, head_index, query_pos, key_pos]
-        scores *= inv_scale
-        scores += mask
-        # softmax, max-subtracted; every causal row has its diagonal, so no row is all −inf here
-        pattern = scores - scores.max(axis=-1, keepdims=True)
-        np.exp(pattern, out=pattern)
-        pattern /= pattern.sum(axis=-1, keepdims=True)
-
-        layer_overrides = {h: o for (lyr, h), o in overrides.items() if lyr == layer}
-        for h, o in layer_overrides.items():
-            if o.changes_pattern:
-                s_h, p_h = override_head(q[:, :, h], k[:, :, h], o, cfg.scale)
-                scores[:, h] = s_h
-                pattern[:, h] = p_h
-        store[act_name("attn_scores", layer)] = scores
-        store[act_name("pattern", layer)] = pattern
-
-        v_h = v.transpose(0, 2, 1, 3)  # [batch, head_index, key_pos, d_head]
-        z_h = np.matmul(pattern, v_h)  # [batch, head_index, query_pos, d_head]
-        for h, o in layer_overrides.items():
-            if o.ablation == "zero":
-                z_h[:, h] = 0.0
-            elif o.ablation == "mean":
-                z_h[:, h] = z_h[:, h].mean(axis=(0, 1), keepdims=False)
-        store[act_name("z", layer)] = z_h.transpose(0, 2, 1, 3)  # [batch, pos, head_index, d_head]
-
-        W_O = np.asarray(weights[n["W_O"]], dtype=f)  # [head_index, d_head, d_model]
-        result_h = np.matmul(z_h, W_O)  # [batch, head_index, pos, d_model]
-        store[act_name("result", layer)] = result_h.transpose(0, 2, 1, 3)  # [batch, pos, head_index, d_model]
-        attn_out = result_h.sum(axis=1)  # [batch, pos, d_model]
-        attn_out += np.asarray(weights[n["b_O"]], dtype=f)
-        store[act_name("attn_out", layer)] = attn_out
-        resid = resid + attn_out  # [batch, pos, d_model]
-        store[act_name("resid_post", layer)] = resid
+        resid = _block(weights, layer, resid, by_layer.get(layer, {}), cfg.scale, f, store, lazy)
 
     W_U = np.asarray(weights["unembed.W_U"], dtype=f)  # [d_model, d_vocab]
-    logits = (resid.reshape(batch * n_pos, M) @ W_U).reshape(batch, n_pos, cfg.d_vocab)  # [batch, pos, d_vocab]
+    logits = np.matmul(resid, W_U)  # [batch, pos, d_vocab]
     logits += np.asarray(weights["unembed.b_U"], dtype=f)
-    return logits, ActivationCache(store)
+    return logits, ActivationCache(store, lazy)
+
+
+def _block(
+    weights: Weights,
+    layer: int,
+    resid: np.ndarray,
+    overrides: dict[int, HeadOverride],
+    scale: float,
+    f: np.dtype,
+    store: dict[str, np.ndarray],
+    lazy: dict[str, Callable[[], np.ndarray]],
+) -> np.ndarray:
+    """One attention block: caches its activations in ``store``, returns ``resid_post``.
+
+    Activations are cached in TransformerLens' axis order; attention works on
+    head-major transposed views of the same arrays.
+    """
+    (
+        h_resid_pre, h_q, h_k, h_v, h_scores, h_pattern, h_z, h_result, h_attn_out, h_resid_post,
+    ) = _layer_hooks(layer)  # fmt: skip
+    p = f"blocks.{layer}.attn."
+    store[h_resid_pre] = resid
+    batch, n_pos, d_model = resid.shape
+    # One GEMM for the queries, keys and values of every head, with the fused
+    # weights cached on the Weights (rebuilt whenever a source array changes,
+    # in place or not; see Weights.derived).
+    W_QKV, b_QKV = weights.derived(("qkv", layer, f.str), _qkv_params(layer), partial(_fuse_qkv, f))
+    n_heads, d_head = b_QKV.shape[1:]
+    qkv = np.matmul(resid, W_QKV)  # [batch, pos, 3·head_index·d_head]
+    qkv += b_QKV.reshape(-1)
+    qkv = qkv.reshape(batch, n_pos, 3, n_heads, d_head)  # [batch, pos, qkv, head_index, d_head]
+    store[h_q] = qkv[:, :, 0]  # [batch, pos, head_index, d_head]
+    store[h_k] = qkv[:, :, 1]
+    store[h_v] = qkv[:, :, 2]
+    # [batch, head_index, pos, d_head] views: strided, but each head's matrix is BLAS-ready
+    q, k, v = (qkv[:, :, i].transpose(0, 2, 1, 3) for i in range(3))
+
+    z = np.empty((batch, n_pos, n_heads, d_head), f)  # TransformerLens' layout, for one GEMM below
+    z_h = z.transpose(0, 2, 1, 3)  # [batch, head_index, pos, d_head], a view the kernel writes through
+    scores, pattern, _ = causal_attention(q, k, v, scale, z=z_h)  # [batch, head_index, query_pos, key_pos]
+    for h, o in overrides.items():
+        if o.changes_pattern:
+            s_h, p_h = override_head(q[:, h], k[:, h], o, scale)  # [batch, query_pos, key_pos]
+            scores[:, h] = s_h
+            pattern[:, h] = p_h
+            np.matmul(p_h, v[:, h], out=z_h[:, h])  # [batch, pos, d_head]
+        if o.ablation == "zero":
+            z_h[:, h] = 0.0
+        elif o.ablation == "mean":
+            z_h[:, h] = z_h[:, h].mean(axis=(0, 1))  # [d_head], over batch and positions
+    store[h_scores] = scores
+    store[h_pattern] = pattern
+    store[h_z] = z
+
+    # a copy: the lazily computed hook_result must use this run's W_O even if it is edited later
+    W_O = np.array(weights[p + "W_O"], dtype=f)  # [head_index, d_head, d_model]
+    # attn_out = Σ_h z_h·W_O[h] + b_O as one product over (head_index, d_head), as TransformerLens does
+    attn_out = np.matmul(z.reshape(batch, n_pos, n_heads * d_head), W_O.reshape(n_heads * d_head, d_model))
+    attn_out += np.asarray(weights[p + "b_O"], dtype=f)  # [batch, pos, d_model]
+    store[h_attn_out] = attn_out
+    lazy[h_result] = lambda: _head_results(z_h, W_O)
+    resid = resid + attn_out  # [batch, pos, d_model]
+    store[h_resid_post] = resid
+    return resid
+
+
+@lru_cache(maxsize=64)
+def _qkv_params(layer: int) -> tuple[str, ...]:
+    """Parameter names :func:`_fuse_qkv` takes, in its order."""
+    return tuple(f"blocks.{layer}.attn.{n}" for n in ("W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V"))
+
+
+def _fuse_qkv(
+    f: np.dtype, W_Q: np.ndarray, W_K: np.ndarray, W_V: np.ndarray, b_Q: np.ndarray, b_K: np.ndarray, b_V: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """W_Q, W_K, W_V side by side, [d_model, 3·head_index·d_head], and the biases, [qkv, head_index, d_head]."""
+    n_heads, d_model, d_head = W_Q.shape
+    W_QKV = np.empty((d_model, 3, n_heads, d_head), f)  # [d_model, qkv, head_index, d_head]
+    for i, W in enumerate((W_Q, W_K, W_V)):
+        W_QKV[:, i] = W.transpose(1, 0, 2)  # [d_model, head_index, d_head]
+    W_QKV = W_QKV.reshape(d_model, 3 * n_heads * d_head)
+    b_QKV = np.stack((b_Q, b_K, b_V)).astype(f)  # [qkv, head_index, d_head]
+    W_QKV.flags.writeable = False  # shared by every run until the weights change
+    b_QKV.flags.writeable = False
+    return W_QKV, b_QKV
+
+
+def _head_results(z_h: np.ndarray, W_O: np.ndarray) -> np.ndarray:
+    """hook_result: each head's output before the sum, [batch, pos, head_index, d_model]."""
+    # [batch, head_index, pos, d_head] · [head_index, d_head, d_model] -> [batch, head_index, pos, d_model]
+    return np.matmul(z_h, W_O).transpose(0, 2, 1, 3)
 
 
 def run(weights: Weights, tokens: object, overrides: Overrides | None = None, *, dtype: type = np.float32) -> np.ndarray:

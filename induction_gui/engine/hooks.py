@@ -6,7 +6,8 @@ read a key the engine never writes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache
 
 import numpy as np
 
@@ -16,11 +17,13 @@ _BLOCK_HOOKS = {"resid_pre", "attn_out", "resid_post"}
 _ALIASES = {"attn": "pattern", "scores": "attn_scores"}
 
 
+@lru_cache(maxsize=1024)
 def act_name(name: str, layer: int | None = None) -> str:
     """Full hook name from a short one: ``act_name("pattern", 0)`` -> ``blocks.0.attn.hook_pattern``.
 
     Mirrors TransformerLens' ``utils.get_act_name`` for the hooks an
-    attention-only model has.
+    attention-only model has. Cached: the forward pass and the views ask for
+    the same few names on every update.
     """
     name = _ALIASES.get(name, name)
     if name in ("embed", "pos_embed"):
@@ -40,15 +43,36 @@ class ActivationCache(Mapping[str, np.ndarray]):
 
     Indexable by full hook name or, as in TransformerLens, by ``(name, layer)``:
     ``cache["pattern", 1]`` is ``cache["blocks.1.attn.hook_pattern"]``.
+
+    An entry may be given as a zero-argument function (``lazy``), computed on
+    first access and kept: per-head outputs (``hook_result``) cost as much as
+    the rest of a short forward pass and most views never read them.
     """
 
-    def __init__(self, data: dict[str, np.ndarray]) -> None:
-        self._data = data
+    def __init__(
+        self,
+        data: dict[str, np.ndarray],
+        lazy: Mapping[str, Callable[[], np.ndarray]] | None = None,
+    ) -> None:
+        self._data: dict[str, np.ndarray | _Lazy] = dict(data)
+        for name, compute in (lazy or {}).items():
+            self._data[name] = _Lazy(compute)
 
     def __getitem__(self, key: str | tuple[str, int]) -> np.ndarray:
         if isinstance(key, tuple):
             key = act_name(*key)
-        return self._data[key]
+        value = self._data[key]
+        if isinstance(value, _Lazy):
+            value = self._data[key] = value.compute()
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, tuple):
+            try:
+                key = act_name(*key)
+            except (KeyError, ValueError, TypeError):
+                return False
+        return key in self._data  # without computing a lazy entry
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
@@ -61,4 +85,13 @@ class ActivationCache(Mapping[str, np.ndarray]):
 
     def to_dict(self) -> dict[str, np.ndarray]:
         """A plain dict of contiguous arrays, e.g. for ``np.savez``."""
-        return {k: np.ascontiguousarray(v) for k, v in self._data.items()}
+        return {k: np.ascontiguousarray(self[k]) for k in self._data}
+
+
+class _Lazy:
+    """A cache entry not computed yet."""
+
+    __slots__ = ("compute",)
+
+    def __init__(self, compute: Callable[[], np.ndarray]) -> None:
+        self.compute = compute

@@ -168,6 +168,49 @@ def _layer_patterns(patterns: Mapping[str, np.ndarray] | Sequence[np.ndarray] | 
     return [p[None] if p.ndim == 3 else p for p in layers]  # [batch, head_index, query_pos, key_pos] each
 
 
+def _mul_scores(attn: np.ndarray, detect: np.ndarray, *, exclude_bos: bool, exclude_current_token: bool) -> np.ndarray:
+    """``Σ A'·D / Σ A'`` where A' is A with column 0 and/or the diagonal zeroed.
+
+    Computed without building A' (it would be a [batch, layer, head, pos, pos]
+    float64 temporary per call, 60 ms at 512 tokens): the excluded column and
+    diagonal are summed separately and subtracted, the entry [0, 0] added back
+    once when both are excluded. The cached pattern is only read.
+
+    Parameters
+    ----------
+    attn
+        [batch, layer, head_index, query_pos, key_pos]
+    detect
+        [batch, query_pos, key_pos]
+
+    Returns
+    -------
+    np.ndarray
+        [batch, layer, head_index] float64
+    """
+    b, n_layers, n_heads, n_pos, _ = attn.shape
+    flat = attn.reshape(b, n_layers * n_heads, n_pos * n_pos)  # [batch, layer·head, q·k]
+    d = detect.astype(attn.dtype).reshape(b, n_pos * n_pos, 1)  # [batch, q·k, 1]; 0/1 exact in float32
+    num = np.matmul(flat, d)[..., 0].astype(np.float64)  # [batch, layer·head]
+    den = flat.sum(axis=-1, dtype=np.float64)  # [batch, layer·head]
+    a = attn.reshape(b, n_layers * n_heads, n_pos, n_pos)  # [batch, layer·head, q, k]
+    if exclude_bos:
+        col = a[..., :, 0].astype(np.float64)  # [batch, layer·head, q]
+        num -= (col * detect[:, None, :, 0]).sum(-1)
+        den -= col.sum(-1)
+    if exclude_current_token:
+        diag = np.diagonal(a, axis1=-2, axis2=-1).astype(np.float64)  # [batch, layer·head, q]
+        num -= (diag * np.diagonal(detect, axis1=-2, axis2=-1)[:, None]).sum(-1)
+        den -= diag.sum(-1)
+    if exclude_bos and exclude_current_token:  # [0, 0] was subtracted twice
+        corner = a[..., 0, 0].astype(np.float64)  # [batch, layer·head]
+        num += corner * detect[:, None, 0, 0]
+        den += corner
+    # with everything excluded there is no attention left to score; report 0 rather than NaN
+    out = np.divide(num, den, out=np.zeros_like(num), where=den > 1e-12)
+    return out.reshape(b, n_layers, n_heads)
+
+
 def _score_sequences(
     attn: np.ndarray,
     detect: np.ndarray,
@@ -192,18 +235,13 @@ def _score_sequences(
     """
     n_pos = attn.shape[-1]
     d = detect[:, None, None]  # [batch, 1, 1, query_pos, key_pos]
+    if error_measure == "mul":
+        return _mul_scores(attn, detect, exclude_bos=exclude_bos, exclude_current_token=exclude_current_token)
     keep = np.ones((n_pos, n_pos), dtype=bool)  # [query_pos, key_pos]
     if exclude_bos:
         keep[:, 0] = False
     if exclude_current_token:
         np.fill_diagonal(keep, False)
-    if error_measure == "mul":
-        # a fresh float64 array: the cached pattern is never written to
-        a = np.where(keep, attn, 0.0).astype(np.float64, copy=False)  # [batch, layer, head_index, q, k]
-        num = (a * d).sum(axis=(-2, -1))  # [batch, layer, head_index]
-        den = a.sum(axis=(-2, -1))  # [batch, layer, head_index]
-        # with everything excluded there is no attention left to score; report 0 rather than NaN
-        return np.divide(num, den, out=np.zeros_like(num), where=den != 0)
     diff = np.where(keep, np.abs(attn.astype(np.float64) - d), 0.0)  # [batch, layer, head_index, q, k]
     raw = diff.sum(axis=(-2, -1)) / n_pos  # [batch, layer, head_index]
     # Python's round, element by element, reproduces TransformerLens' rounding exactly

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Hashable, Iterator, Mapping, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,26 +50,45 @@ class Weights(MutableMapping[str, np.ndarray]):
     Missing biases are filled with zeros of the right shape, so that code
     downstream never branches on their presence. Call :meth:`validate` (done by
     the constructor and loaders) after editing to re-check shapes and values.
+
+    Arrays may be edited in place (``weights[name][i, j] = x``); matrices the
+    forward pass derives from them (:meth:`derived`) notice such edits.
     """
 
     def __init__(self, params: Mapping[str, object], *, validate: bool = True) -> None:
         self._params: dict[str, np.ndarray] = {}
+        # Bumped whenever a name is bound, rebound or removed; with the shapes
+        # it reads, keys the config cache.
+        self._version = 0
+        self._config_cache: tuple[tuple[object, ...], ModelConfig] | None = None
+        # Names whose current array some outside code may hold (and edit in
+        # place): handed out by __getitem__, assigned, or passed in. Arrays
+        # created here (loaders, zeros, random, copy) are private until read.
+        self._exposed: set[str] = set()
+        self._derived_cache: dict[Hashable, tuple[tuple[np.ndarray, ...], tuple[Any, ...], Any]] = {}
         for name, value in params.items():
             if name.endswith(_IGNORED_SUFFIXES):
                 continue
             self._params[name] = _as_float_array(name, value)
+        self._exposed.update(self._params)
         if validate:
             self.validate()
 
     # -- mapping protocol -------------------------------------------------
     def __getitem__(self, name: str) -> np.ndarray:
-        return self._params[name]
+        array = self._params[name]
+        self._exposed.add(name)
+        return array
 
     def __setitem__(self, name: str, value: object) -> None:
         self._params[name] = _as_float_array(name, value)
+        self._exposed.add(name)
+        self._version += 1
 
     def __delitem__(self, name: str) -> None:
         del self._params[name]
+        self._exposed.discard(name)
+        self._version += 1
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._params)
@@ -95,11 +115,49 @@ class Weights(MutableMapping[str, np.ndarray]):
 
     def copy(self) -> Weights:
         """A deep copy: editing it never changes this one."""
-        return Weights({k: v.copy() for k, v in self._params.items()}, validate=False)
+        return Weights({k: v.copy() for k, v in self._params.items()}, validate=False)._owned()
 
     def astype(self, dtype: np.dtype | type) -> Weights:
         """All parameters cast to ``dtype`` (float32 or float64)."""
-        return Weights({k: v.astype(dtype) for k, v in self._params.items()}, validate=False)
+        return Weights({k: v.astype(dtype) for k, v in self._params.items()}, validate=False)._owned()
+
+    def _owned(self) -> Weights:
+        """Mark every array as created here, referenced by nothing else (for constructors)."""
+        self._exposed.clear()
+        return self
+
+    # -- derived matrices -------------------------------------------------------
+    def derived(self, key: Hashable, names: tuple[str, ...], build: Callable[..., Any]) -> Any:
+        """``build(*arrays)`` of the named parameters, cached until one of them changes.
+
+        For the forward pass, which would otherwise rebuild e.g. the fused
+        [d_model, 3·n_heads·d_head] Q/K/V matrix on every call. The result is
+        rebuilt when a name is rebound, or when an array that has left this
+        object (read via ``weights[name]``, assigned, or passed in) differs
+        from the copy taken when the result was built: in-place edits count.
+        The result is shared: treat it as read-only.
+        """
+        arrays = tuple(self._params[n] for n in names)
+        entry = self._derived_cache.get(key)
+        if entry is not None and self._still_valid(names, arrays, *entry[:2]):
+            return entry[2]
+        value = build(*arrays)
+        snapshots = tuple(
+            (a.shape, a.dtype, a.tobytes()) if n in self._exposed else None for n, a in zip(names, arrays)
+        )
+        self._derived_cache[key] = (arrays, snapshots, value)
+        return value
+
+    def _still_valid(
+        self, names: tuple[str, ...], arrays: tuple[np.ndarray, ...], built_from: tuple[np.ndarray, ...],
+        snapshots: tuple[Any, ...],
+    ) -> bool:
+        for name, a, b, snap in zip(names, arrays, built_from, snapshots):
+            if a is not b:  # rebound (the entry holds b, so its id cannot be reused)
+                return False
+            if name in self._exposed and (snap is None or snap != (a.shape, a.dtype, a.tobytes())):
+                return False  # possibly edited in place since the build
+        return True
 
     # -- structure ----------------------------------------------------------
     @property
@@ -109,15 +167,32 @@ class Weights(MutableMapping[str, np.ndarray]):
 
     @property
     def config(self) -> ModelConfig:
-        """Sizes inferred from the shapes (see :class:`ModelConfig`)."""
-        d_vocab, d_model = self._params["embed.W_E"].shape
-        n_ctx = self._params["pos_embed.W_pos"].shape[0]
+        """Sizes inferred from the shapes (see :class:`ModelConfig`).
+
+        Cached, since every forward pass asks: the key is the binding version
+        plus the shapes read, so even ``array.shape = ...`` in place is seen.
+        """
+        params = self._params
+        w_q = params.get("blocks.0.attn.W_Q")
+        key = (
+            self._version,
+            params["embed.W_E"].shape,
+            params["pos_embed.W_pos"].shape,
+            None if w_q is None else w_q.shape,
+        )
+        cached = self._config_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        d_vocab, d_model = key[1]
+        n_ctx = key[2][0]
         n_layers = self.n_layers
-        if n_layers:
-            n_heads, _, d_head = self._params["blocks.0.attn.W_Q"].shape
+        if n_layers and w_q is not None:
+            n_heads, _, d_head = w_q.shape
         else:
             n_heads, d_head = 0, 0
-        return ModelConfig(n_layers, n_heads, d_model, d_head, d_vocab, n_ctx)
+        config = ModelConfig(n_layers, n_heads, d_model, d_head, d_vocab, n_ctx)
+        self._config_cache = (key, config)
+        return config
 
     def expected_shapes(self) -> dict[str, tuple[int, ...]]:
         """Name -> shape every parameter must have, given the inferred config."""
@@ -173,6 +248,7 @@ class Weights(MutableMapping[str, np.ndarray]):
             if name not in self._params:
                 if ".b_" in name:
                     self._params[name] = np.zeros(shape, dtype=dtype)
+                    self._version += 1
                     continue
                 raise WeightsError(f"{name}: missing")
             got = self._params[name].shape
@@ -204,7 +280,7 @@ class Weights(MutableMapping[str, np.ndarray]):
                 },
             },
             validate=False,
-        )
+        )._owned()
         w.validate()  # fills biases
         return w
 
@@ -214,9 +290,11 @@ class Weights(MutableMapping[str, np.ndarray]):
         rng = np.random.default_rng(seed)
         w = cls.zeros(config, dtype)
         std = 1.0 / math.sqrt(config.d_model)
-        for name in w:
+        params = w._params  # fresh arrays nobody else holds: keep them private
+        for name in params:
             if ".b_" not in name and not name.endswith("b_U"):
-                w[name] = (rng.standard_normal(w[name].shape) * std).astype(dtype)
+                params[name] = (rng.standard_normal(params[name].shape) * std).astype(dtype)
+        w._version += 1
         return w
 
     # -- files ------------------------------------------------------------------
@@ -249,7 +327,7 @@ class Weights(MutableMapping[str, np.ndarray]):
         except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file, said with its name
             raise WeightsError(f"{path.name}: cannot read weights ({type(exc).__name__}: {exc})") from None
         try:
-            return cls(params)
+            return cls(params)._owned()  # the reader's arrays are referenced nowhere else
         except WeightsError as exc:
             raise WeightsError(f"{path.name}: {exc}") from None
 
@@ -258,14 +336,19 @@ class Weights(MutableMapping[str, np.ndarray]):
         path = Path(path)
         suffix = path.suffix.lower()
         tmp = path.with_name(f".{path.name}.tmp{suffix}")
-        arrays = {k: np.ascontiguousarray(v) for k, v in self._params.items()}
-        if suffix == ".safetensors":
-            from safetensors.numpy import save_file
-
-            save_file(arrays, str(tmp))
-        elif suffix == ".npz":
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
-        else:
+        if suffix not in (".safetensors", ".npz"):
             raise WeightsError(f"{path.name}: unknown weights format {suffix!r} (use .safetensors or .npz)")
-        os.replace(tmp, path)
+        arrays = {k: np.ascontiguousarray(v) for k, v in self._params.items()}
+        try:
+            if suffix == ".safetensors":
+                from safetensors.numpy import save_file
+
+                save_file(arrays, str(tmp))
+            else:
+                with open(tmp, "wb") as f:
+                    np.savez(f, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            # a failed save leaves the previous file as it was and no debris
+            tmp.unlink(missing_ok=True)
+            raise
