@@ -32,13 +32,15 @@ class HeadOverride:
     ----------
     normalization
         ``"softmax"`` (TransformerLens) or ``"linear"``: ``P / (P.sum(-1) + eps)``
-        over the causally masked scores, as in the lecture's demo.
+        over the causally masked scores, as in the lecture's demo (negative
+        scores count as 0, see :func:`linear_rows`).
     eps
         The linear normaliser's guard; the lecture uses 1e-8, which is why its
         rows read 0.99999999 rather than 1.
     fixed_pattern
         [n, n] scores used instead of q·k (n ≥ the sequence length; the top-left
         [pos, pos] block is used). A shift matrix makes a previous-token head.
+        A fixed pattern replaces q·k entirely, so ``key_shift`` does not apply to it.
     key_shift
         s ≥ 0: query i is compared with the key computed at position j − s and
         keys j < s are masked. With s = 1 a head that matches equal tokens
@@ -47,7 +49,10 @@ class HeadOverride:
         Multiplies the scores (inverse temperature); 0 gives uniform attention.
     ablation
         ``None``, ``"zero"`` (z := 0) or ``"mean"`` (z := its mean over batch
-        and positions). The pattern is still computed and cached.
+        and positions). The pattern is still computed and cached. The mean is
+        over positions too (TransformerLens usually averages a reference batch
+        per position): the window runs one sequence, where a per-position mean
+        over a batch of one would ablate nothing.
     """
 
     normalization: Normalization = "softmax"
@@ -62,8 +67,12 @@ class HeadOverride:
             raise ValueError(f"normalization: expected one of {NORMALIZATIONS}, got {self.normalization!r}")
         if self.ablation is not None and self.ablation not in ABLATIONS:
             raise ValueError(f"ablation: expected None or one of {ABLATIONS}, got {self.ablation!r}")
-        if not isinstance(self.key_shift, int | np.integer) or self.key_shift < 0:
+        if isinstance(self.key_shift, bool) or not isinstance(self.key_shift, int | np.integer) or self.key_shift < 0:
             raise ValueError(f"key_shift: expected an integer ≥ 0, got {self.key_shift!r}")
+        for name in ("score_scale", "eps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+                raise ValueError(f"{name}: expected a number, got {value!r}")
         if not np.isfinite(self.score_scale):
             raise ValueError(f"score_scale: expected a finite number, got {self.score_scale!r}")
         if not (np.isfinite(self.eps) and self.eps >= 0):
@@ -324,11 +333,15 @@ def softmax_rows(scores: np.ndarray) -> np.ndarray:
 
 
 def linear_rows(scores: np.ndarray, eps: float) -> np.ndarray:
-    """The lecture's ``P / (P.sum(-1) + eps)``, masked entries (−inf) counted as 0.
+    """The lecture's ``P / (P.sum(-1) + eps)``, masked and negative entries counted as 0.
 
-    A row whose entries are all zero stays all zero (row 0 of a shift matrix).
+    The lecture normalises a non-negative pattern. Raw q·k scores can be
+    negative, and dividing by a signed sum gives "weights" below 0 or far above 1
+    (a row summing to nearly 0 explodes); clipping at 0 keeps every row a
+    sub-distribution, as attention must be. A row whose entries are all zero
+    stays all zero (row 0 of a shift matrix).
     """
-    p = np.where(np.isneginf(scores), 0.0, scores).astype(scores.dtype, copy=False)
+    p = np.where(np.isneginf(scores) | (scores < 0), 0.0, scores).astype(scores.dtype, copy=False)
     denom = p.sum(axis=-1, keepdims=True) + eps
     # eps = 0 on an all-zero row would divide by zero; the row stays zero instead
     np.copyto(denom, 1.0, where=denom == 0)
@@ -383,7 +396,8 @@ def override_head(
         with np.errstate(invalid="ignore"):  # 0 · −inf on masked entries stays masked below
             scores = scores * dtype.type(override.score_scale)
         scores = np.where(np.isnan(scores) | (mask == -np.inf), -np.inf, scores).astype(dtype, copy=False)
-        if s := override.key_shift:
+        # a fixed pattern ignores key_shift, so only q·k scores have shifted-out keys to re-mask
+        if (s := override.key_shift) and override.fixed_pattern is None:
             scores[:, :, : min(s, n_pos)] = -np.inf
     if override.normalization == "linear":
         pattern = linear_rows(scores, override.eps)

@@ -97,7 +97,17 @@ def run_with_cache(
         cache stays a snapshot while the weights are edited; q, k, v and
         hook_result are transposed views of head-major arrays, and hook_result
         is computed on first access.
+
+    Weights large enough to overflow float32 give inf/NaN activations, returned
+    as they are (no warning): callers check ``np.isfinite`` and say so.
     """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _run_with_cache(weights, tokens, overrides, dtype)
+
+
+def _run_with_cache(
+    weights: Weights, tokens: object, overrides: Overrides | None, dtype: type
+) -> tuple[np.ndarray, ActivationCache]:
     cfg = weights.config
     toks = check_tokens(tokens, cfg.d_vocab, cfg.n_ctx)  # [batch, pos]
     by_layer = _overrides_by_layer(overrides, cfg.n_layers, cfg.n_heads)

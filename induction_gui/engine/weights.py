@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 import re
 from collections.abc import Callable, Hashable, Iterator, Mapping, MutableMapping
 from pathlib import Path
@@ -25,6 +26,10 @@ _IGNORED_SUFFIXES = (".attn.mask", ".attn.IGNORE")
 _GLOBAL_NAMES = ("embed.W_E", "pos_embed.W_pos", "unembed.W_U", "unembed.b_U")
 
 
+# where the attention scale (not a parameter) is kept in weights files
+_ATTN_SCALE_KEY = "config.attn_scale"
+
+
 class WeightsError(ValueError):
     """A weight is missing, misshapen, non-finite or unreadable; the message names it."""
 
@@ -36,7 +41,10 @@ def block_names(layer: int) -> dict[str, str]:
 
 def _as_float_array(name: str, value: object) -> np.ndarray:
     """Convert to a float array, refusing what is not a real-valued numeric array."""
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested lists, mixed types
+        raise WeightsError(f"{name}: not a rectangular array of numbers ({exc})") from None
     if arr.dtype.kind in "iu":
         arr = arr.astype(np.float32)
     if arr.dtype.kind != "f":
@@ -55,8 +63,11 @@ class Weights(MutableMapping[str, np.ndarray]):
     forward pass derives from them (:meth:`derived`) notice such edits.
     """
 
-    def __init__(self, params: Mapping[str, object], *, validate: bool = True) -> None:
+    def __init__(
+        self, params: Mapping[str, object], *, validate: bool = True, attn_scale: float | None = None
+    ) -> None:
         self._params: dict[str, np.ndarray] = {}
+        self._attn_scale: float | None = None
         # Bumped whenever a name is bound, rebound or removed; with the shapes
         # it reads, keys the config cache.
         self._version = 0
@@ -71,8 +82,29 @@ class Weights(MutableMapping[str, np.ndarray]):
                 continue
             self._params[name] = _as_float_array(name, value)
         self._exposed.update(self._params)
+        self.attn_scale = attn_scale
         if validate:
             self.validate()
+
+    @property
+    def attn_scale(self) -> float | None:
+        """Divisor of q·k; None means sqrt(d_head), TransformerLens' default.
+
+        Not a parameter (no array), but part of the model: it travels with the
+        weights so that every engine function sees the same scale.
+        """
+        return self._attn_scale
+
+    @attn_scale.setter
+    def attn_scale(self, value: float | None) -> None:
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+                raise WeightsError(f"attn_scale: expected a positive number or None, got {value!r}")
+            value = float(value)
+            if not (np.isfinite(value) and value > 0):
+                raise WeightsError(f"attn_scale: expected a positive finite number, got {value}")
+        self._attn_scale = value
+        self._version += 1
 
     # -- mapping protocol -------------------------------------------------
     def __getitem__(self, name: str) -> np.ndarray:
@@ -106,7 +138,7 @@ class Weights(MutableMapping[str, np.ndarray]):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Weights):
             return NotImplemented
-        return self._params.keys() == other._params.keys() and all(
+        return self._attn_scale == other._attn_scale and self._params.keys() == other._params.keys() and all(
             self._params[k].dtype == other._params[k].dtype and np.array_equal(self._params[k], other._params[k])
             for k in self._params
         )
@@ -115,11 +147,15 @@ class Weights(MutableMapping[str, np.ndarray]):
 
     def copy(self) -> Weights:
         """A deep copy: editing it never changes this one."""
-        return Weights({k: v.copy() for k, v in self._params.items()}, validate=False)._owned()
+        return Weights(
+            {k: v.copy() for k, v in self._params.items()}, validate=False, attn_scale=self._attn_scale
+        )._owned()
 
     def astype(self, dtype: np.dtype | type) -> Weights:
         """All parameters cast to ``dtype`` (float32 or float64)."""
-        return Weights({k: v.astype(dtype) for k, v in self._params.items()}, validate=False)._owned()
+        return Weights(
+            {k: v.astype(dtype) for k, v in self._params.items()}, validate=False, attn_scale=self._attn_scale
+        )._owned()
 
     def _owned(self) -> Weights:
         """Mark every array as created here, referenced by nothing else (for constructors)."""
@@ -176,6 +212,7 @@ class Weights(MutableMapping[str, np.ndarray]):
         w_q = params.get("blocks.0.attn.W_Q")
         key = (
             self._version,
+            self._attn_scale,
             params["embed.W_E"].shape,
             params["pos_embed.W_pos"].shape,
             None if w_q is None else w_q.shape,
@@ -183,14 +220,14 @@ class Weights(MutableMapping[str, np.ndarray]):
         cached = self._config_cache
         if cached is not None and cached[0] == key:
             return cached[1]
-        d_vocab, d_model = key[1]
-        n_ctx = key[2][0]
+        d_vocab, d_model = key[2]
+        n_ctx = key[3][0]
         n_layers = self.n_layers
         if n_layers and w_q is not None:
             n_heads, _, d_head = w_q.shape
         else:
             n_heads, d_head = 0, 0
-        config = ModelConfig(n_layers, n_heads, d_model, d_head, d_vocab, n_ctx)
+        config = ModelConfig(n_layers, n_heads, d_model, d_head, d_vocab, n_ctx, self._attn_scale)
         self._config_cache = (key, config)
         return config
 
@@ -314,10 +351,18 @@ class Weights(MutableMapping[str, np.ndarray]):
             if suffix == ".safetensors":
                 from safetensors.numpy import load_file
 
+                from safetensors import safe_open
+
                 params: dict[str, np.ndarray] = load_file(str(path))
+                with safe_open(str(path), framework="numpy") as f:
+                    metadata = f.metadata() or {}
+                scale_text = metadata.get(_ATTN_SCALE_KEY)
+                attn_scale = None if scale_text in (None, "", "None") else float(scale_text)
             elif suffix == ".npz":
                 with np.load(path, allow_pickle=False) as data:
                     params = {k: data[k] for k in data.files}
+                scale_arr = params.pop(_ATTN_SCALE_KEY, None)
+                attn_scale = None if scale_arr is None else float(np.asarray(scale_arr).reshape(-1)[0])
             else:
                 raise WeightsError(f"{path.name}: unknown weights format {suffix!r} (use .safetensors or .npz)")
         except WeightsError:
@@ -327,7 +372,8 @@ class Weights(MutableMapping[str, np.ndarray]):
         except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file, said with its name
             raise WeightsError(f"{path.name}: cannot read weights ({type(exc).__name__}: {exc})") from None
         try:
-            return cls(params)._owned()  # the reader's arrays are referenced nowhere else
+            # the reader's arrays are referenced nowhere else
+            return cls(params, attn_scale=attn_scale)._owned()
         except WeightsError as exc:
             raise WeightsError(f"{path.name}: {exc}") from None
 
@@ -335,16 +381,22 @@ class Weights(MutableMapping[str, np.ndarray]):
         """Write ``.safetensors`` or ``.npz`` atomically (temporary file, then rename)."""
         path = Path(path)
         suffix = path.suffix.lower()
-        tmp = path.with_name(f".{path.name}.tmp{suffix}")
         if suffix not in (".safetensors", ".npz"):
             raise WeightsError(f"{path.name}: unknown weights format {suffix!r} (use .safetensors or .npz)")
+        # a unique temporary name: two saves at once never write the same file
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=f".tmp{suffix}")
+        os.close(fd)
+        tmp = Path(tmp_name)
         arrays = {k: np.ascontiguousarray(v) for k, v in self._params.items()}
         try:
             if suffix == ".safetensors":
                 from safetensors.numpy import save_file
 
-                save_file(arrays, str(tmp))
+                metadata = {} if self._attn_scale is None else {_ATTN_SCALE_KEY: repr(self._attn_scale)}
+                save_file(arrays, str(tmp), metadata=metadata)
             else:
+                if self._attn_scale is not None:
+                    arrays[_ATTN_SCALE_KEY] = np.array([self._attn_scale])
                 with open(tmp, "wb") as f:
                     np.savez(f, **arrays)
             os.replace(tmp, path)

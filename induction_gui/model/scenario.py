@@ -214,6 +214,9 @@ class Scenario:
         expect_int(self.seed, "seed", lo=0, hi=MAX_SEED)
         if self.attn_scale is not None:
             expect_number(self.attn_scale, "model.config.attn_scale", positive=True)
+        # the engine reads the scale from the weights: keep the two in step
+        if isinstance(self.weights, Weights):
+            self.weights.attn_scale = self.attn_scale
         n_pos = len(self.tokens)
         check_overrides(
             self.overrides, "overrides", n_layers=cfg.n_layers, n_heads=cfg.n_heads, n_pos=n_pos, n_ctx=cfg.n_ctx

@@ -216,3 +216,39 @@ def test_default_override_changes_nothing() -> None:
     assert HeadOverride().is_default and not HeadOverride().changes_pattern
     for name in base:
         np.testing.assert_array_equal(cache[name], base[name], err_msg=name)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"key_shift": True}, "key_shift"),
+        ({"key_shift": -1}, "key_shift"),
+        ({"score_scale": "2"}, "score_scale"),
+        ({"eps": None}, "eps"),
+        ({"score_scale": float("nan")}, "score_scale"),
+    ],
+)
+def test_head_override_refuses_bad_values_with_value_error(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        HeadOverride(**kwargs)
+
+
+def test_linear_normalisation_clips_negative_scores() -> None:
+    from induction_gui.engine.attention import linear_rows
+
+    scores = np.array([[[1.0, -np.inf], [-3.0, 1.0]]])  # [batch, query_pos, key_pos]
+    rows = linear_rows(scores, 0.0)
+    np.testing.assert_allclose(rows, [[[1.0, 0.0], [0.0, 1.0]]])
+    assert (rows >= 0).all() and (rows.sum(-1) <= 1 + 1e-12).all()
+
+
+def test_fixed_pattern_ignores_key_shift_whatever_the_score_scale() -> None:
+    from induction_gui.engine.attention import override_head
+
+    q = np.zeros((1, 3, 2), np.float32)  # [batch, pos, d_head]
+    pattern = np.tril(np.ones((3, 3)))
+    a = override_head(q, q, HeadOverride(fixed_pattern=pattern, key_shift=1, normalization="linear", eps=0.0), 1.0)[1]
+    b = override_head(q, q, HeadOverride(fixed_pattern=pattern, key_shift=1, normalization="linear", eps=0.0,
+                                         score_scale=2.0), 1.0)[1]
+    np.testing.assert_allclose(a, b)
+    np.testing.assert_allclose(a[0, 0], [1.0, 0.0, 0.0])

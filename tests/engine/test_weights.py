@@ -210,3 +210,30 @@ def test_fused_matrices_follow_every_kind_of_edit() -> None:
     np.testing.assert_array_equal(run_with_cache(loaded, tokens)[0], run_with_cache(loaded.copy(), tokens)[0])
     # float64 runs get their own fused copy
     np.testing.assert_allclose(run_with_cache(w, tokens, dtype=np.float64)[0], fresh_logits(), atol=1e-5)
+
+
+def test_attn_scale_travels_with_the_weights(tmp_path) -> None:
+    from induction_gui.engine import ModelConfig, Weights, run_with_cache
+
+    w = Weights.random(ModelConfig(1, 1, 4, 2, 5, 6), seed=1)
+    tokens = np.array([0, 1, 2, 3])
+    plain = run_with_cache(w, tokens)[1]["attn_scores", 0]
+    w.attn_scale = 1.0  # TransformerLens use_attn_scale=False
+    assert w.config.scale == 1.0
+    scaled = run_with_cache(w, tokens)[1]["attn_scores", 0]
+    finite = np.isfinite(plain)
+    np.testing.assert_allclose(scaled[finite], plain[finite] * np.sqrt(2), rtol=1e-5)
+    for suffix in (".safetensors", ".npz"):
+        w.save(tmp_path / f"w{suffix}")
+        again = Weights.load(tmp_path / f"w{suffix}")
+        assert again.attn_scale == 1.0 and again == w
+    assert w.copy().attn_scale == 1.0
+    with pytest.raises(WeightsError, match="attn_scale"):
+        w.attn_scale = -2.0
+
+
+def test_ragged_nested_list_names_the_parameter() -> None:
+    from induction_gui.engine import Weights
+
+    with pytest.raises(WeightsError, match="embed.W_E"):
+        Weights({"embed.W_E": [[1.0, 2.0], [3.0]]}, validate=False)

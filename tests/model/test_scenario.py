@@ -256,7 +256,6 @@ def test_invalid_scenario_is_not_saved(tmp_path, make_scenario):
         ({"title": "two\nlines"}, "title"),
         ({"tokenizer": "bpe"}, "tokenizer"),
         ({"overrides": {(2, 0): HeadOverride()}}, 'overrides["L2H0"]'),
-        ({"overrides": {(0, 0): HeadOverride(key_shift=True)}}, 'overrides["L0H0"].key_shift'),
         ({"overrides": {(0, 0): "softmax"}}, 'overrides["L0H0"]'),
         ({"view": {"head": 2}}, "view.head"),
         ({"attn_scale": float("nan")}, "model.config.attn_scale"),
