@@ -6,23 +6,121 @@ fast and runs on machines without a display.
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import cli
 
+DEFAULT_SCENARIO = "induction-circuit"
+
+
+def build_gui_parser() -> argparse.ArgumentParser:
+    """Arguments of the window (the sub-commands have their own, see ``induction-gui --help``)."""
+    parser = argparse.ArgumentParser(
+        prog="induction-gui",
+        description="Open the Induction Head Explorer window.",
+        epilog=f"Sub-commands: {', '.join(cli.COMMANDS)} (induction-gui COMMAND --help).",
+    )
+    parser.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, metavar="NAME|FILE",
+                        help=f"a preset name or a scenario file (default: {DEFAULT_SCENARIO})")
+    parser.add_argument("--screenshot", metavar="PNG", help="render the window once, save it as PNG and exit")
+    parser.add_argument("--reset-layout", action="store_true", help="forget the saved window layout")
+    parser.add_argument("--size", default="1500x950", metavar="WxH",
+                        help="window size for --screenshot (default 1500x950)")
+    return parser
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    """Start Qt, open the scenario, and run the event loop (or take a screenshot)."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one BLAS thread is faster
+    import PySide6  # noqa: F401  # before pyqtgraph, so it binds to PySide6
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from .model.document import Document
+    from .model.scenario import ScenarioError, load_scenario
+
+    QCoreApplication.setOrganizationName("InductionHeadExplorer")
+    QCoreApplication.setApplicationName("induction-gui")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setStyle("Fusion")
+
+    from .qt.autosave import default_folder, discard, find_recoverable
+    from .qt.main_window import MainWindow, schedule_screenshot
+    from .qt.settings import Settings
+
+    settings = Settings()
+    if args.reset_layout:
+        settings.clear_layout()
+    problem = None
+    try:
+        scenario = load_scenario(args.scenario)
+        path = Path(args.scenario) if Path(args.scenario).suffix.lower() == ".json" else None
+    except ScenarioError as exc:
+        if args.screenshot:
+            sys.stderr.write(f"induction-gui: {exc}\n")
+            return 2
+        problem = str(exc)
+        scenario, path = load_scenario(DEFAULT_SCENARIO), None
+    window = MainWindow(Document(scenario, path), settings)
+    if args.screenshot:
+        width, _, height = args.size.partition("x")
+        window.resize(int(width), int(height))
+    window.show()
+    if args.screenshot:
+        result: dict[str, bool] = {}
+
+        def done(ok: bool) -> None:
+            result["ok"] = ok
+            window.undo_stack.setClean()
+            window.close()
+            app.quit()
+
+        schedule_screenshot(window, Path(args.screenshot), done)
+        app.exec()
+        return 0 if result.get("ok") else 1
+
+    if problem:
+        QMessageBox.critical(window, "Cannot open the scenario", f"{problem}\n\nOpened “{scenario.title}” instead.")
+    for found in find_recoverable(default_folder()):
+        answer = QMessageBox.question(
+            window,
+            "Recover unsaved work?",
+            f"“{found.title}” was not saved when the app last closed unexpectedly.\nRecover it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            try:
+                window.replace(load_scenario(found.path), None)
+                window.undo_stack.resetClean()  # recovered work is unsaved work
+            except ScenarioError as exc:
+                QMessageBox.warning(window, "Cannot recover", str(exc))
+        discard(found.path)
+        break
+    return app.exec()
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Dispatch: a known sub-command goes to :mod:`induction_gui.cli`; the window comes later.
+    """Dispatch: a known sub-command goes to :mod:`induction_gui.cli`; anything else opens the window.
 
     Returns the process exit code (0 ok, 1 internal error, 2 bad input).
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and (args[0] in cli.COMMANDS or args[0] in ("-h", "--help", "--version")):
+    if args and (args[0] in cli.COMMANDS or args[0] == "--version"):
         return cli.main(args)
-    # The explorer window is not built yet: say what can be done instead of failing.
-    cli.print_usage(sys.stdout)
-    return 0 if not args else 2
+    if args and args[0] in ("-h", "--help"):
+        build_gui_parser().print_help(sys.stdout)
+        sys.stdout.write("\n")
+        cli.print_usage(sys.stdout)
+        return 0
+    try:
+        gui_args = build_gui_parser().parse_args(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return run_gui(gui_args)
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through python -m induction_gui

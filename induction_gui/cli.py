@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def print_usage(stream: TextIO) -> None:
-    """The full help, for a bare ``induction-gui`` until the window exists."""
+    """The help of every headless verb (``induction-gui --help`` prints it after the window's)."""
     build_parser().print_help(stream)
 
 

@@ -96,11 +96,16 @@ def compute_results(
         log_probs = engine.metrics.log_softmax(logits.astype(np.float64))  # [pos, d_vocab]
         probs = np.exp(log_probs)  # [pos, d_vocab]
         loss = -log_probs[np.arange(tokens.size - 1), tokens[1:]]  # [pos - 1]
-    warnings = [
-        f"{name} has {int(np.size(a) - np.isfinite(a).sum())} non-finite values"
-        for name, a in cache.items()
-        if not name.endswith("hook_attn_scores") and not np.isfinite(a).all()
-    ]
+    warnings = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for name in cache:
+            # masked scores are −inf by definition; hook_result is computed lazily and
+            # is finite whenever hook_attn_out is
+            if name.endswith(("hook_attn_scores", "hook_result")):
+                continue
+            a = cache[name]
+            if not np.isfinite(a).all():
+                warnings.append(f"{name} has {int(np.size(a) - np.isfinite(a).sum())} non-finite values")
     if not np.isfinite(logits).all():
         warnings.append("logits are not finite: a weight is too large for float32")
     elapsed = (time.perf_counter() - start) * 1e3
@@ -318,6 +323,7 @@ class Document:
         s = self._scenario
         old = (list(s.vocab), s.weights, s.tokens, s.bos)
         s.vocab, s.weights, s.tokens, s.bos = list(vocab), weights, np.asarray(tokens, np.int64), bos
+        self._results = None  # old results may name token ids the new vocabulary lacks
         self._changed("vocab")
         self.set_selection()
         return old
@@ -336,6 +342,7 @@ class Document:
         """Open another scenario (New / Open / recover): everything is replaced."""
         self._scenario = scenario
         self._pinned = None
+        self._results = None  # results of the old scenario must not be drawn with the new vocabulary
         self._selection = self._selection_from_view(scenario)
         self._changed("replaced")
         self.events.pinned.emit(None)

@@ -19,7 +19,7 @@ SEQUENTIAL: dict[str, str] = {
     "gray (high contrast)": "gray",
 }
 DEFAULT_SEQUENTIAL = "viridis"
-DIVERGING = "CET-D1A"  # blue - white - red, perceptually uniform, centred on zero
+DIVERGING = "CET-D1"  # blue - white - red, perceptually uniform, white exactly at zero
 
 _cache: dict[str, pg.ColorMap] = {}
 

@@ -145,11 +145,13 @@ def test_export_into_a_file_path_is_bad_input(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_usage_errors_exit_two_and_bare_command_prints_usage() -> None:
+def test_usage_errors_exit_two_and_help_lists_everything() -> None:
     assert run_cli("export").returncode == 2
-    bare = run_cli()
-    assert bare.returncode == 0
-    assert "presets" in bare.stdout and "export" in bare.stdout and "check" in bare.stdout
+    assert run_cli("--no-such-flag").returncode == 2
+    helped = run_cli("--help")
+    assert helped.returncode == 0
+    for word in ("presets", "export", "check", "--screenshot", "--reset-layout"):
+        assert word in helped.stdout
     assert run_cli("--version").stdout.startswith("induction-gui ")
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 import pyqtgraph as pg
@@ -21,14 +21,22 @@ import pyqtgraph as pg
 from ..colormaps import DEFAULT_SEQUENTIAL, colormap, diverging
 
 MAX_TICKS = 40  # more labels than this overlap on a projector: show every k-th
+TEXT_COLOR = "k"  # axis text and lines: pyqtgraph's default grey fades to nothing on a projector
 
 
-def _ticks(labels: Sequence[str] | None, n: int) -> list[tuple[float, str]]:
-    """Tick positions at cell centres, thinned so at most MAX_TICKS are labelled."""
+def _ticks(labels: Sequence[str] | None, n: int, min_step: int = 1) -> list[tuple[float, str]]:
+    """Tick positions at cell centres, thinned so at most MAX_TICKS are labelled (and every ``min_step``-th)."""
     if labels is None:
         labels = [str(i) for i in range(n)]
-    step = max(1, int(np.ceil(n / MAX_TICKS)))
+    step = max(1, int(np.ceil(n / MAX_TICKS)), min_step)
     return [(i + 0.5, str(labels[i])) for i in range(0, n, step)]
+
+
+def _fitting_step(extent_px: float, n: int, label_px: float) -> int:
+    """Label every k-th cell so that labels of ``label_px`` do not overlap along ``extent_px`` pixels."""
+    if n <= 0 or extent_px <= 0:
+        return 1
+    return max(1, int(np.ceil(label_px / (extent_px / n))))
 
 
 class Heatmap(QWidget):
@@ -64,16 +72,25 @@ class Heatmap(QWidget):
         self._data = np.zeros((1, 1), dtype=np.float32)  # [rows, cols] as given (may hold NaN)
         self._format: Callable[[float], str] = lambda v: f"{v:.4g}"
         self._sequential = DEFAULT_SEQUENTIAL
+        self._describer: Callable[[int, int], str] | None = None
+        self._title_points: float | None = None
+        self._hint = " "  # read-out text while the mouse is not over a cell
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
-        self.plot = self.graphics.addPlot(title=title or None)
+        self.plot = self.graphics.addPlot()
+        self.set_title(title)
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.invertY(True)
         self.plot.setLabel("bottom", x_label)
         self.plot.setLabel("left", y_label)
+        for name in ("bottom", "left"):
+            self.plot.getAxis(name).setTextPen(TEXT_COLOR)
+            self.plot.getAxis(name).setPen(TEXT_COLOR)
+        # the first key label ("0:<s>") is wider than half a narrow cell; let it reach into the corner, not vanish
+        self.plot.getAxis("bottom").setStyle(hideOverlappingLabels=False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.row_marker = pg.LinearRegionItem(orientation="horizontal", movable=False, brush=(255, 255, 255, 0),
@@ -85,13 +102,19 @@ class Heatmap(QWidget):
         if colorbar:
             self.colorbar = pg.ColorBarItem(values=(0, 1), interactive=False, width=18, colorMapMenu=False)
             self.colorbar.setImageItem(self.image, insert_in=self.plot)
+            self.colorbar.axis.setTextPen(TEXT_COLOR)
+            self.colorbar.axis.setPen(TEXT_COLOR)
         self._apply_colormap()
 
+        self.plot.vb.sigResized.connect(self._update_ticks)
+
         self.warning = QLabel()
+        self.warning.setTextFormat(Qt.TextFormat.PlainText)
         self.warning.setStyleSheet("color: #b00020; font-weight: bold;")
         self.warning.setWordWrap(True)
         self.warning.hide()
         self.readout = QLabel(" ")
+        self.readout.setTextFormat(Qt.TextFormat.PlainText)  # token labels such as "<s>" are not HTML
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout.setVisible(readout)
         layout = QVBoxLayout(self)
@@ -106,7 +129,12 @@ class Heatmap(QWidget):
 
     # -- appearance ---------------------------------------------------------------------------
     def set_title(self, title: str) -> None:
-        self.plot.setTitle(title)
+        """Title above the plot, black and at the font size last set (an empty title hides it)."""
+        if not title:
+            self.plot.setTitle(None)
+            return
+        size = f"{self._title_points:g}pt" if self._title_points else "11pt"
+        self.plot.setTitle(title, color=TEXT_COLOR, size=size)
 
     def set_axis_labels(self, x_label: str, y_label: str) -> None:
         self._x_label, self._y_label = x_label, y_label
@@ -140,7 +168,16 @@ class Heatmap(QWidget):
             axis = self.plot.getAxis(name)
             axis.setTickFont(font)
             axis.label.setFont(font)
+        if self.colorbar is not None:
+            self.colorbar.axis.setTickFont(font)
+            # the bar's axis has a fixed width; labels that do not fit ("-0.5" at 16 pt) would silently vanish
+            self.colorbar.axis.setWidth(int(QFontMetricsF(font).horizontalAdvance("-0.00e+0") * 0.75) + 14)
         self.readout.setFont(font)
+        self.warning.setFont(font)
+        self._title_points = points
+        self._update_ticks()
+        if self.plot.titleLabel.isVisible():
+            self.plot.titleLabel.setText(self.plot.titleLabel.text, color=TEXT_COLOR, size=f"{points:g}pt")
 
     # -- data -------------------------------------------------------------------------------
     @property
@@ -196,9 +233,26 @@ class Heatmap(QWidget):
         ) != rows:
             self._row_labels = list(row_labels) if row_labels is not None else None
             self._col_labels = list(col_labels) if col_labels is not None else None
-            self.plot.getAxis("left").setTicks([_ticks(self._row_labels, rows)])
-            self.plot.getAxis("bottom").setTicks([_ticks(self._col_labels, cols)])
+            self._update_ticks()
         self.plot.setRange(xRange=(0, cols), yRange=(0, rows), padding=0)
+
+    def _update_ticks(self, *_: object) -> None:
+        """Set the token labels, thinned to what fits at the current size and font (they must never overlap).
+
+        Runs on every resize of the view box and font change: a projector font on
+        a long sequence shows every 2nd or 3rd label instead of a smear.
+        """
+        rows, cols = self._data.shape
+        left, bottom = self.plot.getAxis("left"), self.plot.getAxis("bottom")
+        col_labels = self._col_labels or [str(i) for i in range(cols)]
+        font = bottom.style.get("tickFont") or self.font()
+        metrics = QFontMetricsF(font)
+        widest = max((metrics.horizontalAdvance(str(t)) for t in col_labels), default=0.0)
+        size = self.plot.vb.size()
+        col_step = _fitting_step(size.width(), cols, widest + metrics.averageCharWidth())
+        row_step = _fitting_step(size.height(), rows, QFontMetricsF(left.style.get("tickFont") or self.font()).height())
+        left.setTicks([_ticks(self._row_labels, rows, row_step)])
+        bottom.setTicks([_ticks(self._col_labels, cols, col_step)])
 
     def highlight_row(self, row: int | None) -> None:
         """Frame one row (the focused query position), or none."""
@@ -220,8 +274,25 @@ class Heatmap(QWidget):
             return row, col
         return -1, -1
 
+    def set_hint(self, hint: str) -> None:
+        """What the read-out says while no cell is hovered (e.g. "click a row to focus it")."""
+        self._hint = hint or " "
+        if self.readout.text().strip() == "" or self.readout.property("hint"):
+            self.readout.setText(self._hint)
+            self.readout.setProperty("hint", True)
+
+    def set_cell_describer(self, describer: Callable[[int, int], str] | None) -> None:
+        """Let the owner word the read-out (``"query 5:A → key 2:B: weight 0.97"``); None restores the default.
+
+        A view knows what its rows and columns mean in the lecture's terms; the
+        heatmap only knows labels, so the view supplies the sentence.
+        """
+        self._describer = describer
+
     def describe_cell(self, row: int, col: int) -> str:
         """The read-out text of one cell."""
+        if self._describer is not None:
+            return self._describer(row, col)
         r = self._row_labels[row] if self._row_labels else str(row)
         c = self._col_labels[col] if self._col_labels else str(col)
         value = float(self._data[row, col])
@@ -230,9 +301,11 @@ class Heatmap(QWidget):
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         row, col = self.cell_at(scene_pos)
         if row < 0:
-            self.readout.setText(" ")
+            self.readout.setText(self._hint)
+            self.readout.setProperty("hint", True)
         else:
             self.readout.setText(self.describe_cell(row, col))
+            self.readout.setProperty("hint", False)
         self.hovered.emit(row, col)
 
     def _on_mouse_clicked(self, event: object) -> None:

@@ -1,0 +1,55 @@
+"""Qt test fixtures: an isolated settings file and data folder, and a main window on a preset."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from induction_gui import load_scenario
+from induction_gui.model.document import Document
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings and autosaves of tests never touch the user's real ones."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    from induction_gui.qt.settings import Settings
+
+    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def make_window(qtbot, settings, tmp_path: Path) -> Iterator:
+    """Factory of main windows on a preset; every window is shut down after the test."""
+    from induction_gui.qt.main_window import MainWindow
+
+    windows = []
+
+    def make(preset: str = "induction-circuit", **kwargs):
+        window = MainWindow(Document(load_scenario(preset)), settings, autosave_folder=tmp_path / "autosave",
+                            **kwargs)
+        window.scheduler.force_sync = True
+        # a test that wants the question answers it itself; teardown must never block on a dialog
+        window.ask_to_save = lambda: QMessageBox.StandardButton.Discard
+        window.errors = []
+        window.show_error = lambda title, message: window.errors.append((title, message))
+        qtbot.addWidget(window)
+        window.resize(1400, 900)
+        window.show()
+        window.wait_idle()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.undo_stack.setClean()
+        window.shutdown()
