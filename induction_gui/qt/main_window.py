@@ -302,6 +302,10 @@ class MainWindow(QMainWindow):
         self.setFont(font)
         for view in self.views:
             view.set_font_size(points)
+        for panel in (self.sequence_panel, self.weights_panel):
+            set_size = getattr(panel, "set_font_size", None)
+            if set_size is not None:
+                set_size(points)
         self.settings.set("view/font_scale", scale)
 
     # -- status and title ------------------------------------------------------------------------

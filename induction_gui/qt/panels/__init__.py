@@ -1,0 +1,1 @@
+"""The dock panels: editors on the left and right of the centre views."""
