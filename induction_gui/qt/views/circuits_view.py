@@ -1,0 +1,314 @@
+"""The focused head's circuits, read from the weights alone.
+
+Attention patterns show *what* a head did on one sequence; circuits show *why*,
+for every token at once. The lecture's chain is: a previous-token head's
+positional QK circuit puts its attention on i−1 (key-query alignment by
+position); its OV circuit moves the previous token into the residual stream;
+the induction head's K-composition circuit matches that moved token against
+the query's token (a dominant diagonal); and its full OV circuit copies the
+attended token into the logits (top-1 accuracy, copying score). One circuit is
+shown large at a time (a combo box picks it), because a 13 × 13 token matrix
+is only readable on a projector when it fills the screen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+import pyqtgraph as pg
+
+from ... import engine
+from ...engine.metrics import PREVIOUS_TOKEN_VARIANT
+from ...model.document import Document, Results
+from .base import View
+from .heatmap import Heatmap
+from .predictions_view import caption, make_plot, qfont, style_heatmap, style_plot
+
+# wording shared with metrics.json (model/report.py)
+OV_VARIANT = "eigenvalues of W_O W_V [d_head, d_head]"
+FULL_OV_VARIANT = "eigenvalues of W_O W_U W_E W_V [d_head, d_head]"
+TOP1_VARIANT = "mean_i[argmax_j (W_E W_V W_O W_U)[i, j] == i]"
+
+PAGES = (
+    "QK circuit: query token × key token",
+    "Positional QK: key-query alignment by position",
+    "Full OV circuit: source token × output logit",
+    "K-composition: previous-token head → this head",
+    "OV eigenvalues and copying score",
+)
+QK_PAGE, POS_PAGE, OV_PAGE, KCOMP_PAGE, EIG_PAGE = range(len(PAGES))
+AUTO_SOURCE = -1  # combo data: pick the layer-0 head with the highest previous-token score
+
+
+def _page(*widgets: QWidget, horizontal: bool = False) -> QWidget:
+    """A stack page holding widgets side by side or stacked."""
+    page = QWidget()
+    layout = QHBoxLayout(page) if horizontal else QVBoxLayout(page)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for w in widgets:
+        layout.addWidget(w, 0 if isinstance(w, QLabel) else 1)
+    return page
+
+
+class CircuitsView(View):
+    """QK, positional QK, full OV, K-composition and OV-eigenvalue circuits of the focused head."""
+
+    title = "Circuits"
+    tooltip = ("Weight-space circuits of the focused head: QK (key-query alignment), full OV (copying), "
+               "K-composition through a previous-token head, and the OV eigenvalues")
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(document, parent)
+        self.head_label = caption(bold=True)
+        self.head_label.setWordWrap(False)
+        self.circuit_combo = QComboBox()
+        self.circuit_combo.addItems(list(PAGES))
+        self.circuit_combo.setToolTip("which circuit of the focused head is shown large")
+        self.source_label = QLabel("K-composition through:")
+        self.source_combo = QComboBox()
+        self.source_combo.setToolTip("the earlier head whose OV output the focused head's keys read")
+        self.summary = caption()
+
+        # page 0: full QK circuit
+        self.qk = Heatmap(signed=True)
+        self.qk_caption = caption()
+        # page 1: positional QK and its masked softmax
+        self.pos_qk = Heatmap(signed=True)
+        self.pos_attn = Heatmap(signed=False)
+        self.pos_attn.set_value_format(lambda v: f"attention {v:.3f}")
+        self.pos_caption = caption()
+        # page 2: full OV circuit
+        self.ov = Heatmap(signed=True)
+        self.ov_caption = caption()
+        # page 3: K-composition
+        self.kcomp = Heatmap(signed=True)
+        self.kcomp_caption = caption()
+        # page 4: eigenvalues
+        self.eig_plots = (make_plot(), make_plot())
+        self.eig_captions = (caption(), caption())
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(_page(self.qk, self.qk_caption))
+        self.stack.addWidget(_page(_page(self.pos_qk, self.pos_attn, horizontal=True), self.pos_caption))
+        self.stack.addWidget(_page(self.ov, self.ov_caption))
+        self.stack.addWidget(_page(self.kcomp, self.kcomp_caption))
+        self.stack.addWidget(_page(
+            _page(self.eig_plots[0], self.eig_captions[0]), _page(self.eig_plots[1], self.eig_captions[1]),
+            horizontal=True,
+        ))
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.head_label)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("Circuit:"))
+        bar.addWidget(self.circuit_combo, 1)
+        bar.addSpacing(12)
+        bar.addWidget(self.source_label)
+        bar.addWidget(self.source_combo)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.stack, 1)
+
+        self.k_source: tuple[int, int] | None = None  # the earlier head used for K-composition
+        self._matrices: dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]] = {}
+        self.circuit_combo.currentIndexChanged.connect(self._on_circuit_changed)
+        self.source_combo.activated.connect(self._on_source_changed)
+
+    # -- drawing ----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        results = self.document.latest_results
+        assert results is not None
+        sel = self.document.selection
+        layer, head = sel.layer, sel.head
+        w = self.document.scenario.weights
+        self._apply_fonts()
+        self.stack.setCurrentIndex(self.circuit_combo.currentIndex())
+        name = f"L{layer}H{head}"
+        self.head_label.setText(f"Focused head: {name}")
+        copy_ov = float(engine.copying_scores(w, full=False)[layer, head])
+        copy_full = float(engine.copying_scores(w, full=True)[layer, head])
+        top1 = float(engine.ov_top1_accuracy(w)[layer, head])
+        self.summary.setText(
+            f"{name}: copying score (OV, {OV_VARIANT}) = <b>{copy_ov:+.3f}</b> · copying score (full OV, "
+            f"{FULL_OV_VARIANT}) = <b>{copy_full:+.3f}</b> · full-OV top-1 accuracy = <b>{top1:.3f}</b>"
+        )
+        self._matrices = {}
+        self._draw_qk(w, layer, head, name)
+        self._draw_positional(w, results, layer, head, name)
+        self._draw_ov(w, layer, head, name, top1)
+        self._draw_kcomp(w, results, layer, head, name)
+        self._draw_eigenvalues(w, layer, head, name, copy_ov, copy_full)
+
+    def _apply_fonts(self) -> None:
+        pts = self.font_points
+        for widget in (self.circuit_combo, self.source_combo, self.source_label, self.summary, self.qk_caption,
+                       self.pos_caption, self.ov_caption, self.kcomp_caption, *self.eig_captions):
+            widget.setFont(qfont(pts))
+        self.head_label.setFont(qfont(pts + 1, bold=True))
+        for child in self.findChildren(QLabel):
+            if child.font().pointSizeF() < 11:
+                child.setFont(qfont(pts))
+
+    def _draw_qk(self, w: engine.Weights, layer: int, head: int, name: str) -> None:
+        vocab = list(self.document.scenario.vocab)
+        m = engine.full_qk_circuit(w, layer, head)  # [query_token, key_token]
+        self.qk.set_data(m, row_labels=vocab, col_labels=vocab, what="QK circuit values")
+        style_heatmap(self.qk, self.font_points, f"{name} QK circuit  W_E W_QK W_Eᵀ", "key token", "query token")
+        note = ""
+        if not np.any(np.abs(m) > 1e-9 * max(1.0, float(np.abs(w["embed.W_E"]).max()))):
+            note = (f"<br><b>Every entry is 0:</b> {name}'s queries and keys read different parts of the token "
+                    "embedding, so tokens alone set no preference. If it attends by content, the alignment comes "
+                    "through composition with an earlier head (see K-composition).")
+        self.qk_caption.setText(
+            "Content-based key-query alignment: entry (query token, key token) is how strongly a query holding "
+            "that token attends to a key holding that token, before scaling by 1/√d_head and before the softmax "
+            "(unscaled, biases and positions left out)." + note
+        )
+        self._matrices["qk_circuit"] = (m, vocab, vocab)
+
+    def _draw_positional(self, w: engine.Weights, results: Results, layer: int, head: int, name: str) -> None:
+        n = int(results.tokens.size)
+        labels = [str(i) for i in range(n)]
+        raw = engine.positional_qk_circuit(w, layer, head)[:n, :n]  # [query_pos, key_pos]
+        attn = engine.positional_attention(w, layer, head, n_pos=n)  # [query_pos, key_pos]
+        self.pos_qk.set_data(raw, row_labels=labels, col_labels=labels, what="positional QK values")
+        style_heatmap(self.pos_qk, self.font_points, "W_pos W_QK W_posᵀ (unmasked)", "key position",
+                      "query position")
+        self.pos_attn.set_colormap(self.colormap_name)
+        self.pos_attn.set_data(attn, row_labels=labels, col_labels=labels, levels=(0.0, 1.0),
+                               what="attention weights")
+        style_heatmap(self.pos_attn, self.font_points, "its causal softmax (÷ √d_head)", "key position",
+                      "query position")
+        prev = float(engine.previous_token_stripe_score(attn)) if n >= 2 else float("nan")
+        self.pos_caption.setText(
+            f"The positional bias of {name} on its own: the pattern it would have if only position embeddings "
+            f"mattered. A previous-token head puts ≈ 1 on the sub-diagonal (key = query − 1). "
+            f"Attention on the sub-diagonal of this pattern, mean(diag(A, −1)) = <b>{prev:.3f}</b>."
+        )
+        self._matrices["positional_qk"] = (raw, labels, labels)
+        self._matrices["positional_attention"] = (attn, labels, labels)
+
+    def _draw_ov(self, w: engine.Weights, layer: int, head: int, name: str, top1: float) -> None:
+        vocab = list(self.document.scenario.vocab)
+        m = engine.full_ov_circuit(w, layer, head)  # [source_token, output_token]
+        self.ov.set_data(m, row_labels=vocab, col_labels=vocab, what="OV circuit values")
+        style_heatmap(self.ov, self.font_points, f"{name} full OV circuit  W_E W_OV W_U", "output logit of token",
+                      "attended (source) token")
+        self.ov_caption.setText(
+            f"What {name} writes to the logits when it attends to a token: a copying head has a dominant diagonal. "
+            f"Full-OV top-1 accuracy = <b>{top1:.3f}</b> ({TOP1_VARIANT}: the fraction of source tokens whose own "
+            "logit is the largest)."
+        )
+        self._matrices["full_ov_circuit"] = (m, vocab, vocab)
+
+    def _fill_sources(self, layer: int) -> None:
+        """Offer the heads of earlier layers; keep the learner's choice if it still exists."""
+        cfg = self.document.scenario.weights.config
+        keep = self.source_combo.currentData()
+        self.source_combo.blockSignals(True)
+        self.source_combo.clear()
+        self.source_combo.addItem("auto (highest previous-token score in layer 0)", AUTO_SOURCE)
+        for lp in range(layer):
+            for hp in range(cfg.n_heads):
+                self.source_combo.addItem(f"L{lp}H{hp}", lp * cfg.n_heads + hp)
+        index = self.source_combo.findData(keep)
+        self.source_combo.setCurrentIndex(max(index, 0))
+        self.source_combo.blockSignals(False)
+
+    def _draw_kcomp(self, w: engine.Weights, results: Results, layer: int, head: int, name: str) -> None:
+        cfg = w.config
+        self._fill_sources(layer)
+        usable = layer >= 1
+        self.source_combo.setEnabled(usable)
+        self.source_label.setEnabled(usable)
+        if not usable:
+            self.k_source = None
+            self.kcomp.set_data(np.zeros((1, 1)), row_labels=[""], col_labels=[""], what="K-composition values")
+            style_heatmap(self.kcomp, self.font_points, f"{name} is in layer 0: no earlier head to compose with",
+                          "", "")
+            self.kcomp_caption.setText(
+                "K-composition needs a head in layer 1 or later: focus an induction-head candidate (e.g. L1H0) "
+                "to see how its keys read the output of a layer-0 previous-token head."
+            )
+            return
+        data = self.source_combo.currentData()
+        prev_scores = results.score("previous_token_head", "mul", False)  # [layer, head_index]
+        if data == AUTO_SOURCE:
+            hp = int(np.nanargmax(prev_scores[0])) if np.isfinite(prev_scores[0]).any() else 0
+            source = (0, hp)
+            why = (f"chosen automatically: highest previous-token score in layer 0, "
+                   f"{float(prev_scores[0, hp]):.3f} ({PREVIOUS_TOKEN_VARIANT})")
+        else:
+            source = divmod(int(data), cfg.n_heads)
+            why = "chosen by hand"
+        self.k_source = (int(source[0]), int(source[1]))
+        vocab = list(self.document.scenario.vocab)
+        m = engine.k_composition_circuit(w, prev=self.k_source, ind=(layer, head))  # [query_token, prev_token_of_key]
+        src = f"L{source[0]}H{source[1]}"
+        self.kcomp.set_data(m, row_labels=vocab, col_labels=vocab, what="K-composition values")
+        style_heatmap(self.kcomp, self.font_points, f"K-composition  {src} → {name}",
+                      f"token before the key (moved by {src})", "query token")
+        on_diag = int((m.argmax(axis=1) == np.arange(m.shape[0])).sum())
+        self.kcomp_caption.setText(
+            f"Q = W_E W_Q<sup>{name}</sup>, K = W_E W_V<sup>{src}</sup> W_O<sup>{src}</sup> W_K<sup>{name}</sup>, "
+            f"shown Q Kᵀ (unscaled, no biases). {src} is {why}. An induction head attends to a key whose previous "
+            f"token equals the query's token, so the diagonal should dominate: the diagonal is the row maximum in "
+            f"<b>{on_diag} of {m.shape[0]}</b> rows."
+        )
+        self._matrices["k_composition"] = (m, vocab, vocab)
+
+    def _draw_eigenvalues(self, w: engine.Weights, layer: int, head: int, name: str,
+                          copy_ov: float, copy_full: float) -> None:
+        for k, (full, score, variant, what) in enumerate((
+            (False, copy_ov, OV_VARIANT, "OV circuit W_O W_V"),
+            (True, copy_full, FULL_OV_VARIANT, "full OV circuit W_O W_U W_E W_V"),
+        )):
+            lam = engine.ov_eigenvalues(w, layer, head, full=full)  # [d_head] complex
+            plot = self.eig_plots[k].getPlotItem()
+            plot.clear()
+            largest = float(np.abs(lam).max()) if lam.size and np.isfinite(lam).all() else 0.0
+            r = largest or 1.0  # plot scale; an all-zero spectrum still gets a unit frame
+            plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#888888")))
+            plot.addItem(pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen("#888888")))
+            theta = np.linspace(0, 2 * np.pi, 200)
+            plot.plot(r * np.cos(theta), r * np.sin(theta), pen=pg.mkPen("#bbbbbb", style=Qt.PenStyle.DashLine))
+            plot.addItem(pg.ScatterPlotItem(x=lam.real, y=lam.imag, size=12, brush=pg.mkBrush("#1f77b4"),
+                                            pen=pg.mkPen("k")))
+            plot.setAspectLocked(True)
+            plot.setRange(xRange=(-1.15 * r, 1.15 * r), yRange=(-1.15 * r, 1.15 * r), padding=0)
+            style_plot(plot, self.font_points, f"{name} eigenvalues of the {what.split(' W_')[0]}",
+                       "real part", "imaginary part")
+            zero = ("<br>All eigenvalues are 0: this map sends nothing back to where it came from, so the "
+                    "score is 0 by definition.") if largest == 0.0 else ""
+            self.eig_captions[k].setText(
+                f"<b>Copying score ({'full OV' if full else 'OV'}) = {score:+.3f}</b><br>"
+                f"Re(Σλ) / Σ|λ| over the {variant}; +1 = pure copying, −1 = anti-copying. "
+                f"Dashed circle: largest |λ| = {largest:.3g}.{zero}"
+            )
+            self._matrices[f"eigenvalues_{'full_ov' if full else 'ov'}"] = (
+                np.stack([lam.real, lam.imag], axis=1), None, ["real", "imaginary"])
+
+    # -- interaction ----------------------------------------------------------------------------
+    def _on_circuit_changed(self, index: int) -> None:
+        self.stack.setCurrentIndex(index)
+
+    def _on_source_changed(self, index: int) -> None:
+        self.update_if_visible()
+
+    def show_circuit(self, index: int) -> None:
+        """Show one of :data:`PAGES` large (menus and tests)."""
+        self.circuit_combo.setCurrentIndex(index)
+
+    def matrices(self) -> dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]]:
+        return dict(self._matrices)

@@ -1,0 +1,445 @@
+"""The metrics dashboard: every head's scores, each with the exact variant it uses.
+
+A learner compares numbers across heads and across edits, so every number here
+is labelled with its definition: the detector variant (``mul``/``abs``,
+``exclude_bos``) in a caption and in each column's header tooltip, the
+composition score next to a baseline sampled for the same d_model and d_head
+(computed in a worker, never a hard-coded number), and the ICL score with the
+exact loss indices it compares. The wording matches ``metrics.json`` (see
+:mod:`induction_gui.model.report`), so the window and the export agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+import pyqtgraph as pg
+
+from ... import engine
+from ...model.document import Document, Results
+from ...model.report import BASELINE_SAMPLES, repeated_block
+from ..workers import Task
+from .base import View
+from .heatmap import Heatmap
+from .predictions_view import DELTA_ROLE, VALUE_ROLE, caption, qfont, style_heatmap
+
+DETECTOR_COLUMNS = (
+    ("previous_token_head", "previous-token", "attention from position i to i-1 (a sub-diagonal stripe)"),
+    ("duplicate_token_head", "duplicate-token", "attention to earlier occurrences of the current token"),
+    ("induction_head", "induction", "attention to the token after an earlier occurrence of the current token"),
+)
+STRIPE, COPY_OV, COPY_FULL, TOP1 = "induction stripe", "copying (OV)", "copying (full OV)", "full-OV top-1"
+COLUMNS = tuple(c[1] for c in DETECTOR_COLUMNS) + (STRIPE, COPY_OV, COPY_FULL, TOP1)
+STRIPE_COL = len(DETECTOR_COLUMNS)
+HIGHLIGHT = QColor("#fff3b0")  # the focused head's row
+
+
+def detector_variant(pattern: str, measure: str, exclude_bos: bool) -> str:
+    """The variant label of a head-detector score, worded as in metrics.json."""
+    return (f"TransformerLens detect_head: {pattern}, error_measure={measure}, "
+            f"exclude_bos={exclude_bos}, exclude_current_token=False")
+
+
+def stripe_variant(n_block: int) -> str:
+    """The variant label of the induction stripe score, worded as in metrics.json."""
+    return (f"mean(diag(A, offset=1-N)) with N={n_block} on [BOS, r, r]; a perfect head resting on BOS "
+            f"scores (N+1)/(N+2) = {(n_block + 1) / (n_block + 2):.3f}")
+
+
+COPY_OV_VARIANT = "eigenvalues of W_O W_V [d_head, d_head]"
+COPY_FULL_VARIANT = "eigenvalues of W_O W_U W_E W_V [d_head, d_head]"
+TOP1_VARIANT = "mean_i[argmax_j (W_E W_V W_O W_U)[i, j] == i]"
+COMPOSITION_VARIANT = "||L R||_F / (||L||_F ||R||_F), zero unless layer of the first head is lower"
+
+
+class MetricsView(View):
+    """Per-head score table, composition scores against a sampled baseline, and the ICL score."""
+
+    title = "Metrics"
+    tooltip = ("Dashboard: previous-token, duplicate-token and induction scores of every head (variant stated), "
+               "copying scores, K-composition against a random baseline, and the in-context-learning score")
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(document, parent)
+        self.baseline_samples = BASELINE_SAMPLES  # same count as metrics.json, so both show the same baseline
+        self.baseline: engine.CompositionBaseline | None = None
+        self._baseline_key: tuple[int, int, int, int] | None = None  # (d_model, d_head, seed, samples) asked for
+        self._pinned_weights: engine.Weights | None = None  # weights behind the pinned results (compare mode)
+        self._composition: tuple[np.ndarray, list[str], list[str]] | None = None  # [earlier, later] shown
+        self.icl_value: float | None = None  # the ICL score shown
+        self._cell_texts: list[pg.TextItem] = []  # numbers printed on the composition heatmap
+
+        # controls and caption
+        self.measure_combo = QComboBox()
+        self.measure_combo.addItem("mul: Σ A·D / Σ A", "mul")
+        self.measure_combo.addItem("abs: 1 − Σ|A − D| / n", "abs")
+        self.measure_combo.setToolTip("error_measure of the TransformerLens head detector")
+        self.exclude_bos = QCheckBox("exclude_bos (ignore attention to position 0)")
+        self.exclude_bos.setToolTip("zero column 0 of the pattern before scoring: a head resting on BOS when "
+                                    "nothing matches is not penalised")
+        self.variant_caption = caption()
+
+        # per-head table
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.cellClicked.connect(self._on_table_cell_clicked)
+
+        # composition
+        self.mode_combo = QComboBox()
+        for mode in engine.COMPOSITION_MODES:
+            self.mode_combo.addItem(f"{mode}-composition", mode)
+        self.mode_combo.setCurrentIndex(engine.COMPOSITION_MODES.index("K"))
+        self.composition = Heatmap(signed=False)
+        self.composition.set_value_format(lambda v: f"composition score {v:.3f}")
+        self.composition.clicked.connect(self._on_composition_clicked)
+        self.baseline_label = caption()
+        self.progress = QProgressBar()
+        self.progress.setFormat("sampling baseline %v / %m")
+        self.progress.hide()
+        self.composition_caption = caption()
+        self.icl_label = caption()
+
+        # the baseline worker
+        self.task = Task(self)
+        self.task.progress.connect(self._on_baseline_progress)
+        self.task.finished.connect(self._on_baseline_finished)
+        self.task.failed.connect(self._on_baseline_failed)
+
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Detector measure:"))
+        controls.addWidget(self.measure_combo)
+        controls.addSpacing(16)
+        controls.addWidget(self.exclude_bos)
+        controls.addStretch(1)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addLayout(controls)
+        top_layout.addWidget(self.variant_caption)
+        top_layout.addWidget(self.table, 1)
+        top_layout.addWidget(self.icl_label)
+
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(6, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Composition:"))
+        row.addWidget(self.mode_combo, 1)
+        side_layout.addLayout(row)
+        side_layout.addWidget(self.baseline_label)
+        side_layout.addWidget(self.progress)
+        side_layout.addWidget(self.composition_caption)
+        side_layout.addStretch(1)
+        side.setMaximumWidth(430)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self.composition)
+        bottom.addWidget(side)
+        bottom.setSizes([700, 430])
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(bottom)
+        split.setSizes([330, 470])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(split)
+
+        self.measure_combo.currentIndexChanged.connect(self._on_variant_changed)
+        self.exclude_bos.toggled.connect(self._on_variant_changed)
+        self.mode_combo.currentIndexChanged.connect(self._on_variant_changed)
+
+    def detach(self) -> None:
+        """Stop following the document and end the baseline worker: no thread outlives the view."""
+        self.task.shutdown()
+        super().detach()
+
+    # -- state -----------------------------------------------------------------------------------
+    @property
+    def measure(self) -> str:
+        return str(self.measure_combo.currentData())
+
+    @property
+    def composition_mode(self) -> str:
+        return str(self.mode_combo.currentData())
+
+    def cell(self, layer: int, head: int, column: str) -> QTableWidgetItem:
+        """The table item of one head and one column name of :data:`COLUMNS`."""
+        cfg = self.document.scenario.weights.config
+        item = self.table.item(layer * cfg.n_heads + head, COLUMNS.index(column))
+        assert item is not None
+        return item
+
+    # -- drawing ---------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        results = self.document.latest_results
+        assert results is not None
+        self._apply_fonts()
+        self._fill_table(results)
+        self._draw_composition()
+        self._show_icl(results)
+        self._ensure_baseline()
+
+    def _apply_fonts(self) -> None:
+        pts = self.font_points
+        for widget in self.findChildren(QWidget):
+            if isinstance(widget, (QLabel, QCheckBox, QComboBox, QProgressBar)):
+                widget.setFont(qfont(pts))
+        self.table.setFont(qfont(pts))
+        self.table.horizontalHeader().setFont(qfont(pts, bold=True))
+        self.table.verticalHeader().setFont(qfont(pts, bold=True))
+
+    def _columns(self, results: Results, weights: engine.Weights) -> list[np.ndarray | None]:
+        """[n_layers, n_heads] per column of the table (None where it does not apply)."""
+        excl = self.exclude_bos.isChecked()
+        cols: list[np.ndarray | None] = [results.score(p, self.measure, excl) for p, _, _ in DETECTOR_COLUMNS]
+        n_block = self._n_block(results)
+        if n_block is not None:
+            patterns = np.stack([results.cache["pattern", layer][0] for layer in range(weights.config.n_layers)])
+            cols.append(np.asarray(engine.induction_stripe_score(patterns, n_block)))  # [layer, head_index]
+        else:
+            cols.append(None)
+        cols.append(engine.copying_scores(weights, full=False))
+        cols.append(engine.copying_scores(weights, full=True))
+        cols.append(engine.ov_top1_accuracy(weights))
+        return cols
+
+    def _n_block(self, results: Results) -> int | None:
+        bos = self.document.scenario.bos
+        n_block = repeated_block(results.tokens, bos)
+        if n_block is None or bos is None or results.tokens[0] != bos:
+            return None
+        return n_block
+
+    def _fill_table(self, results: Results) -> None:
+        weights = self.document.scenario.weights
+        cfg = weights.config
+        excl = self.exclude_bos.isChecked()
+        cols = self._columns(results, weights)
+        pinned_cols = self._pinned_columns(results)
+        n_block = self._n_block(results)
+        tips = [f"{desc}\nvariant: {detector_variant(p, self.measure, excl)}" for p, _, desc in DETECTOR_COLUMNS]
+        tips += [
+            ("mean attention on the induction stripe of a repeated sequence\nvariant: " + stripe_variant(n_block))
+            if n_block is not None else "only defined on [BOS, r1..rN, r1..rN]: this sequence is not one",
+            "how much the OV circuit copies: Re(sum of eigenvalues) / sum of |eigenvalues|, in [-1, 1]\n"
+            f"variant: {COPY_OV_VARIANT}",
+            f"copying score of the full OV circuit (token in, logit out)\nvariant: {COPY_FULL_VARIANT}",
+            f"fraction of source tokens whose own logit is the largest the head writes\nvariant: {TOP1_VARIANT}",
+        ]
+        for col, tip in enumerate(tips):
+            self.table.horizontalHeaderItem(col).setToolTip(tip)
+        self.table.setColumnHidden(STRIPE_COL, n_block is None)
+        sel = self.document.selection
+        self.table.setRowCount(cfg.n_layers * cfg.n_heads)
+        self.table.setVerticalHeaderLabels([f"L{l}H{h}" for l in range(cfg.n_layers) for h in range(cfg.n_heads)])
+        for layer in range(cfg.n_layers):
+            for head in range(cfg.n_heads):
+                r = layer * cfg.n_heads + head
+                for c, values in enumerate(cols):
+                    item = QTableWidgetItem()
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                    item.setForeground(QBrush(QColor("black")))
+                    if values is None:
+                        item.setText("—")
+                        item.setData(VALUE_ROLE, None)
+                    else:
+                        v = float(values[layer, head])
+                        item.setData(VALUE_ROLE, v)
+                        text = f"{v:.3f}"
+                        other = pinned_cols[c] if pinned_cols is not None else None
+                        if other is not None and other.shape == values.shape:
+                            d = v - float(other[layer, head])
+                            item.setData(DELTA_ROLE, d)
+                            text += f"  (Δ {d if abs(d) >= 5e-4 else 0.0:+.3f})"  # no "−0.000"
+                            if abs(d) > 5e-4:
+                                item.setBackground(QBrush(QColor("#cfe3ff" if d > 0 else "#ffd6cc")))
+                        item.setText(text)
+                        item.setToolTip(f"L{layer}H{head} {COLUMNS[c]} = {v:.6g}\n{tips[c]}")
+                    if (layer, head) == (sel.layer, sel.head) and item.background().style() == Qt.BrushStyle.NoBrush:
+                        item.setBackground(QBrush(HIGHLIGHT))
+                    self.table.setItem(r, c, item)
+        compare = " Cells show the value now and (Δ) its change since the pinned state." if pinned_cols else ""
+        self.variant_caption.setText(
+            f"Detector scores use <b>{detector_variant('&lt;pattern&gt;', self.measure, excl)}</b>; "
+            f"hover a column header for its exact definition.{compare}"
+        )
+
+    def _pinned_columns(self, results: Results) -> list[np.ndarray | None] | None:
+        """The pinned state's columns; weight-only columns are None when its weights are unknown."""
+        pinned = self.document.pinned
+        weights = self.document.scenario.weights
+        if pinned is None or not self.document.comparable(results):
+            return None
+        cols = self._columns(pinned, self._pinned_weights or weights)
+        if self._pinned_weights is None or self._pinned_weights.config != weights.config:
+            cols[STRIPE_COL + 1:] = [None] * (len(cols) - STRIPE_COL - 1)
+        return cols
+
+    def _draw_composition(self) -> None:
+        weights = self.document.scenario.weights
+        cfg = weights.config
+        mode = self.composition_mode
+        if cfg.n_layers < 2:
+            self._composition = None
+            self.composition.set_data(np.zeros((1, 1)), row_labels=[""], col_labels=[""])
+            style_heatmap(self.composition, self.font_points, "Composition needs two layers", "", "")
+            self.composition_caption.setText("This model has one layer: no head can read another head's output.")
+            return
+        scores = engine.composition_scores(weights, mode)  # [l1, h1, l2, h2]
+        H = cfg.n_heads
+        early = scores[:-1, :, 1:, :].reshape((cfg.n_layers - 1) * H, (cfg.n_layers - 1) * H)  # [earlier, later]
+        rows = [f"L{l}H{h}" for l in range(cfg.n_layers - 1) for h in range(H)]
+        cols = [f"L{l}H{h}" for l in range(1, cfg.n_layers) for h in range(H)]
+        self.composition.set_colormap(self.colormap_name)
+        self.composition.set_data(early, row_labels=rows, col_labels=cols, levels=(0.0, 1.0),
+                                  what="composition scores")
+        style_heatmap(self.composition, self.font_points, f"{mode}-composition score", "later head",
+                      "earlier head (writes)")
+        self._composition = (early, rows, cols)
+        self._write_cell_values(early)
+        i, j = np.unravel_index(int(np.argmax(early)), early.shape)
+        self.composition_caption.setText(
+            f"{mode}-composition: how much a later head's {'query' if mode == 'Q' else 'key' if mode == 'K' else 'value'}"
+            f" reads what an earlier head writes. {COMPOSITION_VARIANT}, with L = W_OV of the earlier head and "
+            f"R = {'W_QK' if mode == 'Q' else 'W_QKᵀ' if mode == 'K' else 'W_OV'} of the later one. "
+            + ("Zero where the first head is not in an earlier layer. " if cfg.n_layers > 2 else "")
+            + f"Strongest pair: <b>{rows[i]} → {cols[j]} = {early[i, j]:.3f}</b>."
+        )
+
+    def _write_cell_values(self, matrix: np.ndarray) -> None:
+        """Print each score in its cell when there are few enough to read from the back of a room."""
+        for item in self._cell_texts:
+            self.composition.plot.removeItem(item)
+        self._cell_texts = []
+        rows, cols = matrix.shape
+        if rows * cols > 64:
+            return
+        for i in range(rows):
+            for j in range(cols):
+                v = float(matrix[i, j])
+                text = pg.TextItem(f"{v:.3f}", color="k" if v > 0.6 else "w", anchor=(0.5, 0.5))
+                text.setFont(qfont(self.font_points + 1, bold=True))
+                text.setPos(j + 0.5, i + 0.5)
+                self.composition.plot.addItem(text)
+                self._cell_texts.append(text)
+
+    def _show_icl(self, results: Results) -> None:
+        if results.loss.size < 2:
+            self.icl_label.setText("ICL score: needs at least 3 tokens.")
+            self.icl_value = None
+            return
+        icl = engine.icl_score(results.loss)
+        self.icl_value = icl.value
+        text = f"<b>ICL score = {icl.value:+.3f} nats</b> ({icl.variant_label}; more negative = more in-context learning)"
+        pinned = self.document.pinned
+        if pinned is not None and pinned.loss.size >= 2:
+            p = engine.icl_score(pinned.loss)
+            if (p.early_index, p.late_index) == (icl.early_index, icl.late_index):
+                text += f" · pinned {p.value:+.3f}, Δ {icl.value - p.value:+.3f}"
+        self.icl_label.setText(text)
+
+    # -- baseline worker ---------------------------------------------------------------------------
+    def _ensure_baseline(self) -> None:
+        """Sample the baseline for this d_model, d_head and seed, unless it is done or running."""
+        cfg = self.document.scenario.weights.config
+        if cfg.n_layers < 2:
+            self.baseline_label.setText("")
+            return
+        key = (cfg.d_model, cfg.d_head, int(self.document.scenario.seed), int(self.baseline_samples))
+        if key == self._baseline_key:
+            self._show_baseline()
+            return
+        self._baseline_key = key
+        self.baseline = None
+        d_model, d_head, seed, n = key
+        self.progress.setRange(0, n)
+        self.progress.setValue(0)
+        self.progress.show()
+        self._show_baseline()
+        self.task.start(lambda: engine.iter_composition_baseline(d_model, d_head, n, seed))
+
+    def _show_baseline(self) -> None:
+        if self._baseline_key is None:
+            return
+        d_model, d_head, seed, n = self._baseline_key
+        if self.baseline is None:
+            self.baseline_label.setText(f"Random baseline: sampling {n} pairs of random heads "
+                                        f"(d_model {d_model}, d_head {d_head})…")
+            return
+        b = self.baseline
+        strongest = ""
+        early = self._composition[0] if self._composition is not None else None
+        if early is not None and early.size and b.std > 0:
+            z = (float(early.max()) - b.mean) / b.std
+            strongest = f"<br>Strongest pair is {z:+.1f} std from the baseline mean."
+        self.baseline_label.setText(
+            f"<b>Random baseline = {b.mean:.3f} ± {b.std:.3f}</b> (mean ± std of {n} random rank-d_head products, "
+            f"d_model {d_model}, d_head {d_head}, seed {seed}).{strongest}"
+        )
+
+    def _on_baseline_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    def _on_baseline_finished(self, baseline: engine.CompositionBaseline) -> None:
+        self.baseline = baseline
+        self.progress.hide()
+        self._show_baseline()
+
+    def _on_baseline_failed(self, message: str) -> None:
+        self.progress.hide()
+        self.baseline_label.setText(f"Random baseline could not be sampled: {message}")
+
+    # -- interaction -------------------------------------------------------------------------------
+    def _on_variant_changed(self, *args: object) -> None:
+        self.update_if_visible()
+
+    def _on_pinned_changed(self, pinned: Results | None) -> None:
+        # Results carry activations only: keep the weights that produced them for the weight-only columns
+        fresh = pinned is not None and pinned.generation == self.document.generation
+        self._pinned_weights = self.document.scenario.weights.copy() if fresh else None
+        super()._on_pinned_changed(pinned)
+
+    def _on_table_cell_clicked(self, row: int, col: int) -> None:
+        layer, head = divmod(row, self.document.scenario.weights.config.n_heads)
+        self.document.set_selection(layer=layer, head=head)
+
+    def _on_composition_clicked(self, row: int, col: int) -> None:
+        later = col + self.document.scenario.weights.config.n_heads  # columns start at layer 1
+        layer, head = divmod(later, self.document.scenario.weights.config.n_heads)
+        self.document.set_selection(layer=layer, head=head)
+
+    def matrices(self) -> dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]]:
+        results = self.document.latest_results
+        if results is None:
+            return {}
+        cfg = self.document.scenario.weights.config
+        heads = [f"L{l}H{h}" for l in range(cfg.n_layers) for h in range(cfg.n_heads)]
+        cols = self._columns(results, self.document.scenario.weights)
+        names = [n for n, c in zip(COLUMNS, cols) if c is not None]
+        table = np.stack([c.reshape(-1) for c in cols if c is not None], axis=1)  # [head, column]
+        out = {"head_scores": (table, heads, names)}
+        if self._composition is not None:
+            early, rows, cols_ = self._composition
+            out[f"{self.composition_mode}_composition"] = (early, rows, cols_)
+        return out

@@ -1,0 +1,351 @@
+"""Residual stream and predictions: what the model predicts at each position, and how wrong it is.
+
+The lecture's claim is that an induction head makes the *repeat* of a random
+block predictable. This view shows that claim three ways: the top-3 next
+tokens per position (is the actual next token among them?), the logits the
+residual stream produces [pos × vocab], and the per-token loss with the first
+occurrence and the repeat of a ``[BOS, r, r]`` sequence shaded and averaged.
+
+The small plot-styling helpers at the top are shared by the analysis views so
+that every plot is black on white with projector-sized fonts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+import pyqtgraph as pg
+
+from ... import engine
+from ...model.document import Document, Results
+from ...model.report import repeated_block
+from .base import View
+from .heatmap import Heatmap
+
+TOP_K = 3
+VALUE_ROLE = Qt.ItemDataRole.UserRole  # the number behind a table cell, for tests and export
+DELTA_ROLE = Qt.ItemDataRole.UserRole + 1  # its difference from the pinned state (compare mode)
+GOOD = QColor("#c8e6c9")  # light green: correct prediction
+BAD = QColor("#ffcdd2")  # light red: wrong prediction
+FIRST_BRUSH = (255, 183, 77, 60)  # first occurrence: translucent orange
+REPEAT_BRUSH = (102, 187, 106, 60)  # repeat: translucent green
+
+
+# -- styling shared by the analysis views ---------------------------------------------------------
+
+
+def qfont(points: float, bold: bool = False) -> QFont:
+    """A font of the given point size (never below 11 pt: the projector minimum)."""
+    font = QFont()
+    font.setPointSizeF(max(11.0, points))
+    font.setBold(bold)
+    return font
+
+
+def style_plot(plot: pg.PlotItem, points: float, title: str | None = None,
+               x_label: str | None = None, y_label: str | None = None) -> None:
+    """Black text on white, projector-sized ticks, labels and title, on any PlotItem."""
+    font = qfont(points)
+    css = {"color": "#000000", "font-size": f"{max(11.0, points):.0f}pt"}
+    for name in ("bottom", "left"):
+        axis = plot.getAxis(name)
+        axis.setTextPen("k")
+        axis.setPen("k")
+        axis.setTickFont(font)
+    if x_label is not None:
+        plot.setLabel("bottom", x_label, **css)
+    if y_label is not None:
+        plot.setLabel("left", y_label, **css)
+    if title is not None:
+        plot.setTitle(title, color="#000000", size=f"{max(11.0, points) + 1:.0f}pt")
+
+
+def style_heatmap(hm: Heatmap, points: float, title: str, x_label: str, y_label: str) -> None:
+    """Heatmap fonts, black axes and colour-bar text, and a title that names the matrix."""
+    hm.set_font_size(max(11.0, points))
+    hm.set_axis_labels(x_label, y_label)
+    style_plot(hm.plot, points, title, x_label, y_label)
+    if hm.colorbar is not None:
+        hm.colorbar.axis.setTextPen("k")
+        hm.colorbar.axis.setTickFont(qfont(points))
+    hm.warning.setFont(qfont(points))
+
+
+def caption(points: float = 11.0, bold: bool = False) -> QLabel:
+    """A word-wrapped, selectable label for definitions and sums written next to a plot."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setFont(qfont(points, bold))
+    label.setStyleSheet("color: black;")
+    return label
+
+
+def make_plot() -> pg.PlotWidget:
+    """A white, non-zoomable plot widget (a teaching figure, not a data explorer)."""
+    widget = pg.PlotWidget(background="w")
+    plot = widget.getPlotItem()
+    plot.setMenuEnabled(False)
+    plot.setMouseEnabled(x=False, y=False)
+    plot.hideButtons()
+    return widget
+
+
+def position_ticks(labels: Sequence[str], max_ticks: int = 24) -> list[tuple[float, str]]:
+    """Ticks at integer positions, thinned so labels do not overlap on a projector."""
+    step = max(1, int(np.ceil(len(labels) / max_ticks)))
+    return [(float(i), labels[i]) for i in range(0, len(labels), step)]
+
+
+def top_k(logits: np.ndarray, k: int = TOP_K) -> np.ndarray:
+    """[pos, k] token ids of the k largest logits per position, largest first (ties: lower id first)."""
+    return np.argsort(-np.asarray(logits, dtype=np.float64), axis=-1, kind="stable")[:, :k]  # [pos, k]
+
+
+# -- the view -------------------------------------------------------------------------------------
+
+
+class PredictionsView(View):
+    """Top-3 next-token predictions, the logits heatmap and the per-token loss split by repeat."""
+
+    title = "Predictions"
+    tooltip = ("Residual stream → predictions: the top-3 next tokens at every position, the logits, and the loss "
+               "on the first occurrence vs the repeat of a repeated sequence")
+
+    COLUMNS = ("pos", "token", "actual next", "top-1  p", "top-2  p", "top-3  p", "correct?")
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(document, parent)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        tips = (
+            "position i in the sequence",
+            "the token at position i",
+            "token i+1: what the prediction at position i is scored against",
+            "most probable next token and its probability (softmax of the logits)",
+            "second most probable next token",
+            "third most probable next token",
+            "✓ if the most probable token is the actual next token; = if it only ties with it",
+        )
+        for col, tip in enumerate(tips):
+            self.table.horizontalHeaderItem(col).setToolTip(tip)
+        self.table.cellClicked.connect(self._on_table_cell_clicked)
+
+        self.logits = Heatmap(signed=True)
+        self.logits.set_value_format(lambda v: f"logit {v:+.3f}")
+        self.logits.clicked.connect(self._on_logits_clicked)
+        self._next_marker = pg.ScatterPlotItem(symbol="s", size=10, pen=pg.mkPen("k", width=2), brush=None)
+        self._next_marker.setZValue(5)
+        self.logits.plot.addItem(self._next_marker)
+
+        self.loss_plot = make_plot()
+        self.loss_plot.setMinimumHeight(240)
+        self.summary = caption()
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.logits)
+        loss_box = QWidget()
+        loss_layout = QVBoxLayout(loss_box)
+        loss_layout.setContentsMargins(0, 0, 0, 0)
+        loss_layout.addWidget(self.loss_plot, 1)
+        loss_layout.addWidget(self.summary)
+        right.addWidget(loss_box)
+        right.setSizes([380, 420])
+
+        self.heading = caption(bold=True)
+        self.heading.setText("Top-3 next-token predictions (softmax of the logits at each position)")
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.heading)
+        left_layout.addWidget(self.table, 1)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setSizes([560, 640])
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(split)
+
+        self.first_loss: float | None = None  # mean loss on the first occurrence (None: not [BOS, r, r])
+        self.repeat_loss: float | None = None  # mean loss on the repeat
+        self.pinned_curve: np.ndarray | None = None  # [pos - 1] loss of the pinned state, when drawn
+
+    # -- drawing --------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        results = self.document.latest_results
+        assert results is not None
+        self._fill_table(results)
+        self._draw_logits(results)
+        self._draw_loss(results)
+        self._show_selection()
+
+    def _fill_table(self, results: Results) -> None:
+        vocab = self.document.scenario.vocab
+        tokens = results.tokens  # [pos]
+        best = top_k(results.logits)  # [pos, k]
+        n = tokens.size
+        font = qfont(self.font_points)
+        self.table.setFont(font)
+        self.table.horizontalHeader().setFont(qfont(self.font_points, bold=True))
+        self.heading.setFont(qfont(self.font_points + 1, bold=True))
+        self.table.setRowCount(n)
+        for i in range(n):
+            nxt = int(tokens[i + 1]) if i + 1 < n else None
+            cells: list[QTableWidgetItem] = [
+                self._item(str(i), i),
+                self._item(vocab[tokens[i]], int(tokens[i])),
+                self._item(vocab[nxt] if nxt is not None else "— (end)", nxt),
+            ]
+            for t in best[i]:
+                p = float(results.probs[i, t])
+                item = self._item(f"{vocab[t]}  {p:.3f}", (int(t), p))
+                if nxt is not None and t == nxt:
+                    item.setBackground(QBrush(GOOD))
+                cells.append(item)
+            if nxt is None:
+                mark = self._item("—", None)
+            else:
+                correct = bool(best[i, 0] == nxt)
+                # a uniform prediction ranks tokens by id: call a tie a tie, not a lucky or unlucky guess
+                tied = not correct and results.probs[i, nxt] >= results.probs[i, best[i, 0]] - 1e-9
+                mark = self._item("✓ correct" if correct else ("= tied" if tied else "✗ wrong"), correct)
+                mark.setBackground(QBrush(GOOD if correct else BAD))
+            cells.append(mark)
+            for col, item in enumerate(cells):
+                self.table.setItem(i, col, item)
+
+    @staticmethod
+    def _item(text: str, value: object) -> QTableWidgetItem:
+        item = QTableWidgetItem(text)
+        item.setData(VALUE_ROLE, value)
+        item.setForeground(QBrush(QColor("black")))
+        return item
+
+    def _draw_logits(self, results: Results) -> None:
+        vocab = self.document.scenario.vocab
+        rows = self.token_labels(results)
+        self.logits.set_data(results.logits, row_labels=rows, col_labels=list(vocab), what="logits")  # [pos, d_vocab]
+        style_heatmap(self.logits, self.font_points,
+                      "Logits from the residual stream (□ = actual next token)",
+                      "next token", "position : token")
+        n = results.tokens.size
+        nxt = results.tokens[1:]  # [pos - 1]
+        self._next_marker.setData(x=nxt + 0.5, y=np.arange(n - 1) + 0.5)
+
+    def _draw_loss(self, results: Results) -> None:
+        plot = self.loss_plot.getPlotItem()
+        plot.clear()
+        loss = results.loss  # [pos - 1]
+        x = np.arange(loss.size)  # loss column i = the prediction made at position i
+        bos = self.document.scenario.bos
+        n_block = repeated_block(results.tokens, bos)
+        top = float(max(np.nanmax(loss) if loss.size else 1.0, 1e-6)) * 1.25
+        self.first_loss = self.repeat_loss = None
+        text: list[str] = []
+        if n_block is not None and bos is not None and results.tokens[0] == bos:
+            halves = engine.first_and_repeat_loss(loss, n_block)
+            self.first_loss, self.repeat_loss = halves.first, halves.repeat
+            for lo, hi, brush, name, mean in (
+                (0, n_block, FIRST_BRUSH, "first occurrence", halves.first),
+                (n_block, 2 * n_block, REPEAT_BRUSH, "repeat", halves.repeat),
+            ):
+                region = pg.LinearRegionItem(values=(lo - 0.5, hi - 0.5), movable=False, brush=brush,
+                                             pen=pg.mkPen(None))
+                region.setZValue(-10)
+                plot.addItem(region)
+                label = pg.TextItem(f"{name}\nmean {mean:.3f}", color="k", anchor=(0.5, 0))
+                label.setFont(qfont(self.font_points, bold=True))
+                label.setPos((lo + hi - 1) / 2, top * 1.4)
+                plot.addItem(label)
+                plot.plot([lo - 0.4, hi - 0.6], [mean, mean], pen=pg.mkPen("k", width=2, style=Qt.PenStyle.DashLine))
+            span = f"[BOS, r1..r{n_block}, r1..r{n_block}]"
+            text.append(
+                f"<b>Mean loss, first occurrence = {halves.first:.3f} nats</b> (loss columns 0..{n_block - 1} of "
+                f"{span}: predicting r1..r{n_block} the first time, unpredictable). "
+                f"<b>Mean loss, repeat = {halves.repeat:.3f} nats</b> (columns {n_block}..{2 * n_block - 1}: "
+                f"predictable by induction)."
+            )
+        else:
+            text.append(f"<b>Mean loss = {float(loss.mean()) if loss.size else float('nan'):.3f} nats</b> "
+                        "(the sequence is not [BOS, r, r], so there is no first-occurrence / repeat split).")
+        bars = pg.BarGraphItem(x=x, height=loss, width=0.7, brush=pg.mkBrush("#1f77b4"), pen=pg.mkPen("k"),
+                               name="loss (current)")
+        plot.addItem(bars)
+        self.pinned_curve = None
+        pinned = self.document.pinned
+        if pinned is not None and pinned.loss.shape == loss.shape:
+            self.pinned_curve = pinned.loss
+            plot.plot(x, pinned.loss, pen=pg.mkPen("#d62728", width=3, style=Qt.PenStyle.DashLine),
+                      symbol="o", symbolBrush="#d62728", symbolPen="k", symbolSize=9, name="loss (pinned)")
+            n_block_p = repeated_block(pinned.tokens, bos)
+            if n_block_p is not None:
+                hp = engine.first_and_repeat_loss(pinned.loss, n_block_p)
+                text.append(f"Pinned (red dashed line): first occurrence {hp.first:.3f}, repeat {hp.repeat:.3f} nats.")
+            else:
+                text.append(f"Pinned (red dashed line): mean loss {float(pinned.loss.mean()):.3f} nats.")
+        elif pinned is not None:
+            text.append("Pinned state has another sequence length: its loss curve cannot be overlaid.")
+        text.append("Loss at position i = cross-entropy of the prediction at i for token i+1 (natural log).")
+        self.summary.setText(" ".join(text))
+        self.summary.setFont(qfont(self.font_points))
+        labels = [str(i) for i in range(loss.size)]
+        style_plot(plot, self.font_points, "Loss per position (bars: current)",
+                   "position i (predicting token i+1)", "loss (nats)")
+        plot.getAxis("bottom").setTicks([position_ticks(labels, max_ticks=32)])
+        plot.setXRange(-0.6, max(loss.size, 1) - 0.4, padding=0)
+        plot.setYRange(0, top * 1.45, padding=0)
+
+    def _show_selection(self) -> None:
+        pos = self.document.selection.query_pos
+        self.table.selectRow(pos)
+        self.logits.highlight_row(pos)
+
+    def _on_selection_changed(self, selection: object) -> None:
+        if self.isVisible() and not self._out_of_date:
+            self._show_selection()  # a new focus needs no redraw of the numbers
+        else:
+            super()._on_selection_changed(selection)  # type: ignore[arg-type]
+
+    # -- interaction ------------------------------------------------------------------------------
+    def _on_table_cell_clicked(self, row: int, col: int) -> None:
+        self.document.set_selection(query_pos=row)
+
+    def _on_logits_clicked(self, row: int, col: int) -> None:
+        self.document.set_selection(query_pos=row)
+
+    def set_colormap(self, name: str) -> None:
+        super().set_colormap(name)  # logits are signed: the diverging map stays
+
+    def matrices(self) -> dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]]:
+        results = self.document.latest_results
+        if results is None:
+            return {}
+        rows = self.token_labels(results)
+        vocab = list(self.document.scenario.vocab)
+        return {
+            "logits": (results.logits, rows, vocab),
+            "probabilities": (results.probs, rows, vocab),
+            "loss_per_position": (results.loss[:, None], rows[:-1], ["loss (nats)"]),
+        }
