@@ -133,6 +133,7 @@ class Document:
         self._generation = 0
         self._results: Results | None = None
         self._pinned: Results | None = None
+        self._pinned_weights: engine.Weights | None = None
         self._selection = self._selection_from_view(scenario)
 
     # -- state ------------------------------------------------------------------------
@@ -342,6 +343,7 @@ class Document:
         """Open another scenario (New / Open / recover): everything is replaced."""
         self._scenario = scenario
         self._pinned = None
+        self._pinned_weights = None
         self._results = None  # results of the old scenario must not be drawn with the new vocabulary
         self._selection = self._selection_from_view(scenario)
         self._changed("replaced")
@@ -351,13 +353,20 @@ class Document:
 
     # -- compare ------------------------------------------------------------------------------
     def pin(self) -> None:
-        """Keep the current results as the baseline the views compare against."""
+        """Keep the current results (and weights, for weight-only scores) as the compare baseline."""
         self._pinned = self.results
+        self._pinned_weights = self._scenario.weights.copy()
         self.events.pinned.emit(self._pinned)
 
     def unpin(self) -> None:
         self._pinned = None
+        self._pinned_weights = None
         self.events.pinned.emit(None)
+
+    @property
+    def pinned_weights(self) -> engine.Weights | None:
+        """The weights as they were when pinned (copying scores and circuits compare against them)."""
+        return self._pinned_weights
 
     def comparable(self, results: Results) -> bool:
         """True if the pinned results can be subtracted from ``results`` (same shapes)."""

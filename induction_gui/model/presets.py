@@ -169,6 +169,35 @@ def repeated_names() -> Scenario:
     )
 
 
+def build_your_own() -> Scenario:
+    """A randomly initialised two-layer model to build the circuit in, from head presets."""
+    from ..engine import ModelConfig, Weights
+
+    vocab = [constructions.BOS, *constructions.LETTERS]
+    cfg = ModelConfig(n_layers=2, n_heads=2, d_model=64, d_head=16, d_vocab=len(vocab), n_ctx=32)
+    g = sequences.repeated_random(10, len(vocab), seed=SEED, bos=0)
+    return Scenario(
+        title="Build the induction circuit yourself",
+        description="Random two-layer weights: make L0H0 a previous-token head and L1H0 an induction head.",
+        notes=(
+            "A model with random weights (TransformerLens initialisation, seed 0) on a repeated "
+            "random sequence. Nothing here is an induction head yet. In the Weights dock, focus "
+            "layer 0 head 0 and press 'Previous-token': its pattern becomes a sub-diagonal stripe "
+            "(key-query alignment through the positional embeddings). Then focus layer 1 head 0 "
+            "and press 'Induction': its keys read what the previous-token head wrote "
+            "(K-composition) and the induction stripe appears, the loss on the repeat drops and "
+            "the metrics name the heads. Ablate the previous-token head, or shift the keys, and "
+            "watch the circuit break."
+        ),
+        vocab=vocab,
+        tokens=np.array(g.tokens, dtype=np.int64),
+        weights=Weights.random(cfg, seed=SEED),
+        bos=0,
+        seed=SEED,
+        view={"layer": 0, "head": 0, "query_pos": 12},
+    )
+
+
 PRESETS: dict[str, Callable[[], Scenario]] = {
     "lecture-demo": lecture_demo,
     "previous-token-head": previous_token_head,
@@ -180,6 +209,7 @@ PRESETS: dict[str, Callable[[], Scenario]] = {
     "planted-repeat": planted_repeat,
     "repeat-beyond-context": repeat_beyond_context,
     "repeated-names": repeated_names,
+    "build-your-own": build_your_own,
 }
 
 
