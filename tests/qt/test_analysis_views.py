@@ -16,10 +16,11 @@ from PySide6.QtCore import Qt
 import induction_gui
 from induction_gui import engine
 from induction_gui.model.document import Document
+from induction_gui.model.labels import detector_variant
 from induction_gui.model.report import BASELINE_SAMPLES, build_report
 from induction_gui.qt.views.attribution_view import AttributionView
 from induction_gui.qt.views.circuits_view import KCOMP_PAGE, PAGES, CircuitsView
-from induction_gui.qt.views.metrics_view import MetricsView, detector_variant
+from induction_gui.qt.views.metrics_view import COLUMNS, MetricsView
 from induction_gui.qt.views.predictions_view import DELTA_ROLE, VALUE_ROLE, PredictionsView, top_k
 
 SCORE_TOL = 1e-5  # float32 forward passes run separately
@@ -72,6 +73,11 @@ def test_metrics_table_equals_detector_and_exclude_bos_switches_variant(qtbot) -
     tip = view.table.horizontalHeaderItem(2).toolTip()
     assert report["metrics"]["induction.mul.exclude_bos"]["variant"] in tip
     assert detector_variant("induction_head", "mul", True) in tip
+    for column, key in (("induction stripe", "stripe.induction"), ("copying (OV)", "copying_score.ov"),
+                        ("copying (full OV)", "copying_score.full_ov"), ("full-OV top-1", "full_ov_top1_accuracy")):
+        tip = view.table.horizontalHeaderItem(COLUMNS.index(column)).toolTip()
+        entry = report["metrics"][key]
+        assert entry["description"] in tip and entry["variant"] in tip, column
 
     # stripe, copying and accuracy columns
     patterns = np.stack([doc.results.cache["pattern", layer][0] for layer in range(2)])  # [layer, head, q, k]

@@ -11,8 +11,9 @@ from PySide6.QtGui import QTextCursor, QUndoStack
 
 from induction_gui import load_scenario
 from induction_gui.model.document import Document
+from induction_gui.model.sequence_edit import GENERATORS
 from induction_gui.qt.commands import SetTokensCommand
-from induction_gui.qt.panels.sequence_panel import GENERATORS, SequencePanel
+from induction_gui.qt.panels.sequence_panel import SequencePanel
 
 KEYS = [spec.key for spec in GENERATORS]
 

@@ -8,13 +8,16 @@ the text field and the list without pushing commands. Two guards keep the two
 directions from feeding each other: ``_syncing`` while the panel writes to its
 own widgets, and ``_typing`` while a keystroke's command is being pushed (so the
 text the learner is typing is never rewritten under the cursor).
+
+What typed text means and how a generator fits its sequence to the model is
+Qt-free (:mod:`induction_gui.model.sequence_edit`); the generator's widgets are
+:class:`~induction_gui.qt.panels.generator_form.GeneratorForm`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QEvent, QModelIndex, Qt, Signal
@@ -32,7 +35,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QComboBox,
-    QFormLayout,
     QFrame,
     QGroupBox,
     QHBoxLayout,
@@ -42,21 +44,19 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
-    QSpinBox,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from ...engine import sequences
-from ...engine.sequences import GeneratedSequence, UnknownTokenError
+from ...engine.sequences import GeneratedSequence
 from ...engine.vocab_edit import extend_vocab, missing_words, translate_tokens
 from ...model.document import Document, Selection
 from ...model.scenario import Scenario
+from ...model.sequence_edit import GeneratorSpec, Parsed, focus_position, parse_sequence
 from ..commands import SET_TOKENS_ID, SetModelStateCommand, SetTokensCommand
+from .generator_form import ERROR_COLOR, GeneratorForm, button, message_label, show_message
 
-ERROR_COLOR = "#b00020"
 # A merge id of its own: keystrokes must merge only with keystrokes of the same burst,
 # never with another panel's merging SetTokensCommand (which uses SET_TOKENS_ID).
 _TYPING_ID = SET_TOKENS_ID + 0x10000
@@ -67,40 +67,6 @@ _VALID_FRAME = "QPlainTextEdit { border: 2px solid palette(mid); border-radius: 
 def shown_token(word: str) -> str:
     """A token as the list shows it: spaces and line breaks made visible (chars mode)."""
     return word.replace(" ", "␣").replace("\n", "⏎").replace("\t", "⇥") or "∅"
-
-
-# -- parsing typed text ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """What typed text means for the model: tokens to apply, or why not."""
-
-    tokens: np.ndarray | None  # int64 [pos] when the text can be applied
-    unknown: tuple[str, ...] = ()  # words (or characters) the vocabulary lacks
-    problem: str = ""  # one sentence for the learner; empty when the text applies
-    too_long: bool = False  # more tokens than n_ctx (adding words would not help)
-
-
-def parse_sequence(text: str, scenario: Scenario) -> Parsed:
-    """Tokenize ``text`` as the scenario does and check it fits the model's context."""
-    n_ctx = scenario.weights.config.n_ctx
-    try:
-        tokens = sequences.tokenize(text, scenario.vocab, scenario.tokenizer)  # [pos]
-    except UnknownTokenError as exc:
-        kind = "words" if scenario.tokenizer == "words" else "characters"
-        names = ", ".join(repr(u) for u in exc.unknown)
-        problem = f"Unknown {kind}: {names}. They are not in the vocabulary, so the sequence is not applied."
-        n = sequences.tokenize(text, [*scenario.vocab, *exc.unknown], scenario.tokenizer).size
-        if n > n_ctx:
-            problem += f" It also has {n} tokens but the model's context n_ctx is {n_ctx}."
-        return Parsed(None, exc.unknown, problem, too_long=n > n_ctx)
-    if tokens.size == 0:
-        return Parsed(None, (), "No tokens: the sequence is refused. Type at least one token.")
-    if tokens.size > n_ctx:
-        problem = f"{tokens.size} tokens but the model's context n_ctx is {n_ctx} — the sequence is refused."
-        return Parsed(None, (), problem, too_long=True)
-    return Parsed(tokens)
 
 
 # -- small widgets -------------------------------------------------------------------------------
@@ -225,42 +191,6 @@ class _TypingCommand(SetTokensCommand):
         return isinstance(other, _TypingCommand) and other.burst == self.burst and super().mergeWith(other)
 
 
-# -- generators ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GeneratorSpec:
-    """One entry of the generator menu."""
-
-    key: str
-    label: str
-    tooltip: str
-
-
-GENERATORS: tuple[GeneratorSpec, ...] = (
-    GeneratorSpec("repeated_random", "Repeated random [BOS, r, r]",
-                  "A random block of N tokens, then the same block again: in the second half an induction "
-                  "head predicts every next token."),
-    GeneratorSpec("planted_repeat", "Planted repeat A B … A",
-                  "Random tokens in which the pair A B recurs d positions later: only the second A can be "
-                  "predicted (it should predict B)."),
-    GeneratorSpec("no_repeat", "No repeat",
-                  "No token occurs twice: a counter-example with nothing for an induction head to copy."),
-    GeneratorSpec("ambiguous_prefix", "Ambiguous prefix A B … A C … A",
-                  "A was followed once by B and once by C: which continuation does the last A predict?"),
-    GeneratorSpec("beyond_context", "Repeat beyond n_ctx",
-                  "A B, then A again more than n_ctx positions later. Loads the last n_ctx tokens, the window "
-                  "the model sees, in which the first A is missing."),
-    GeneratorSpec("repeated_names", "Text with repeated names",
-                  "An English sentence in which two full names recur; the second first name should predict "
-                  "its surname. Adds the sentence's words to the vocabulary if needed."),
-)
-
-
-class CannotGenerate(ValueError):
-    """A generator request that does not fit the model; the message says why, for the learner."""
-
-
 # -- the panel ---------------------------------------------------------------------------------------
 
 
@@ -301,7 +231,7 @@ class SequencePanel(QWidget):
         layout.setSpacing(8)
         layout.addWidget(self._build_text_box())
         layout.addWidget(self._build_token_box(), 1)
-        layout.addWidget(self._build_generator_box())
+        layout.addWidget(self._build_generator_form())
         scroll = QScrollArea()
         scroll.setWidget(content)
         scroll.setWidgetResizable(True)
@@ -321,11 +251,8 @@ class SequencePanel(QWidget):
             "ended by Enter or leaving the field. Ctrl+Z undoes the document."
         )
         self.text_hint.setBuddy(self.text_edit)
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet(f"color: {ERROR_COLOR};")
+        self.error_label = message_label()
         self.error_label.setToolTip("Why the typed text is not applied to the model.")
-        self.error_label.hide()
         self.add_words_button = QPushButton()
         self.add_words_button.setToolTip(
             "Append the unknown words to the vocabulary: each gets a small random embedding (W_E row) and a "
@@ -347,10 +274,10 @@ class SequencePanel(QWidget):
             "position: token. Selecting a row focuses that query position. Drag a row to move it; "
             "Insert adds a copy of the selected token, Delete removes it, Alt+Up/Down moves it."
         )
-        self.insert_button = self._button("&Insert", "Insert a copy of the selected token after it (Insert key).")
-        self.delete_button = self._button("&Delete", "Remove the selected token (Delete key).")
-        self.up_button = self._button("▲", "Move the selected token one position earlier (Alt+Up).")
-        self.down_button = self._button("▼", "Move the selected token one position later (Alt+Down).")
+        self.insert_button = button("&Insert", "Insert a copy of the selected token after it (Insert key).")
+        self.delete_button = button("&Delete", "Remove the selected token (Delete key).")
+        self.up_button = button("▲", "Move the selected token one position earlier (Alt+Up).")
+        self.down_button = button("▼", "Move the selected token one position later (Alt+Down).")
         self.up_button.setAccessibleName("Move token up")
         self.down_button.setAccessibleName("Move token down")
         buttons = QHBoxLayout()
@@ -364,10 +291,7 @@ class SequencePanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.combo_label)
         row.addWidget(self.token_combo, 1)
-        self.list_message = QLabel()
-        self.list_message.setWordWrap(True)
-        self.list_message.setStyleSheet(f"color: {ERROR_COLOR};")
-        self.list_message.hide()
+        self.list_message = message_label()
         inner = QVBoxLayout(self.token_box)
         inner.addWidget(self.token_list, 1)
         inner.addLayout(buttons)
@@ -375,81 +299,15 @@ class SequencePanel(QWidget):
         inner.addWidget(self.list_message)
         return self.token_box
 
-    def _build_generator_box(self) -> QGroupBox:
-        box = QGroupBox("Generate a test sequence")
-        box.setToolTip("Seeded generators of the lecture's test sequences; the same seed gives the same sequence.")
-        self.generator_combo = QComboBox()
-        for spec in GENERATORS:
-            self.generator_combo.addItem(spec.label, spec.key)
-            self.generator_combo.setItemData(self.generator_combo.count() - 1, spec.tooltip,
-                                             Qt.ItemDataRole.ToolTipRole)
-        self.generator_combo.setToolTip("Which kind of sequence to generate.")
-        self.block_spin = self._spin(1, "Block length N: the sequence is [BOS, r1..rN, r1..rN].")
-        self.length_spin = self._spin(2, "Length of the whole sequence, the start token included.")
-        self.distance_spin = self._spin(2, "Distance d from the first A to the second A.")
-        self.no_repeat_spin = self._spin(1, "Length of the whole sequence, the start token included.")
-        self.filler_spin = self._spin(0, "Filler tokens in each gap of A B … A C … A.")
-        self.params = QStackedWidget()
-        self.params.addWidget(self._form(("Block length N:", self.block_spin)))
-        self.params.addWidget(self._form(("Length:", self.length_spin), ("Distance d:", self.distance_spin)))
-        self.params.addWidget(self._form(("Length:", self.no_repeat_spin)))
-        self.params.addWidget(self._form(("Filler per gap:", self.filler_spin)))
-        self.params.addWidget(self._note("Loads the last n_ctx tokens of a longer sequence."))
-        self.params.addWidget(self._note("Uses its own words; missing ones are added to the vocabulary."))
-        self.seed_spin = self._spin(0, "Seed of the random generator: the same seed gives the same sequence.")
-        self.seed_spin.setMaximum(2**31 - 1)
-        self.generate_button = self._button("&Generate", "Replace the sequence by a generated one (undoable).")
-        self.generator_description = QLabel()
-        self.generator_description.setWordWrap(True)
-        self.generator_description.setToolTip("What the generated sequence tests.")
-        self.generator_description.setStyleSheet(
-            "background: #eef4fb; border-left: 4px solid #2f6fb3; padding: 4px; color: #1a1a1a;"
-        )
-        self.generator_description.hide()
-        self.generator_message = QLabel()
-        self.generator_message.setWordWrap(True)
-        self.generator_message.setStyleSheet(f"color: {ERROR_COLOR};")
-        self.generator_message.hide()
-        seed_row = QHBoxLayout()
-        seed_label = QLabel("See&d:")
-        seed_label.setBuddy(self.seed_spin)
-        seed_row.addWidget(seed_label)
-        seed_row.addWidget(self.seed_spin, 1)
-        seed_row.addWidget(self.generate_button)
-        inner = QVBoxLayout(box)
-        inner.addWidget(self.generator_combo)
-        inner.addWidget(self.params)
-        inner.addLayout(seed_row)
-        inner.addWidget(self.generator_message)
-        inner.addWidget(self.generator_description)
-        self._on_generator_changed(0)
-        return box
-
-    def _button(self, text: str, tooltip: str) -> QPushButton:
-        button = QPushButton(text)
-        button.setToolTip(tooltip)
-        return button
-
-    def _spin(self, minimum: int, tooltip: str) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setMinimum(minimum)
-        spin.setToolTip(tooltip)
-        spin.setAccelerated(True)
-        return spin
-
-    def _form(self, *rows: tuple[str, QWidget]) -> QWidget:
-        page = QWidget()
-        form = QFormLayout(page)
-        form.setContentsMargins(0, 0, 0, 0)
-        for label, widget in rows:
-            form.addRow(label, widget)
-        return page
-
-    def _note(self, text: str) -> QLabel:
-        label = QLabel(text)
-        label.setWordWrap(True)
-        label.setStyleSheet("color: palette(dark);")
-        return label
+    def _build_generator_form(self) -> GeneratorForm:
+        """The generator form; its widgets keep their names on the panel, where menus and tests reach them."""
+        form = self.generator_form = GeneratorForm(self.document)
+        self.generator_combo, self.seed_spin, self.generate_button = (
+            form.generator_combo, form.seed_spin, form.generate_button)
+        self.generator_message, self.generator_description = form.generator_message, form.generator_description
+        self.block_spin, self.length_spin, self.distance_spin, self.no_repeat_spin, self.filler_spin = (
+            form.block_spin, form.length_spin, form.distance_spin, form.no_repeat_spin, form.filler_spin)
+        return form
 
     def _connect(self) -> None:
         self.text_edit.textChanged.connect(self._on_text_changed)
@@ -468,8 +326,6 @@ class SequencePanel(QWidget):
         self.up_button.clicked.connect(lambda: self.move_token(-1))
         self.down_button.clicked.connect(lambda: self.move_token(1))
         self.token_combo.currentIndexChanged.connect(self._on_token_combo_changed)
-        self.generator_combo.currentIndexChanged.connect(self._on_generator_changed)
-        self.length_spin.valueChanged.connect(self._on_planted_length_changed)
         self.generate_button.clicked.connect(self.generate)
         self.document.events.scenario.connect(self._on_scenario_changed)
         self.document.events.selection.connect(self._on_selection_changed)
@@ -520,10 +376,6 @@ class SequencePanel(QWidget):
         self._end_burst()
         self.undo_stack.push(SetTokensCommand(self.document, tokens, text))
 
-    def _show(self, label: QLabel, message: str) -> None:
-        label.setText(message)
-        label.setVisible(bool(message))
-
     def _end_burst(self) -> None:
         """The next keystroke starts a new undo step."""
         self._burst += 1
@@ -540,15 +392,13 @@ class SequencePanel(QWidget):
         if kind in ("vocab", "replaced"):
             self._refresh_combo_items()
         if kind == "replaced":
-            self._refresh_generator_limits()
-            with self._writing_widgets():
-                self.seed_spin.setValue(min(self.scenario.seed, self.seed_spin.maximum()))
+            self.generator_form.refresh_limits()
         self._refresh_list()
         self._refresh_combo_value()
-        self._show(self.list_message, "")
+        show_message(self.list_message, "")
         if self._generated is not None and not np.array_equal(self._generated, self.scenario.tokens):
             self._generated = None
-            self._show(self.generator_description, "")
+            show_message(self.generator_description, "")
 
     def _refresh_text(self) -> None:
         """Show the document's tokens, unless the text already means exactly them (cursor kept)."""
@@ -645,7 +495,7 @@ class SequencePanel(QWidget):
             self._typing = False
 
     def _show_parse_problem(self, parsed: Parsed) -> None:
-        self._show(self.error_label, parsed.problem)
+        show_message(self.error_label, parsed.problem)
         frame = _INVALID_FRAME if parsed.problem else _VALID_FRAME
         if self.text_edit.styleSheet() != frame:  # re-polishing on every keystroke would be wasted work
             self.text_edit.setStyleSheet(frame)
@@ -729,7 +579,8 @@ class SequencePanel(QWidget):
         s = self.scenario
         n_ctx = s.weights.config.n_ctx
         if s.tokens.size >= n_ctx:
-            self._show(self.list_message, f"The model's context n_ctx is {n_ctx}: there is no room for another token.")
+            show_message(self.list_message,
+                         f"The model's context n_ctx is {n_ctx}: there is no room for another token.")
             return
         row = self._selected_row()
         at = row + 1 if row >= 0 else s.tokens.size
@@ -744,7 +595,7 @@ class SequencePanel(QWidget):
         if row < 0:
             return
         if s.tokens.size <= 1:
-            self._show(self.list_message, "A sequence needs at least one token: the last one cannot be deleted.")
+            show_message(self.list_message, "A sequence needs at least one token: the last one cannot be deleted.")
             return
         self._push_tokens(np.delete(s.tokens, row), f"Delete token at {row}")
         self.document.set_selection(query_pos=min(row, s.tokens.size - 1))
@@ -772,108 +623,22 @@ class SequencePanel(QWidget):
         self._push_tokens(tokens, f"Set token {row} to {self.scenario.vocab[new]!r}")
 
     # -- generators ---------------------------------------------------------------------------------------------
-    def _offset(self) -> int:
-        return 0 if self.scenario.bos is None else 1
-
-    def _refresh_generator_limits(self) -> None:
-        """Spin-box ranges and defaults for this model (n_ctx, d_vocab, start token)."""
-        cfg = self.scenario.weights.config
-        n_ctx, off = cfg.n_ctx, self._offset()
-        n_content = cfg.d_vocab - off
-        with self._writing_widgets():
-            for spin in (self.block_spin, self.length_spin, self.distance_spin, self.no_repeat_spin, self.filler_spin):
-                spin.setMaximum(max(n_ctx, spin.minimum()))
-            self.block_spin.setValue(max(1, min(10, (n_ctx - off) // 2)))
-            self.length_spin.setValue(min(20, n_ctx))
-            self.distance_spin.setValue(max(2, min(12, n_ctx - off - 2)))
-            self.no_repeat_spin.setValue(max(1, min(12, n_ctx, n_content + off)))
-            self.filler_spin.setValue(max(0, min(3, (n_ctx - off - 5) // 2)))
-
-    def _on_generator_changed(self, index: int) -> None:
-        self.params.setCurrentIndex(index)
-        # a stacked widget is as tall as its tallest page; let hidden pages count for nothing
-        for i in range(self.params.count()):
-            vertical = QSizePolicy.Policy.Minimum if i == index else QSizePolicy.Policy.Ignored
-            self.params.widget(i).setSizePolicy(QSizePolicy.Policy.Preferred, vertical)
-        self.params.adjustSize()
-        self._show(self.generator_message, "")
-
-    def _on_planted_length_changed(self, length: int) -> None:
-        self.distance_spin.setMaximum(max(2, length - self._offset() - 1))
-
-    def _check_fits(self, need: int, what: str, hint: str = "") -> None:
-        n_ctx = self.scenario.weights.config.n_ctx
-        if need > n_ctx:
-            raise CannotGenerate(f"{what} needs {need} tokens but the model's context n_ctx is {n_ctx}. {hint}".strip())
-
-    def _gen_repeated_random(self, seed: int) -> GeneratedSequence:
-        n, off = self.block_spin.value(), self._offset()
-        most = (self.scenario.weights.config.n_ctx - off) // 2
-        self._check_fits(off + 2 * n, f"A repeated block of N = {n}", f"Use N ≤ {most}.")
-        return sequences.repeated_random(n, self.scenario.weights.config.d_vocab, seed=seed, bos=self.scenario.bos)
-
-    def _gen_planted_repeat(self, seed: int) -> GeneratedSequence:
-        length = self.length_spin.value()
-        self._check_fits(length, f"A planted repeat of length {length}")
-        return sequences.planted_repeat(length, self.distance_spin.value(), self.scenario.weights.config.d_vocab,
-                                        seed=seed, bos=self.scenario.bos)
-
-    def _gen_no_repeat(self, seed: int) -> GeneratedSequence:
-        length = self.no_repeat_spin.value()
-        self._check_fits(length, f"A sequence of length {length}")
-        return sequences.no_repeat(length, self.scenario.weights.config.d_vocab, seed=seed, bos=self.scenario.bos)
-
-    def _gen_ambiguous_prefix(self, seed: int) -> GeneratedSequence:
-        n, off = self.filler_spin.value(), self._offset()
-        self._check_fits(off + 5 + 2 * n, f"A B … A C … A with {n} fillers per gap")
-        return sequences.ambiguous_prefix(n, self.scenario.weights.config.d_vocab, seed=seed, bos=self.scenario.bos)
-
-    def _gen_beyond_context(self, seed: int) -> GeneratedSequence:
-        cfg = self.scenario.weights.config
-        full = sequences.repeat_beyond_context(cfg.n_ctx, cfg.d_vocab, seed=seed, bos=self.scenario.bos)
-        window = list(full.marks["window"])
-        distance = full.marks["second_A"][0] - full.marks["first_A"][0]
-        return GeneratedSequence(
-            tokens=full.tokens[window],  # [n_ctx]: what the model sees
-            description=f"{full.description}. Shown: the last {cfg.n_ctx} tokens, the window the model sees; "
-            f"the first A B, {distance} positions back, fell out of the context",
-            marks={"second_A": (cfg.n_ctx - 1,)},
-        )
-
-    def _gen_repeated_names(self, seed: int) -> GeneratedSequence:
-        s = self.scenario
-        bos_word = None if s.bos is None else s.vocab[s.bos]
-        gen = sequences.repeated_names_text(seed, bos=bos_word)
-        self._check_fits(len(gen.tokens), "This sentence", "Generate with another seed or use a longer-context model.")
-        return gen
-
-    def _builders(self) -> dict[str, Callable[[int], GeneratedSequence]]:
-        return {
-            "repeated_random": self._gen_repeated_random,
-            "planted_repeat": self._gen_planted_repeat,
-            "no_repeat": self._gen_no_repeat,
-            "ambiguous_prefix": self._gen_ambiguous_prefix,
-            "beyond_context": self._gen_beyond_context,
-            "repeated_names": self._gen_repeated_names,
-        }
-
     def generate(self) -> None:
         """Load the chosen generator's sequence for the current seed (one undo step) and describe it."""
-        index = self.generator_combo.currentIndex()
-        spec = GENERATORS[index]
+        spec = self.generator_form.spec
         try:
-            gen = self._builders()[spec.key](self.seed_spin.value())
+            gen = spec.build(self.scenario, self.seed_spin.value(), **self.generator_form.parameters())
         except ValueError as exc:  # CannotGenerate, or a generator refusing this vocabulary
-            self._show(self.generator_message, f"Cannot generate “{spec.label}”: {exc}")
+            show_message(self.generator_message, f"Cannot generate “{spec.label}”: {exc}")
             return
-        self._show(self.generator_message, "")
+        show_message(self.generator_message, "")
         if gen.vocab is not None:
             self._load_with_vocabulary(gen, spec)
         else:
             self._push_tokens(np.asarray(gen.tokens), f"Generate: {spec.label}")
         self._generated = self.scenario.tokens.copy()
-        self._show(self.generator_description, f"Loaded: {gen.description.rstrip('.')}.")
-        self.document.set_selection(query_pos=self._query_of(gen))
+        show_message(self.generator_description, f"Loaded: {gen.description.rstrip('.')}.")
+        self.document.set_selection(query_pos=focus_position(gen))
 
     def _load_with_vocabulary(self, gen: GeneratedSequence, spec: GeneratorSpec) -> None:
         """Extend the vocabulary with the generator's words, then load its tokens: one undo step."""
@@ -891,11 +656,3 @@ class SequencePanel(QWidget):
             self.undo_stack.push(SetTokensCommand(self.document, tokens, f"Generate: {spec.label}"))
         finally:
             self.undo_stack.endMacro()
-
-    @staticmethod
-    def _query_of(gen: GeneratedSequence) -> int:
-        """The position a learner should look at first: the repeat the generator planted, else the end."""
-        for name in ("second_A", "query"):
-            if gen.marks.get(name):
-                return gen.marks[name][-1]
-        return len(gen.tokens) - 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 import pyqtgraph as pg
 
@@ -21,7 +21,7 @@ from ... import engine
 from ...model.document import Document, Results
 from .base import View
 from .heatmap import Heatmap
-from .predictions_view import caption, make_plot, qfont, style_heatmap, style_plot
+from .plotting import caption, make_plot, qfont, style_heatmap, style_plot
 
 LAYER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")  # heads, by layer
 DIRECT_COLOUR, BIAS_COLOUR = "#7f7f7f", "#c7c7c7"

@@ -28,15 +28,11 @@ import pyqtgraph as pg
 
 from ... import engine
 from ...engine.metrics import PREVIOUS_TOKEN_VARIANT
+from ...model.labels import COPYING_FULL_OV, COPYING_OV, FULL_OV_TOP1
 from ...model.document import Document, Results
 from .base import View
 from .heatmap import Heatmap
-from .predictions_view import caption, make_plot, qfont, style_heatmap, style_plot
-
-# wording shared with metrics.json (model/report.py)
-OV_VARIANT = "eigenvalues of W_O W_V [d_head, d_head]"
-FULL_OV_VARIANT = "eigenvalues of W_O W_U W_E W_V [d_head, d_head]"
-TOP1_VARIANT = "mean_i[argmax_j (W_E W_V W_O W_U)[i, j] == i]"
+from .plotting import caption, make_plot, qfont, style_heatmap, style_plot
 
 PAGES = (
     "QK circuit: query token × key token",
@@ -140,8 +136,9 @@ class CircuitsView(View):
         copy_full = float(engine.copying_scores(w, full=True)[layer, head])
         top1 = float(engine.ov_top1_accuracy(w)[layer, head])
         self.summary.setText(
-            f"{name}: copying score (OV, {OV_VARIANT}) = <b>{copy_ov:+.3f}</b> · copying score (full OV, "
-            f"{FULL_OV_VARIANT}) = <b>{copy_full:+.3f}</b> · full-OV top-1 accuracy = <b>{top1:.3f}</b>"
+            f"{name}: copying score (OV, {COPYING_OV.variant}) = <b>{copy_ov:+.3f}</b> · "
+            f"copying score (full OV, {COPYING_FULL_OV.variant}) = <b>{copy_full:+.3f}</b> · "
+            f"full-OV top-1 accuracy = <b>{top1:.3f}</b>"
         )
         self._matrices = {}
         self._draw_qk(w, layer, head, name)
@@ -207,8 +204,8 @@ class CircuitsView(View):
                       "attended (source) token")
         self.ov_caption.setText(
             f"What {name} writes to the logits when it attends to a token: a copying head has a dominant diagonal. "
-            f"Full-OV top-1 accuracy = <b>{top1:.3f}</b> ({TOP1_VARIANT}: the fraction of source tokens whose own "
-            "logit is the largest)."
+            f"Full-OV top-1 accuracy = <b>{top1:.3f}</b> ({FULL_OV_TOP1.variant}: the fraction of source "
+            "tokens whose own logit is the largest)."
         )
         self._matrices["full_ov_circuit"] = (m, vocab, vocab)
 
@@ -271,8 +268,8 @@ class CircuitsView(View):
     def _draw_eigenvalues(self, w: engine.Weights, layer: int, head: int, name: str,
                           copy_ov: float, copy_full: float) -> None:
         for k, (full, score, variant, what) in enumerate((
-            (False, copy_ov, OV_VARIANT, "OV circuit W_O W_V"),
-            (True, copy_full, FULL_OV_VARIANT, "full OV circuit W_O W_U W_E W_V"),
+            (False, copy_ov, COPYING_OV.variant, "OV circuit W_O W_V"),
+            (True, copy_full, COPYING_FULL_OV.variant, "full OV circuit W_O W_U W_E W_V"),
         )):
             lam = engine.ov_eigenvalues(w, layer, head, full=full)  # [d_head] complex
             plot = self.eig_plots[k].getPlotItem()

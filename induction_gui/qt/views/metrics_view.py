@@ -5,8 +5,9 @@ is labelled with its definition: the detector variant (``mul``/``abs``,
 ``exclude_bos``) in a caption and in each column's header tooltip, the
 composition score next to a baseline sampled for the same d_model and d_head
 (computed in a worker, never a hard-coded number), and the ICL score with the
-exact loss indices it compares. The wording matches ``metrics.json`` (see
-:mod:`induction_gui.model.report`), so the window and the export agree.
+exact loss indices it compares. The wording comes from
+:mod:`induction_gui.model.labels`, as ``metrics.json``'s does, so the window and
+the export agree.
 """
 
 from __future__ import annotations
@@ -32,40 +33,24 @@ from PySide6.QtWidgets import (
 import pyqtgraph as pg
 
 from ... import engine
+from ...model import labels
 from ...model.document import Document, Results
 from ...model.report import BASELINE_SAMPLES, repeated_block
 from ..workers import Task
 from .base import View
 from .heatmap import Heatmap
-from .predictions_view import DELTA_ROLE, VALUE_ROLE, caption, qfont, style_heatmap
+from .plotting import caption, qfont, style_heatmap
+from .predictions_view import DELTA_ROLE, VALUE_ROLE
 
-DETECTOR_COLUMNS = (
-    ("previous_token_head", "previous-token", "attention from position i to i-1 (a sub-diagonal stripe)"),
-    ("duplicate_token_head", "duplicate-token", "attention to earlier occurrences of the current token"),
-    ("induction_head", "induction", "attention to the token after an earlier occurrence of the current token"),
+DETECTOR_COLUMNS = (  # (pattern of labels.DETECTOR_DESCRIPTIONS, column name)
+    ("previous_token_head", "previous-token"),
+    ("duplicate_token_head", "duplicate-token"),
+    ("induction_head", "induction"),
 )
 STRIPE, COPY_OV, COPY_FULL, TOP1 = "induction stripe", "copying (OV)", "copying (full OV)", "full-OV top-1"
 COLUMNS = tuple(c[1] for c in DETECTOR_COLUMNS) + (STRIPE, COPY_OV, COPY_FULL, TOP1)
 STRIPE_COL = len(DETECTOR_COLUMNS)
 HIGHLIGHT = QColor("#fff3b0")  # the focused head's row
-
-
-def detector_variant(pattern: str, measure: str, exclude_bos: bool) -> str:
-    """The variant label of a head-detector score, worded as in metrics.json."""
-    return (f"TransformerLens detect_head: {pattern}, error_measure={measure}, "
-            f"exclude_bos={exclude_bos}, exclude_current_token=False")
-
-
-def stripe_variant(n_block: int) -> str:
-    """The variant label of the induction stripe score, worded as in metrics.json."""
-    return (f"mean(diag(A, offset=1-N)) with N={n_block} on [BOS, r, r]; a perfect head resting on BOS "
-            f"scores (N+1)/(N+2) = {(n_block + 1) / (n_block + 2):.3f}")
-
-
-COPY_OV_VARIANT = "eigenvalues of W_O W_V [d_head, d_head]"
-COPY_FULL_VARIANT = "eigenvalues of W_O W_U W_E W_V [d_head, d_head]"
-TOP1_VARIANT = "mean_i[argmax_j (W_E W_V W_O W_U)[i, j] == i]"
-COMPOSITION_VARIANT = "||L R||_F / (||L||_F ||R||_F), zero unless layer of the first head is lower"
 
 
 class MetricsView(View):
@@ -211,7 +196,7 @@ class MetricsView(View):
     def _columns(self, results: Results, weights: engine.Weights) -> list[np.ndarray | None]:
         """[n_layers, n_heads] per column of the table (None where it does not apply)."""
         excl = self.exclude_bos.isChecked()
-        cols: list[np.ndarray | None] = [results.score(p, self.measure, excl) for p, _, _ in DETECTOR_COLUMNS]
+        cols: list[np.ndarray | None] = [results.score(p, self.measure, excl) for p, _ in DETECTOR_COLUMNS]
         n_block = self._n_block(results)
         if n_block is not None:
             patterns = np.stack([results.cache["pattern", layer][0] for layer in range(weights.config.n_layers)])
@@ -237,14 +222,13 @@ class MetricsView(View):
         cols = self._columns(results, weights)
         pinned_cols = self._pinned_columns(results)
         n_block = self._n_block(results)
-        tips = [f"{desc}\nvariant: {detector_variant(p, self.measure, excl)}" for p, _, desc in DETECTOR_COLUMNS]
+        tips = [labels.detector(p, self.measure, excl).tooltip() for p, _ in DETECTOR_COLUMNS]
         tips += [
-            ("mean attention on the induction stripe of a repeated sequence\nvariant: " + stripe_variant(n_block))
-            if n_block is not None else "only defined on [BOS, r1..rN, r1..rN]: this sequence is not one",
-            "how much the OV circuit copies: Re(sum of eigenvalues) / sum of |eigenvalues|, in [-1, 1]\n"
-            f"variant: {COPY_OV_VARIANT}",
-            f"copying score of the full OV circuit (token in, logit out)\nvariant: {COPY_FULL_VARIANT}",
-            f"fraction of source tokens whose own logit is the largest the head writes\nvariant: {TOP1_VARIANT}",
+            labels.stripe_induction(n_block).tooltip() if n_block is not None
+            else "only defined on [BOS, r1..rN, r1..rN]: this sequence is not one",
+            labels.COPYING_OV.tooltip(),
+            labels.COPYING_FULL_OV.tooltip(),
+            labels.FULL_OV_TOP1.tooltip(),
         ]
         for col, tip in enumerate(tips):
             self.table.horizontalHeaderItem(col).setToolTip(tip)
@@ -280,7 +264,7 @@ class MetricsView(View):
                     self.table.setItem(r, c, item)
         compare = " Cells show the value now and (Δ) its change since the pinned state." if pinned_cols else ""
         self.variant_caption.setText(
-            f"Detector scores use <b>{detector_variant('&lt;pattern&gt;', self.measure, excl)}</b>; "
+            f"Detector scores use <b>{labels.detector_variant('&lt;pattern&gt;', self.measure, excl)}</b>; "
             f"hover a column header for its exact definition.{compare}"
         )
 
@@ -320,8 +304,8 @@ class MetricsView(View):
         i, j = np.unravel_index(int(np.argmax(early)), early.shape)
         self.composition_caption.setText(
             f"{mode}-composition: how much a later head's {'query' if mode == 'Q' else 'key' if mode == 'K' else 'value'}"
-            f" reads what an earlier head writes. {COMPOSITION_VARIANT}, with L = W_OV of the earlier head and "
-            f"R = {'W_QK' if mode == 'Q' else 'W_QKᵀ' if mode == 'K' else 'W_OV'} of the later one. "
+            f" reads what an earlier head writes. {labels.COMPOSITION_FORMULA}, with L = W_OV of the earlier head "
+            f"and R = {'W_QK' if mode == 'Q' else 'W_QKᵀ' if mode == 'K' else 'W_OV'} of the later one. "
             + ("Zero where the first head is not in an earlier layer. " if cfg.n_layers > 2 else "")
             + f"Strongest pair: <b>{rows[i]} → {cols[j]} = {early[i, j]:.3f}</b>."
         )

@@ -5,23 +5,17 @@ block predictable. This view shows that claim three ways: the top-3 next
 tokens per position (is the actual next token among them?), the logits the
 residual stream produces [pos × vocab], and the per-token loss with the first
 occurrence and the repeat of a ``[BOS, r, r]`` sequence shaded and averaged.
-
-The small plot-styling helpers at the top are shared by the analysis views so
-that every plot is black on white with projector-sized fonts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -32,10 +26,12 @@ from PySide6.QtWidgets import (
 import pyqtgraph as pg
 
 from ... import engine
+from ...model.labels import loss_first_half
 from ...model.document import Document, Results
 from ...model.report import repeated_block
 from .base import View
 from .heatmap import Heatmap
+from .plotting import caption, make_plot, position_ticks, qfont, style_heatmap, style_plot
 
 TOP_K = 3
 VALUE_ROLE = Qt.ItemDataRole.UserRole  # the number behind a table cell, for tests and export
@@ -44,72 +40,6 @@ GOOD = QColor("#c8e6c9")  # light green: correct prediction
 BAD = QColor("#ffcdd2")  # light red: wrong prediction
 FIRST_BRUSH = (255, 183, 77, 60)  # first occurrence: translucent orange
 REPEAT_BRUSH = (102, 187, 106, 60)  # repeat: translucent green
-
-
-# -- styling shared by the analysis views ---------------------------------------------------------
-
-
-def qfont(points: float, bold: bool = False) -> QFont:
-    """A font of the given point size (never below 11 pt: the projector minimum)."""
-    font = QFont()
-    font.setPointSizeF(max(11.0, points))
-    font.setBold(bold)
-    return font
-
-
-def style_plot(plot: pg.PlotItem, points: float, title: str | None = None,
-               x_label: str | None = None, y_label: str | None = None) -> None:
-    """Black text on white, projector-sized ticks, labels and title, on any PlotItem."""
-    font = qfont(points)
-    css = {"color": "#000000", "font-size": f"{max(11.0, points):.0f}pt"}
-    for name in ("bottom", "left"):
-        axis = plot.getAxis(name)
-        axis.setTextPen("k")
-        axis.setPen("k")
-        axis.setTickFont(font)
-    if x_label is not None:
-        plot.setLabel("bottom", x_label, **css)
-    if y_label is not None:
-        plot.setLabel("left", y_label, **css)
-    if title is not None:
-        plot.setTitle(title, color="#000000", size=f"{max(11.0, points) + 1:.0f}pt")
-
-
-def style_heatmap(hm: Heatmap, points: float, title: str, x_label: str, y_label: str) -> None:
-    """Heatmap fonts, black axes and colour-bar text, and a title that names the matrix."""
-    hm.set_font_size(max(11.0, points))
-    hm.set_axis_labels(x_label, y_label)
-    style_plot(hm.plot, points, title, x_label, y_label)
-    if hm.colorbar is not None:
-        hm.colorbar.axis.setTextPen("k")
-        hm.colorbar.axis.setTickFont(qfont(points))
-    hm.warning.setFont(qfont(points))
-
-
-def caption(points: float = 11.0, bold: bool = False) -> QLabel:
-    """A word-wrapped, selectable label for definitions and sums written next to a plot."""
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.setFont(qfont(points, bold))
-    label.setStyleSheet("color: black;")
-    return label
-
-
-def make_plot() -> pg.PlotWidget:
-    """A white, non-zoomable plot widget (a teaching figure, not a data explorer)."""
-    widget = pg.PlotWidget(background="w")
-    plot = widget.getPlotItem()
-    plot.setMenuEnabled(False)
-    plot.setMouseEnabled(x=False, y=False)
-    plot.hideButtons()
-    return widget
-
-
-def position_ticks(labels: Sequence[str], max_ticks: int = 24) -> list[tuple[float, str]]:
-    """Ticks at integer positions, thinned so labels do not overlap on a projector."""
-    step = max(1, int(np.ceil(len(labels) / max_ticks)))
-    return [(float(i), labels[i]) for i in range(0, len(labels), step)]
 
 
 def top_k(logits: np.ndarray, k: int = TOP_K) -> np.ndarray:
@@ -280,10 +210,10 @@ class PredictionsView(View):
                 label.setPos((lo + hi - 1) / 2, top * 1.4)
                 plot.addItem(label)
                 plot.plot([lo - 0.4, hi - 0.6], [mean, mean], pen=pg.mkPen("k", width=2, style=Qt.PenStyle.DashLine))
-            span = f"[BOS, r1..r{n_block}, r1..r{n_block}]"
             text.append(
-                f"<b>Mean loss, first occurrence = {halves.first:.3f} nats</b> (loss columns 0..{n_block - 1} of "
-                f"{span}: predicting r1..r{n_block} the first time, unpredictable). "
+                f"<b>Mean loss, first occurrence = {halves.first:.3f} nats</b> "
+                f"({loss_first_half(n_block).variant}: predicting r1..r{n_block} the first time, "
+                "unpredictable). "
                 f"<b>Mean loss, repeat = {halves.repeat:.3f} nats</b> (columns {n_block}..{2 * n_block - 1}: "
                 f"predictable by induction)."
             )

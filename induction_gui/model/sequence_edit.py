@@ -1,0 +1,161 @@
+"""What the sequence panel's edits mean for a scenario, without Qt: typed text and test-sequence generators.
+
+Typed text becomes tokens only if every word is in the vocabulary and the
+sequence fits the model's context; otherwise :func:`parse_sequence` says why in
+one sentence for the learner. Each generator of :data:`GENERATORS` fits the
+engine's seeded test sequences (:mod:`induction_gui.engine.sequences`) to the
+scenario's model (its n_ctx, d_vocab and start token), or raises
+:class:`CannotGenerate` saying what does not fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine import sequences
+from ..engine.sequences import GeneratedSequence, UnknownTokenError
+from .scenario import Scenario
+
+# -- parsing typed text ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What typed text means for the model: tokens to apply, or why not."""
+
+    tokens: np.ndarray | None  # int64 [pos] when the text can be applied
+    unknown: tuple[str, ...] = ()  # words (or characters) the vocabulary lacks
+    problem: str = ""  # one sentence for the learner; empty when the text applies
+    too_long: bool = False  # more tokens than n_ctx (adding words would not help)
+
+
+def parse_sequence(text: str, scenario: Scenario) -> Parsed:
+    """Tokenize ``text`` as the scenario does and check it fits the model's context."""
+    n_ctx = scenario.weights.config.n_ctx
+    try:
+        tokens = sequences.tokenize(text, scenario.vocab, scenario.tokenizer)  # [pos]
+    except UnknownTokenError as exc:
+        kind = "words" if scenario.tokenizer == "words" else "characters"
+        names = ", ".join(repr(u) for u in exc.unknown)
+        problem = f"Unknown {kind}: {names}. They are not in the vocabulary, so the sequence is not applied."
+        n = sequences.tokenize(text, [*scenario.vocab, *exc.unknown], scenario.tokenizer).size
+        if n > n_ctx:
+            problem += f" It also has {n} tokens but the model's context n_ctx is {n_ctx}."
+        return Parsed(None, exc.unknown, problem, too_long=n > n_ctx)
+    if tokens.size == 0:
+        return Parsed(None, (), "No tokens: the sequence is refused. Type at least one token.")
+    if tokens.size > n_ctx:
+        problem = f"{tokens.size} tokens but the model's context n_ctx is {n_ctx} — the sequence is refused."
+        return Parsed(None, (), problem, too_long=True)
+    return Parsed(tokens)
+
+
+# -- generators ------------------------------------------------------------------------------------
+
+
+class CannotGenerate(ValueError):
+    """A generator request that does not fit the model; the message says why, for the learner."""
+
+
+def bos_offset(scenario: Scenario) -> int:
+    """1 if the scenario's sequences start with a start token, else 0: the positions it takes."""
+    return 0 if scenario.bos is None else 1
+
+
+def _check_fits(scenario: Scenario, need: int, what: str, hint: str = "") -> None:
+    n_ctx = scenario.weights.config.n_ctx
+    if need > n_ctx:
+        raise CannotGenerate(f"{what} needs {need} tokens but the model's context n_ctx is {n_ctx}. {hint}".strip())
+
+
+def generate_repeated_random(scenario: Scenario, seed: int, *, block: int) -> GeneratedSequence:
+    """``[BOS, r1..rN, r1..rN]`` with N = ``block``."""
+    off = bos_offset(scenario)
+    most = (scenario.weights.config.n_ctx - off) // 2
+    _check_fits(scenario, off + 2 * block, f"A repeated block of N = {block}", f"Use N ≤ {most}.")
+    return sequences.repeated_random(block, scenario.weights.config.d_vocab, seed=seed, bos=scenario.bos)
+
+
+def generate_planted_repeat(scenario: Scenario, seed: int, *, length: int, distance: int) -> GeneratedSequence:
+    """Random tokens of ``length`` in which A B recurs ``distance`` positions later."""
+    _check_fits(scenario, length, f"A planted repeat of length {length}")
+    return sequences.planted_repeat(length, distance, scenario.weights.config.d_vocab, seed=seed, bos=scenario.bos)
+
+
+def generate_no_repeat(scenario: Scenario, seed: int, *, length: int) -> GeneratedSequence:
+    """``length`` tokens, none of them twice."""
+    _check_fits(scenario, length, f"A sequence of length {length}")
+    return sequences.no_repeat(length, scenario.weights.config.d_vocab, seed=seed, bos=scenario.bos)
+
+
+def generate_ambiguous_prefix(scenario: Scenario, seed: int, *, filler: int) -> GeneratedSequence:
+    """A B … A C … A with ``filler`` tokens in each gap."""
+    off = bos_offset(scenario)
+    _check_fits(scenario, off + 5 + 2 * filler, f"A B … A C … A with {filler} fillers per gap")
+    return sequences.ambiguous_prefix(filler, scenario.weights.config.d_vocab, seed=seed, bos=scenario.bos)
+
+
+def generate_beyond_context(scenario: Scenario, seed: int) -> GeneratedSequence:
+    """The last n_ctx tokens of A B … A, where the first A B lies further back than n_ctx."""
+    cfg = scenario.weights.config
+    full = sequences.repeat_beyond_context(cfg.n_ctx, cfg.d_vocab, seed=seed, bos=scenario.bos)
+    window = list(full.marks["window"])
+    distance = full.marks["second_A"][0] - full.marks["first_A"][0]
+    return GeneratedSequence(
+        tokens=full.tokens[window],  # [n_ctx]: what the model sees
+        description=f"{full.description}. Shown: the last {cfg.n_ctx} tokens, the window the model sees; "
+        f"the first A B, {distance} positions back, fell out of the context",
+        marks={"second_A": (cfg.n_ctx - 1,)},
+    )
+
+
+def generate_repeated_names(scenario: Scenario, seed: int) -> GeneratedSequence:
+    """An English sentence with repeated full names, in its own words (``vocab`` is set)."""
+    bos_word = None if scenario.bos is None else scenario.vocab[scenario.bos]
+    gen = sequences.repeated_names_text(seed, bos=bos_word)
+    _check_fits(scenario, len(gen.tokens), "This sentence", "Generate with another seed or use a longer-context model.")
+    return gen
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """One entry of the generator menu."""
+
+    key: str
+    label: str
+    tooltip: str
+    # (scenario, seed, **parameters) -> the sequence; raises ValueError (CannotGenerate) when it does not fit
+    build: Callable[..., GeneratedSequence]
+
+
+GENERATORS: tuple[GeneratorSpec, ...] = (
+    GeneratorSpec("repeated_random", "Repeated random [BOS, r, r]",
+                  "A random block of N tokens, then the same block again: in the second half an induction "
+                  "head predicts every next token.", generate_repeated_random),
+    GeneratorSpec("planted_repeat", "Planted repeat A B … A",
+                  "Random tokens in which the pair A B recurs d positions later: only the second A can be "
+                  "predicted (it should predict B).", generate_planted_repeat),
+    GeneratorSpec("no_repeat", "No repeat",
+                  "No token occurs twice: a counter-example with nothing for an induction head to copy.",
+                  generate_no_repeat),
+    GeneratorSpec("ambiguous_prefix", "Ambiguous prefix A B … A C … A",
+                  "A was followed once by B and once by C: which continuation does the last A predict?",
+                  generate_ambiguous_prefix),
+    GeneratorSpec("beyond_context", "Repeat beyond n_ctx",
+                  "A B, then A again more than n_ctx positions later. Loads the last n_ctx tokens, the window "
+                  "the model sees, in which the first A is missing.", generate_beyond_context),
+    GeneratorSpec("repeated_names", "Text with repeated names",
+                  "An English sentence in which two full names recur; the second first name should predict "
+                  "its surname. Adds the sentence's words to the vocabulary if needed.", generate_repeated_names),
+)
+
+
+def focus_position(gen: GeneratedSequence) -> int:
+    """The position a learner should look at first: the repeat the generator planted, else the end."""
+    for name in ("second_A", "query"):
+        if gen.marks.get(name):
+            return gen.marks[name][-1]
+    return len(gen.tokens) - 1

@@ -1,0 +1,81 @@
+"""How every analysis plot looks: black on white, projector-sized fonts, no zooming.
+
+The analysis views build their plots, heatmaps and captions with these
+helpers, so a font-size change or a projector fix applies to all of them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QLabel
+
+import pyqtgraph as pg
+
+from .heatmap import Heatmap
+
+
+def qfont(points: float, bold: bool = False) -> QFont:
+    """A font of the given point size (never below 11 pt: the projector minimum)."""
+    font = QFont()
+    font.setPointSizeF(max(11.0, points))
+    font.setBold(bold)
+    return font
+
+
+def style_plot(plot: pg.PlotItem, points: float, title: str | None = None,
+               x_label: str | None = None, y_label: str | None = None) -> None:
+    """Black text on white, projector-sized ticks, labels and title, on any PlotItem."""
+    font = qfont(points)
+    css = {"color": "#000000", "font-size": f"{max(11.0, points):.0f}pt"}
+    for name in ("bottom", "left"):
+        axis = plot.getAxis(name)
+        axis.setTextPen("k")
+        axis.setPen("k")
+        axis.setTickFont(font)
+    if x_label is not None:
+        plot.setLabel("bottom", x_label, **css)
+    if y_label is not None:
+        plot.setLabel("left", y_label, **css)
+    if title is not None:
+        plot.setTitle(title, color="#000000", size=f"{max(11.0, points) + 1:.0f}pt")
+
+
+def style_heatmap(hm: Heatmap, points: float, title: str, x_label: str, y_label: str) -> None:
+    """Heatmap fonts, black axes and colour-bar text, and a title that names the matrix."""
+    hm.set_font_size(max(11.0, points))
+    hm.set_axis_labels(x_label, y_label)
+    style_plot(hm.plot, points, title, x_label, y_label)
+    if hm.colorbar is not None:
+        hm.colorbar.axis.setTextPen("k")
+        hm.colorbar.axis.setTickFont(qfont(points))
+    hm.warning.setFont(qfont(points))
+
+
+def caption(points: float = 11.0, bold: bool = False) -> QLabel:
+    """A word-wrapped, selectable label for definitions and sums written next to a plot."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setFont(qfont(points, bold))
+    label.setStyleSheet("color: black;")
+    return label
+
+
+def make_plot() -> pg.PlotWidget:
+    """A white, non-zoomable plot widget (a teaching figure, not a data explorer)."""
+    widget = pg.PlotWidget(background="w")
+    plot = widget.getPlotItem()
+    plot.setMenuEnabled(False)
+    plot.setMouseEnabled(x=False, y=False)
+    plot.hideButtons()
+    return widget
+
+
+def position_ticks(labels: Sequence[str], max_ticks: int = 24) -> list[tuple[float, str]]:
+    """Ticks at integer positions, thinned so labels do not overlap on a projector."""
+    step = max(1, int(np.ceil(len(labels) / max_ticks)))
+    return [(float(i), labels[i]) for i in range(0, len(labels), step)]
