@@ -66,6 +66,7 @@ def run_gui(args: argparse.Namespace) -> int:
         problem = str(exc)
         scenario, path = load_scenario(DEFAULT_SCENARIO), None
     window = MainWindow(Document(scenario, path), settings)
+    _install_excepthook(window)
     if args.screenshot:
         width, _, height = args.size.partition("x")
         window.resize(int(width), int(height))
@@ -101,6 +102,27 @@ def run_gui(args: argparse.Namespace) -> int:
         discard(found.path)
         break
     return app.exec()
+
+
+def _install_excepthook(window: object) -> None:
+    """Report an unexpected exception in an event handler instead of losing the session.
+
+    PySide6 may abort the process when an exception escapes a Qt virtual; the
+    hook prints the traceback, autosaves what the learner made, and says so.
+    """
+    import traceback
+
+    def hook(exc_type, exc, tb) -> None:  # noqa: ANN001 - sys.excepthook signature
+        traceback.print_exception(exc_type, exc, tb)
+        try:
+            window.autosaver.save_now()  # type: ignore[attr-defined]
+            window.statusBar().showMessage(  # type: ignore[attr-defined]
+                f"⚠ internal error ({exc_type.__name__}: {exc}); your work was autosaved", 15000
+            )
+        except Exception:  # noqa: BLE001 - the hook must never raise
+            pass
+
+    sys.excepthook = hook
 
 
 def main(argv: Sequence[str] | None = None) -> int:

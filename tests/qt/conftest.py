@@ -53,3 +53,5 @@ def make_window(qtbot, settings, tmp_path: Path) -> Iterator:
     for window in windows:
         window.undo_stack.setClean()
         window.shutdown()
+    errors = {view.title: view.last_error for window in windows for view in window.views if view.last_error}
+    assert not errors, f"views failed to draw: {errors}"

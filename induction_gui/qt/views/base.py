@@ -8,6 +8,8 @@ when shown, so an edit costs the repaint of the visible views alone.
 
 from __future__ import annotations
 
+import traceback
+
 import numpy as np
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QWidget
@@ -29,6 +31,7 @@ class View(QWidget):
         super().__init__(parent)
         self.document = document
         self._out_of_date = True
+        self.last_error: str | None = None  # the last exception a refresh raised
         self.colormap_name = "viridis"
         self.font_points = 11.0
         document.events.results.connect(self._on_results_changed)
@@ -59,10 +62,24 @@ class View(QWidget):
             self._out_of_date = True
 
     def refresh_now(self) -> None:
+        """Redraw, and never let a drawing bug take the window (and the learner's work) down.
+
+        An exception escaping a Qt event handler can abort the process; here it
+        is printed, kept in :attr:`last_error` (tests assert it stays None) and
+        shown in the status bar, and the other views go on drawing.
+        """
         if self.document.latest_results is None:
             return
         self._out_of_date = False
-        self.refresh()
+        try:
+            self.refresh()
+        except Exception as exc:  # noqa: BLE001 - reported, not swallowed silently
+            traceback.print_exc()
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            window = self.window()
+            status = getattr(window, "statusBar", None)
+            if callable(status):
+                status().showMessage(f"⚠ the {self.title} view could not draw: {self.last_error}", 10000)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
