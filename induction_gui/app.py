@@ -105,7 +105,7 @@ def run_gui(args: argparse.Namespace) -> int:
 
 
 def _install_excepthook(window: object) -> None:
-    """Report an unexpected exception in an event handler instead of losing the session.
+    """Report an unexpected exception in an event handler instead of losing the learner's work.
 
     PySide6 may abort the process when an exception escapes a Qt virtual; the
     hook prints the traceback, autosaves what the learner made, and says so.
