@@ -65,7 +65,6 @@ class MetricsView(View):
         self.baseline_samples = BASELINE_SAMPLES  # same count as metrics.json, so both show the same baseline
         self.baseline: engine.CompositionBaseline | None = None
         self._baseline_key: tuple[int, int, int, int] | None = None  # (d_model, d_head, seed, samples) asked for
-        self._pinned_weights: engine.Weights | None = None  # weights behind the pinned results (compare mode)
         self._composition: tuple[np.ndarray, list[str], list[str]] | None = None  # [earlier, later] shown
         self.icl_value: float | None = None  # the ICL score shown
         self._cell_texts: list[pg.TextItem] = []  # numbers printed on the composition heatmap
@@ -274,8 +273,9 @@ class MetricsView(View):
         weights = self.document.scenario.weights
         if pinned is None or not self.document.comparable(results):
             return None
-        cols = self._columns(pinned, self._pinned_weights or weights)
-        if self._pinned_weights is None or self._pinned_weights.config != weights.config:
+        pinned_weights = self.document.pinned_weights  # the weights behind the pinned results
+        cols = self._columns(pinned, pinned_weights or weights)
+        if pinned_weights is None or pinned_weights.config != weights.config:
             cols[STRIPE_COL + 1:] = [None] * (len(cols) - STRIPE_COL - 1)
         return cols
 
@@ -397,12 +397,6 @@ class MetricsView(View):
     # -- interaction -------------------------------------------------------------------------------
     def _on_variant_changed(self, *args: object) -> None:
         self.update_if_visible()
-
-    def _on_pinned_changed(self, pinned: Results | None) -> None:
-        # Results carry activations only: keep the weights that produced them for the weight-only columns
-        fresh = pinned is not None and pinned.generation == self.document.generation
-        self._pinned_weights = self.document.scenario.weights.copy() if fresh else None
-        super()._on_pinned_changed(pinned)
 
     def _on_table_cell_clicked(self, row: int, col: int) -> None:
         layer, head = divmod(row, self.document.scenario.weights.config.n_heads)
