@@ -53,6 +53,13 @@ STRIPE_COL = len(DETECTOR_COLUMNS)
 HIGHLIGHT = QColor("#fff3b0")  # the focused head's row
 
 
+def _two_lines(name: str) -> str:
+    """A column name broken once (at a space, else after a hyphen), so columns stay narrow."""
+    if " " in name:
+        return name.replace(" ", "\n", 1)
+    return name.replace("-", "-\n", 1)
+
+
 class MetricsView(View):
     """Per-head score table, composition scores against a sampled baseline, and the ICL score."""
 
@@ -81,7 +88,8 @@ class MetricsView(View):
 
         # per-head table
         self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        # two-line headers keep the columns narrow enough for a projector-size font
+        self.table.setHorizontalHeaderLabels([_two_lines(c) for c in COLUMNS])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
