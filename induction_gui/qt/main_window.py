@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QSplitter,
     QTabWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -52,6 +53,29 @@ FILE_FILTER = "Scenario files (*.json);;All files (*)"
 BASE_FONT_POINTS = 11.0
 
 
+class _LazyTab(QWidget):
+    """A tab page that builds its view the first time it is needed.
+
+    The analysis views hold a dozen pyqtgraph plots between them (~0.7 s to
+    build); start-up builds only what the first paint shows.
+    """
+
+    def __init__(self, factory: Callable[[], View]) -> None:
+        super().__init__()
+        self._factory = factory
+        self.view: View | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+
+    def ensure(self) -> View:
+        if self.view is None:
+            self.view = self._factory()
+            self.layout().addWidget(self.view)
+            if self.isVisible():
+                self.view.show()  # draws now, not on a later turn of the event loop
+        return self.view
+
+
 class MainWindow(QMainWindow):
     """The explorer window on one document."""
 
@@ -68,7 +92,9 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.undo_stack = QUndoStack(self)
         self.scheduler = RecomputeScheduler(document, self)
-        self.views: list[View] = []
+        self._lazy_tabs: list[_LazyTab] = []
+        self._colormap = colormaps.DEFAULT_SEQUENTIAL
+        self._font_points = BASE_FONT_POINTS
         self.actions: dict[str, QAction] = {}
         self._needs_default_sizes = False
         self._setup_actions()
@@ -149,12 +175,12 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(attention_tab, "Attention")
         self.tabs.setTabToolTip(0, f"{AttentionView.tooltip} {HeadsGrid.tooltip}".strip())
-        self.views = [self.attention_view, self.heads_grid]
         for cls in (CopyingView, PredictionsView, CircuitsView, MetricsView, AttributionView):
-            view = cls(doc)
-            self.views.append(view)
-            index = self.tabs.addTab(view, view.title)
-            self.tabs.setTabToolTip(index, view.tooltip)
+            page = _LazyTab(lambda cls=cls: self._make_view(cls))
+            self._lazy_tabs.append(page)
+            index = self.tabs.addTab(page, cls.title)
+            self.tabs.setTabToolTip(index, cls.tooltip)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
 
         self.sequence_panel = SequencePanel(doc, self.undo_stack)
@@ -176,6 +202,25 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.progress)
         status.addPermanentWidget(self.recompute_label)
 
+    def _make_view(self, cls: type[View]) -> View:
+        view = cls(self.document)
+        view.set_colormap(self._colormap)
+        view.set_font_size(self._font_points)
+        return view
+
+    def _on_tab_changed(self, index: int) -> None:
+        page = self.tabs.widget(index)
+        if isinstance(page, _LazyTab):
+            page.ensure()
+
+    @property
+    def views(self) -> list[View]:
+        """Every centre view, in tab order (asking for them builds the ones not shown yet)."""
+        return [self.attention_view, self.heads_grid, *(page.ensure() for page in self._lazy_tabs)]
+
+    def _built_views(self) -> list[View]:
+        return [self.attention_view, self.heads_grid, *(p.view for p in self._lazy_tabs if p.view is not None)]
+
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{name}")  # saveState needs object names
@@ -190,11 +235,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(a["new"])
         file_menu.addAction(a["open"])
         self.presets_menu = file_menu.addMenu("Open &Preset")
-        for name, description in list_presets():
-            action = self.presets_menu.addAction(name)
-            action.setStatusTip(description)
-            action.setToolTip(description)
-            action.triggered.connect(lambda checked=False, n=name: self.open_preset(n))
+        # filled when first opened: listing the presets reads every preset file (~50 ms of start-up)
+        self.presets_menu.aboutToShow.connect(self._fill_presets_menu)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._rebuild_recent_menu()
         file_menu.addSeparator()
@@ -235,6 +277,15 @@ class MainWindow(QMainWindow):
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(a["about"])
+
+    def _fill_presets_menu(self) -> None:
+        if not self.presets_menu.isEmpty():
+            return
+        for name, description in list_presets():
+            action = self.presets_menu.addAction(name)
+            action.setStatusTip(description)
+            action.setToolTip(description)
+            action.triggered.connect(lambda checked=False, n=name: self.open_preset(n))
 
     def _restore_state(self) -> None:
         s = self.settings
@@ -289,7 +340,8 @@ class MainWindow(QMainWindow):
             name = colormaps.DEFAULT_SEQUENTIAL
         for n, action in self.colormap_actions.items():
             action.setChecked(n == name)
-        for view in self.views:
+        self._colormap = name
+        for view in self._built_views():  # the others take it when built
             view.set_colormap(name)
         self.settings.set("view/colormap", name)
 
@@ -300,7 +352,8 @@ class MainWindow(QMainWindow):
         font = QFont(self.font())
         font.setPointSizeF(points)
         self.setFont(font)
-        for view in self.views:
+        self._font_points = points
+        for view in self._built_views():  # the others take it when built
             view.set_font_size(points)
         for panel in (self.sequence_panel, self.weights_panel):
             set_size = getattr(panel, "set_font_size", None)
@@ -545,7 +598,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop every timer and thread and disconnect views (no thread outlives the window)."""
         self.scheduler.detach()
-        for view in self.views:
+        for view in self._built_views():
             view.detach()
         for panel in (self.sequence_panel, self.weights_panel):
             detach = getattr(panel, "detach", None)

@@ -2,6 +2,9 @@
 
 The table is a ``QTableView`` over a ``QAbstractTableModel`` that reads the
 array directly, so an 85 × 32 slice costs nothing until a cell is painted.
+An edit repaints only the cells whose value changed (all of them only when the
+largest magnitude, and with it every tint, changed): a table cell costs a
+Python call per role, and a full repaint of the visible cells ~10 ms.
 Typing a number pushes an undoable command; text that is not a finite number
 is refused in :meth:`MatrixModel.setData`, never reaches the document, and the
 editor says why in a red line under the table (and a tooltip at the cell).
@@ -32,6 +35,28 @@ from ..views.heatmap import Heatmap
 _Index = QModelIndex | QPersistentModelIndex
 _POSITIVE = QColor(214, 39, 40)  # the diverging map's red end: tints match the heatmap's hues
 _NEGATIVE = QColor(31, 119, 180)
+_MAX_ALPHA = 90  # the strongest tint: faint, so the numbers stay readable
+
+
+def _tints(base: QColor) -> list[QColor]:
+    """``base`` at every alpha 0 … _MAX_ALPHA, made once (``data()`` runs per painted cell and role)."""
+    out = []
+    for alpha in range(_MAX_ALPHA + 1):
+        c = QColor(base)
+        c.setAlpha(alpha)
+        out.append(c)
+    return out
+
+
+_TINTS = {True: _tints(_POSITIVE), False: _tints(_NEGATIVE)}
+# roles as plain ints: data() is called ~7 times per painted cell, and enum comparisons are slow
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_EDIT = int(Qt.ItemDataRole.EditRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole.value)
+_RIGHT_ALIGNED = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
+_CELL_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
 HEATMAP_ROW_LABELS = 20  # most labels written on the heatmap's axes (a dock is narrow)
 HEATMAP_COL_LABELS = 9
 
@@ -87,6 +112,7 @@ class MatrixModel(QAbstractTableModel):
         super().__init__(parent)
         self._data = np.zeros((0, 0), dtype=np.float32)  # [rows, cols]
         self._scale = 1.0  # max |value|, for the cell tint
+        self._alpha = np.zeros((0, 0), dtype=np.int16)  # [rows, cols] tint alpha, -1 where not finite
         self._row_labels: list[str] = []
         self._col_labels: list[str] = []
         self._row_title = ""
@@ -101,22 +127,39 @@ class MatrixModel(QAbstractTableModel):
         row_title: str = "",
         col_title: str = "",
     ) -> None:
-        """Show ``data`` [rows, cols]; a same-shaped update repaints instead of resetting (keeps selection)."""
+        """Show ``data`` [rows, cols]; a same-shaped update repaints instead of resetting (keeps selection).
+
+        Only cells whose value or tint changed are announced, so an edit elsewhere repaints nothing.
+        """
         data = np.asarray(data)
-        same_shape = data.shape == self._data.shape and list(row_labels) == self._row_labels and list(
-            col_labels) == self._col_labels
+        row_labels, col_labels = list(row_labels), list(col_labels)
+        same_shape = data.shape == self._data.shape and row_labels == self._row_labels and col_labels == self._col_labels
+        old, old_alpha = self._data, self._alpha
         if not same_shape:
             self.beginResetModel()
         self._data = data
-        finite = data[np.isfinite(data)]
-        self._scale = float(np.abs(finite).max()) if finite.size else 1.0
-        self._row_labels, self._col_labels = list(row_labels), list(col_labels)
-        self._row_title, self._col_title = row_title, col_title
-        if same_shape:
-            if data.size:
-                self.dataChanged.emit(self.index(0, 0), self.index(data.shape[0] - 1, data.shape[1] - 1))
+        finite = np.isfinite(data)  # [rows, cols]
+        magnitude = np.abs(np.where(finite, data.astype(np.float64), 0.0))  # [rows, cols]
+        self._scale = float(magnitude.max()) if finite.any() else 1.0
+        if self._scale > 0:
+            self._alpha = np.where(finite, (_MAX_ALPHA * np.minimum(magnitude / self._scale, 1.0)).astype(np.int16), -1)
         else:
+            self._alpha = np.full(data.shape, -1, dtype=np.int16)
+        self._row_labels, self._col_labels = row_labels, col_labels
+        self._row_title, self._col_title = row_title, col_title
+        if not same_shape:
             self.endResetModel()
+            return
+        if not data.size:
+            return
+        # a cell needs a repaint when its text or its tint changed
+        changed = (old != data) & ~(np.isnan(old) & np.isnan(data)) if data.dtype.kind == "f" else old != data
+        changed |= old_alpha != self._alpha  # [rows, cols]
+        if not changed.any():
+            return
+        rows = np.flatnonzero(changed.any(axis=1))
+        cols = np.flatnonzero(changed.any(axis=0))
+        self.dataChanged.emit(self.index(int(rows[0]), int(cols[0])), self.index(int(rows[-1]), int(cols[-1])))
 
     @property
     def matrix(self) -> np.ndarray:
@@ -129,25 +172,28 @@ class MatrixModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
         return 0 if parent.isValid() or self._data.ndim < 2 else self._data.shape[1]
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+    def data(self, index: _Index, role: int = _DISPLAY) -> object:
+        # called for every role of every painted cell: cheap tests first, nothing computed for roles we leave unset
         if not index.isValid():
             return None
-        value = float(self._data[index.row(), index.column()])
-        if role == Qt.ItemDataRole.DisplayRole:
-            return f"{value:.4g}"
-        if role == Qt.ItemDataRole.EditRole:
-            return format_exact(value)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        role = int(role)
+        if role == _DISPLAY:
+            return f"{float(self._data[index.row(), index.column()]):.4g}"
+        if role == _ALIGNMENT:
+            return _RIGHT_ALIGNED
+        if role == _BACKGROUND:
+            row, col = index.row(), index.column()
+            alpha = int(self._alpha[row, col])
+            if alpha < 0:
+                return None
+            # a faint tint in the heatmap's hue: sign and size readable without switching tabs
+            return _TINTS[bool(self._data[row, col] > 0)][alpha]
+        if role == _EDIT:
+            return format_exact(float(self._data[index.row(), index.column()]))
+        if role == _TOOLTIP:
+            value = float(self._data[index.row(), index.column()])
             return (f"{self._row_title} {self._row_labels[index.row()]}, {self._col_title} "
                     f"{self._col_labels[index.column()]}: {format_exact(value)}\nDouble-click or F2 to edit.")
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.BackgroundRole and self._scale > 0 and np.isfinite(value):
-            # a faint tint in the heatmap's hue: sign and size readable without switching tabs
-            base = _POSITIVE if value > 0 else _NEGATIVE
-            c = QColor(base)
-            c.setAlpha(int(90 * min(abs(value) / self._scale, 1.0)))
-            return c
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:  # noqa: N802
@@ -164,7 +210,7 @@ class MatrixModel(QAbstractTableModel):
     def flags(self, index: _Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
+        return _CELL_FLAGS
 
     def setData(self, index: _Index, value: object, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
         """Validate typed text; a valid number becomes an edit request, anything else a refusal."""
@@ -291,7 +337,12 @@ class MatrixEditor(QWidget):
         """Re-read the slice from the document (no command is pushed)."""
         if self._name is None or self._name not in self.document.scenario.weights:
             return
-        data = np.array(self.current_matrix(), copy=True)  # [rows, cols], a snapshot the table may keep
+        current = self.current_matrix()  # [rows, cols]
+        if not labels_changed and current.shape == self.model.matrix.shape and np.array_equal(
+            current, self.model.matrix, equal_nan=True
+        ):
+            return  # another parameter was edited: nothing here changed, nothing to redraw
+        data = np.array(current, copy=True)  # [rows, cols], a snapshot the table may keep
         rows, cols, row_title, col_title = self._labels
         self.model.set_matrix(data, rows, cols, row_title, col_title)
         if labels_changed:

@@ -157,6 +157,7 @@ class _RowProfile:
         self.floor.setStyle(showValues=False, tickLength=0)
         self.floor.setHeight(4)
         self.caption = pg.LabelItem("", color=TEXT_COLOR, size="11pt", parent=plot)
+        self._caption_text = ""
         layout.addItem(self.caption, 4, 1)
         layout.addItem(self.axis, 5, 0)
         layout.addItem(self.vb, 5, 1)
@@ -180,7 +181,9 @@ class _RowProfile:
         else:
             self.baseline.setOpts(x=x, height=np.nan_to_num(pinned), width=0.8)
             self.baseline.show()
-        self.caption.setText(html.escape(caption))  # LabelItem renders HTML; token labels may hold "<s>"
+        if caption != self._caption_text:  # re-laying out the same caption would cost a layout pass
+            self._caption_text = caption
+            self.caption.setText(html.escape(caption))  # LabelItem renders HTML; token labels may hold "<s>"
 
     def set_font_size(self, points: float) -> None:
         font = QFont()
