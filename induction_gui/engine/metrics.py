@@ -73,7 +73,13 @@ def duplicate_token_pattern(tokens: object) -> np.ndarray:
     """
     t = _one_sequence(tokens)
     same = t[:, None] == t[None, :]  # [query_pos, key_pos]
-    return np.tril(same, k=-1).astype(np.float64)
+    same &= _strictly_lower(t.shape[0])
+    return same.astype(np.float64)
+
+
+def _strictly_lower(n_pos: int) -> np.ndarray:
+    """[query_pos, key_pos] boolean mask of j < i."""
+    return np.arange(n_pos)[None, :] < np.arange(n_pos)[:, None]
 
 
 def induction_pattern(tokens: object) -> np.ndarray:
@@ -88,10 +94,12 @@ def induction_pattern(tokens: object) -> np.ndarray:
     np.ndarray
         [query_pos, key_pos] float64, lower-triangular; column 0 is zero.
     """
-    dup = duplicate_token_pattern(tokens)  # [query_pos, key_pos]
-    out = np.zeros_like(dup)  # [query_pos, key_pos]
-    out[:, 1:] = dup[:, :-1]  # key j gets the verdict of key j − 1
-    return np.tril(out)
+    t = _one_sequence(tokens)
+    n_pos = t.shape[0]
+    out = np.zeros((n_pos, n_pos))  # [query_pos, key_pos]
+    # key j (≥ 1) gets the verdict of key j − 1: t_{j-1} == t_i and j − 1 < i
+    out[:, 1:] = (t[:, None] == t[None, :-1]) & _strictly_lower(n_pos)[:, :-1]
+    return out
 
 
 _PATTERN_BUILDERS = {
@@ -211,7 +219,7 @@ def _mul_scores(attn: np.ndarray, detect: np.ndarray, *, exclude_bos: bool, excl
     return out.reshape(b, n_layers, n_heads)
 
 
-def _score_sequences(
+def score_patterns(
     attn: np.ndarray,
     detect: np.ndarray,
     *,
@@ -219,7 +227,11 @@ def _score_sequences(
     exclude_current_token: bool,
     error_measure: str,
 ) -> np.ndarray:
-    """Detector score of each head on each sequence.
+    """Detector score of each head on each sequence, from stacked patterns.
+
+    The building block of :func:`detect_head_from_patterns`, public so that a
+    caller scoring several detectors on one run stacks the patterns and builds
+    each detection pattern once.
 
     Parameters
     ----------
@@ -303,7 +315,7 @@ def detect_head_from_patterns(
             f"× {attn.shape[-1]} positions"
         )
     detect = np.stack([detection_pattern(pattern, t) for t in toks])  # [batch, query_pos, key_pos]
-    scores = _score_sequences(
+    scores = score_patterns(
         attn, detect, exclude_bos=exclude_bos, exclude_current_token=exclude_current_token, error_measure=error_measure
     )  # [batch, layer, head_index]
     return scores if per_sequence else scores.mean(axis=0)

@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import engine
 from ..engine.forward import HeadKey, check_tokens
+from ..engine.metrics import score_patterns
 from .events import EventGroup
 from .scenario import Scenario
 
@@ -57,6 +58,9 @@ class Results:
     elapsed_ms: float = 0.0  # wall time of compute_results
     warnings: list[str] = field(default_factory=list)  # non-finite values, named
     _scores: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # detector_key -> [layer, head]
+    # shared by every detector score of this run: patterns stacked once, detection patterns built once
+    _stacked: np.ndarray | None = field(default=None, repr=False)
+    _detection: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def pattern(self, layer: int, head: int) -> np.ndarray:
         """[query_pos, key_pos] pattern of one head."""
@@ -70,10 +74,18 @@ class Results:
         """
         key = detector_key(pattern, measure, exclude_bos)
         if key not in self._scores:
+            if self._stacked is None:
+                n_layers = sum(1 for name in self.cache if name.endswith("attn.hook_pattern"))
+                self._stacked = np.stack(
+                    [self.cache["pattern", layer] for layer in range(n_layers)], axis=1
+                )  # [batch, layer, head_index, query_pos, key_pos]
+            if pattern not in self._detection:
+                self._detection[pattern] = engine.detection_pattern(pattern, self.tokens)[None]  # [1, q, k]
             with np.errstate(invalid="ignore", divide="ignore"):
-                self._scores[key] = engine.detect_head_from_patterns(
-                    self.cache, self.tokens, pattern, exclude_bos=exclude_bos, error_measure=measure
-                )  # [layer, head_index]
+                self._scores[key] = score_patterns(
+                    self._stacked, self._detection[pattern], exclude_bos=exclude_bos,
+                    exclude_current_token=False, error_measure=measure,
+                )[0]  # [layer, head_index]
         return self._scores[key]
 
 
