@@ -23,7 +23,7 @@ import pyqtgraph as pg
 
 from ...model.document import Document, Results
 from .base import View
-from .heatmap import TEXT_COLOR, Heatmap
+from .heatmap import TEXT_COLOR, Heatmap, free_width
 
 # -- what kind of head is it? (shared with the heads grid) --------------------------------------
 
@@ -156,7 +156,7 @@ class _RowProfile:
         self.floor.setPen(TEXT_COLOR)
         self.floor.setStyle(showValues=False, tickLength=0)
         self.floor.setHeight(4)
-        self.caption = pg.LabelItem("", color=TEXT_COLOR, size="11pt", parent=plot)
+        self.caption = free_width(pg.LabelItem("", color=TEXT_COLOR, size="11pt", parent=plot))
         self._caption_text = ""
         layout.addItem(self.caption, 4, 1)
         layout.addItem(self.axis, 5, 0)
@@ -287,10 +287,10 @@ class AttentionView(View):
         row = self._pattern[q]  # [key_pos]
         if np.isfinite(row).any():
             top = int(np.nanargmax(row))
-            most = f" — most to key {self._labels[top]} ({row[top]:.2f})"
+            most = f": most to key {self._labels[top]} ({row[top]:.2f})"
         else:
             most = ""
-        caption = f"Attention weights of the focused query {self._labels[q]} (highlighted row){most}"
+        caption = f"Row {self._labels[q]}{most}"  # short: it must fit a narrow pane at projector size
         self.row_profile.set_weights(row, None if self._pinned is None else self._pinned[q], caption)
 
     def _apply_appearance(self) -> None:

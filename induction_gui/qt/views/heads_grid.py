@@ -22,6 +22,7 @@ from .attention_view import (
     KIND_THRESHOLD,
     KIND_VARIANT,
     HeadKind,
+    format_score,
     head_kinds,
     plain_label,
     set_label_points,
@@ -29,7 +30,7 @@ from .attention_view import (
     warning_label,
 )
 from .base import View
-from .heatmap import TEXT_COLOR, FastImageItem
+from .heatmap import TEXT_COLOR, FastImageItem, free_width
 
 FOCUS_PEN = pg.mkPen("#d62728", width=5)  # the focused head: the same red as the focused query row
 IDLE_PEN = pg.mkPen("#9a9a9a", width=1)
@@ -40,7 +41,7 @@ class _Thumbnail:
 
     def __init__(self, layout: pg.GraphicsLayout, layer: int, head: int) -> None:
         self.layer, self.head = layer, head
-        self.caption = pg.LabelItem("", color=TEXT_COLOR, size="11pt", justify="center")
+        self.caption = free_width(pg.LabelItem("", color=TEXT_COLOR, size="11pt", justify="center"))
         self.vb = pg.ViewBox(enableMouse=False, enableMenu=False, lockAspect=True, invertY=True)
         self.vb.setMouseEnabled(x=False, y=False)
         self.image = FastImageItem(axisOrder="row-major")
@@ -183,10 +184,16 @@ class HeadsGrid(View):
 
     @staticmethod
     def _caption_html(kind: HeadKind) -> str:
+        # short enough for four heads side by side; the hover read-out gives every score
         name = f"<b>{kind.name}</b>"
         if kind.kind_label:
-            name += f" <b><span style='color:#b03000'>{kind.kind_label}</span></b>"
-        return f"{name}<br>{kind.scores_text(short=True)}"
+            name += f"<br><b><span style='color:#b03000'>{kind.kind_label}</span></b>"
+            best = kind.kind
+        else:
+            name += "<br>—"
+            finite = {k: v for k, v in kind.scores.items() if np.isfinite(v)}
+            best = max(finite, key=finite.get) if finite else next(iter(kind.scores))
+        return f"{name}<br>{DETECTOR_NAMES[best][1]} {format_score(kind.scores[best])}"
 
     def _set_focus(self, layer: int, head: int) -> None:
         if self._focused == (layer, head):

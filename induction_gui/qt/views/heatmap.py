@@ -20,6 +20,24 @@ import pyqtgraph as pg
 
 from ..colormaps import DEFAULT_SEQUENTIAL, colormap, diverging
 
+def free_width(label: pg.LabelItem) -> pg.LabelItem:
+    """Stop a pyqtgraph LabelItem from forcing its layout column as wide as its text.
+
+    LabelItem sets its minimum width to the text's width on every change, so a
+    long title or caption widens the whole plot past its pane and the right
+    edge (colour bar, last columns) is cut off. Returns the label.
+    """
+    original = label.updateMin
+
+    def update_min() -> None:
+        original()
+        label.setMinimumWidth(0)
+
+    label.updateMin = update_min  # type: ignore[method-assign]
+    label.setMinimumWidth(0)
+    return label
+
+
 MAX_TICKS = 40  # more labels than this overlap on a projector: show every k-th
 TEXT_COLOR = "k"  # axis text and lines: pyqtgraph's default grey fades to nothing on a projector
 
@@ -138,6 +156,7 @@ class Heatmap(QWidget):
         self.warning.hide()
         self.readout = QLabel(" ")
         self.readout.setTextFormat(Qt.TextFormat.PlainText)  # token labels such as "<s>" are not HTML
+        self.readout.setWordWrap(True)  # a long read-out wraps instead of widening the view
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout.setVisible(readout)
         layout = QVBoxLayout(self)
