@@ -176,7 +176,14 @@ def _layer_patterns(patterns: Mapping[str, np.ndarray] | Sequence[np.ndarray] | 
     return [p[None] if p.ndim == 3 else p for p in layers]  # [batch, head_index, query_pos, key_pos] each
 
 
-def _mul_scores(attn: np.ndarray, detect: np.ndarray, *, exclude_bos: bool, exclude_current_token: bool) -> np.ndarray:
+def _mul_scores(
+    attn: np.ndarray,
+    detect: np.ndarray,
+    *,
+    exclude_bos: bool,
+    exclude_current_token: bool,
+    total: np.ndarray | None = None,
+) -> np.ndarray:
     """``Σ A'·D / Σ A'`` where A' is A with column 0 and/or the diagonal zeroed.
 
     Computed without building A' (it would be a [batch, layer, head, pos, pos]
@@ -190,6 +197,9 @@ def _mul_scores(attn: np.ndarray, detect: np.ndarray, *, exclude_bos: bool, excl
         [batch, layer, head_index, query_pos, key_pos]
     detect
         [batch, query_pos, key_pos]
+    total
+        [batch, layer, head_index] Σ A per head in float64, if the caller
+        scores several detectors on the same patterns and computed it once.
 
     Returns
     -------
@@ -198,9 +208,16 @@ def _mul_scores(attn: np.ndarray, detect: np.ndarray, *, exclude_bos: bool, excl
     """
     b, n_layers, n_heads, n_pos, _ = attn.shape
     flat = attn.reshape(b, n_layers * n_heads, n_pos * n_pos)  # [batch, layer·head, q·k]
-    d = detect.astype(attn.dtype).reshape(b, n_pos * n_pos, 1)  # [batch, q·k, 1]; 0/1 exact in float32
-    num = np.matmul(flat, d)[..., 0].astype(np.float64)  # [batch, layer·head]
-    den = flat.sum(axis=-1, dtype=np.float64)  # [batch, layer·head]
+    where = np.flatnonzero(detect[0]) if b == 1 else None  # [n_targets] indices into q·k
+    if where is not None and where.size < 0.25 * n_pos * n_pos and np.all(detect[0].ravel()[where] == 1):
+        # detection patterns are sparse 0/1 masks (a stripe, a few duplicates): gather, don't multiply
+        num = flat[0][:, where].sum(axis=-1, dtype=np.float64)[None]  # [batch, layer·head]
+    else:
+        d = detect.astype(attn.dtype).reshape(b, n_pos * n_pos, 1)  # [batch, q·k, 1]
+        num = np.matmul(flat, d)[..., 0].astype(np.float64)  # [batch, layer·head]
+    if total is None:
+        total = flat.sum(axis=-1, dtype=np.float64)  # [batch, layer·head]
+    den = total.reshape(b, n_layers * n_heads).copy()  # [batch, layer·head]
     a = attn.reshape(b, n_layers * n_heads, n_pos, n_pos)  # [batch, layer·head, q, k]
     if exclude_bos:
         col = a[..., :, 0].astype(np.float64)  # [batch, layer·head, q]
@@ -226,6 +243,7 @@ def score_patterns(
     exclude_bos: bool,
     exclude_current_token: bool,
     error_measure: str,
+    total: np.ndarray | None = None,
 ) -> np.ndarray:
     """Detector score of each head on each sequence, from stacked patterns.
 
@@ -248,7 +266,9 @@ def score_patterns(
     n_pos = attn.shape[-1]
     d = detect[:, None, None]  # [batch, 1, 1, query_pos, key_pos]
     if error_measure == "mul":
-        return _mul_scores(attn, detect, exclude_bos=exclude_bos, exclude_current_token=exclude_current_token)
+        return _mul_scores(
+            attn, detect, exclude_bos=exclude_bos, exclude_current_token=exclude_current_token, total=total
+        )
     keep = np.ones((n_pos, n_pos), dtype=bool)  # [query_pos, key_pos]
     if exclude_bos:
         keep[:, 0] = False

@@ -61,6 +61,7 @@ class Results:
     # shared by every detector score of this run: patterns stacked once, detection patterns built once
     _stacked: np.ndarray | None = field(default=None, repr=False)
     _detection: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _total: np.ndarray | None = field(default=None, repr=False)  # [batch, layer, head_index] Σ A
 
     def pattern(self, layer: int, head: int) -> np.ndarray:
         """[query_pos, key_pos] pattern of one head."""
@@ -79,14 +80,36 @@ class Results:
                 self._stacked = np.stack(
                     [self.cache["pattern", layer] for layer in range(n_layers)], axis=1
                 )  # [batch, layer, head_index, query_pos, key_pos]
+                self._total = self._stacked.sum(axis=(-2, -1), dtype=np.float64)  # [batch, layer, head_index]
             if pattern not in self._detection:
-                self._detection[pattern] = engine.detection_pattern(pattern, self.tokens)[None]  # [1, q, k]
+                self._detection[pattern] = _detection_pattern(pattern, self.tokens)  # [1, q, k]
             with np.errstate(invalid="ignore", divide="ignore"):
                 self._scores[key] = score_patterns(
                     self._stacked, self._detection[pattern], exclude_bos=exclude_bos,
-                    exclude_current_token=False, error_measure=measure,
+                    exclude_current_token=False, error_measure=measure, total=self._total,
                 )[0]  # [layer, head_index]
         return self._scores[key]
+
+
+_DETECTION_CACHE: dict[tuple[str, bytes], np.ndarray] = {}
+_DETECTION_CACHE_SIZE = 12
+
+
+def _detection_pattern(pattern: str, tokens: np.ndarray) -> np.ndarray:
+    """[1, pos, pos] detection pattern, reused across recomputes while the tokens stay the same.
+
+    Weight edits (the common case while dragging) keep the sequence, and
+    building the three patterns costs more than scoring with them at 512 tokens.
+    """
+    key = (pattern, tokens.tobytes())
+    found = _DETECTION_CACHE.get(key)
+    if found is None:
+        found = engine.detection_pattern(pattern, tokens)[None]
+        found.flags.writeable = False
+        if len(_DETECTION_CACHE) >= _DETECTION_CACHE_SIZE:
+            _DETECTION_CACHE.pop(next(iter(_DETECTION_CACHE)))
+        _DETECTION_CACHE[key] = found
+    return found
 
 
 def compute_results(
@@ -109,8 +132,10 @@ def compute_results(
         probs = np.exp(log_probs)  # [pos, d_vocab]
         loss = -log_probs[np.arange(tokens.size - 1), tokens[1:]]  # [pos - 1]
     warnings = []
+    finite = bool(np.isfinite(logits).all() and np.isfinite(cache["resid_post", len(cache_layers(cache)) - 1]).all())
     with np.errstate(over="ignore", invalid="ignore"):
-        for name in cache:
+        # every non-finite activation reaches the last residual stream, so only then name the culprits
+        for name in [] if finite else cache:
             # masked scores are −inf by definition; hook_result is computed lazily and
             # is finite whenever hook_attn_out is
             if name.endswith(("hook_attn_scores", "hook_result")):
@@ -122,6 +147,11 @@ def compute_results(
         warnings.append("logits are not finite: a weight is too large for float32")
     elapsed = (time.perf_counter() - start) * 1e3
     return Results(generation, tokens, logits, probs, loss, cache, elapsed, warnings)
+
+
+def cache_layers(cache: engine.ActivationCache) -> list[int]:
+    """The layer indices a cache holds patterns for."""
+    return [layer for layer in range(len(cache)) if engine.act_name("pattern", layer) in cache]
 
 
 class Document:

@@ -263,7 +263,7 @@ class MatrixEditor(QWidget):
         hh, vh = self.table.horizontalHeader(), self.table.verticalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        hh.setDefaultSectionSize(self.fontMetrics().horizontalAdvance("-0.0000") + 14)
+        hh.setDefaultSectionSize(self.fontMetrics().horizontalAdvance("-0.00000") + 14)  # fits any :.4g value
         vh.setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setToolTip("Exact values. Double-click a cell (or select it and type) to change it; "
                               "Enter applies, Escape cancels, Ctrl+Z undoes.")
