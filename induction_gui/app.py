@@ -12,7 +12,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import cli
+# Before NumPy loads (BLAS reads this once): the engine's matrices are small, and with
+# several BLAS threads on two cores a forward pass is slower and erratic; training
+# leaves the other core to the window. A user's own setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from . import cli  # noqa: E402
 
 DEFAULT_SCENARIO = "induction-circuit"
 
@@ -35,7 +40,6 @@ def build_gui_parser() -> argparse.ArgumentParser:
 
 def run_gui(args: argparse.Namespace) -> int:
     """Start Qt, open the scenario, and run the event loop (or take a screenshot)."""
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one BLAS thread is faster
     import PySide6  # noqa: F401  # before pyqtgraph, so it binds to PySide6
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication, QMessageBox

@@ -68,11 +68,222 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"wrote {path}\n")
     return EXIT_OK
 
+# TrainConfig fields the command line can override; each is an option of the same name with dashes
+_TRAIN_FIELDS: tuple[str, ...] = (
+    "steps", "seed", "n_layers", "n_heads", "d_model", "d_head", "d_vocab", "n_ctx", "lr", "batch_size",
+    "dataset", "min_block", "max_block", "period", "checkpoint_every",
+)  # fmt: skip
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a Ctrl+C
+
+
+class _TrainProgress:
+    """Progress of a training run on stderr: one line redrawn in place on a terminal, plain lines otherwise.
+
+    A terminal gets a ``\r`` bar redrawn at most 10 times a second (a tiny model
+    does thousands of steps a second, and printing each would cost more than
+    training); a log file or CI gets one line per 10 % so it stays readable.
+    """
+
+    WIDTH = 20  # characters of the bar itself
+
+    def __init__(self, stream: TextIO, total: int, *, enabled: bool = True) -> None:
+        import time
+
+        self._stream = stream
+        self._total = max(1, total)
+        self._enabled = enabled
+        self._tty = enabled and stream.isatty()
+        self._clock = time.monotonic
+        self._start = self._clock()
+        self._first_step: int | None = None
+        self._last_draw = -1.0
+        self._next_tenth = 1
+        self._width = 0
+        self._best = float("nan")
+
+    def update(self, record: object, *, force: bool = False) -> None:
+        """Show the state after ``record`` (a StepRecord)."""
+        from .model.training_run import best_head
+
+        if not self._enabled:
+            return
+        step = int(record.step)  # type: ignore[attr-defined]
+        if self._first_step is None:
+            self._first_step = step - 1
+        best = best_head(record)  # type: ignore[arg-type]
+        if best is not None:
+            self._best = best[2]
+        now = self._clock()
+        if self._tty:
+            if force or step >= self._total or now - self._last_draw >= 0.1:
+                self._last_draw = now
+                line = self._line(record, step, now)
+                self._stream.write("\r" + line.ljust(self._width))
+                self._width = len(line)
+                self._stream.flush()
+        elif force or step * 10 >= self._next_tenth * self._total:
+            while step * 10 >= self._next_tenth * self._total:
+                self._next_tenth += 1
+            self._stream.write(self._line(record, step, now) + "\n")
+            self._stream.flush()
+
+    def _line(self, record: object, step: int, now: float) -> str:
+        import shutil
+
+        done = step - (self._first_step or 0)
+        elapsed = max(now - self._start, 1e-9)
+        rate = done / elapsed
+        eta = max(self._total - step, 0) / rate if rate > 0 else None
+        eta_text = "--:--" if eta is None else f"{int(eta) // 60}:{int(eta) % 60:02d}"
+        r = record
+        head = f"step {step:>{len(str(self._total))}}/{self._total} "
+        tail = (
+            f"{100 * step // self._total:3d}% loss {r.loss:.3f} "  # type: ignore[attr-defined]
+            f"(first {r.loss_first:.3f}, repeat {r.loss_repeat:.3f}) "  # type: ignore[attr-defined]
+            f"prefix-match {self._best:.2f} {rate:.0f} steps/s ETA {eta_text}"
+        )
+        if not self._tty:
+            return head + tail
+        # a line wider than the terminal would wrap and break the \r redraw: the bar gives way first
+        columns = shutil.get_terminal_size().columns - 1
+        width = min(self.WIDTH, columns - len(head) - len(tail) - 3)
+        if width >= 5:
+            filled = width * step // self._total
+            head += "[" + "#" * filled + "." * (width - filled) + "] "
+        return (head + tail)[:columns]
+
+    def close(self) -> None:
+        """End the in-place line, so what follows starts on a line of its own."""
+        if self._tty and self._width:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._width = 0
+
+
+def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
+    """Train an attention-only model and write a run folder the window opens (see model/training_run.py).
+
+    The config is a preset with the given options replacing its fields; it is
+    validated before the folder is touched. Training writes the history every
+    few steps and a checkpoint every ``checkpoint_every`` steps (and at step 0),
+    so whatever stops the run leaves a folder :class:`TrainingRun` can read.
+
+    Exit codes:
+
+    * 0 the run finished (whether or not an induction head formed: that is a
+      result, not an error).
+    * 2 bad input: bad hyperparameters, an unknown preset, an ``--out`` folder
+      that is refused; nothing is written. Also 2 when the loss became NaN
+      (the run is kept with status "diverged" and its last good checkpoint):
+      with a valid config the only cause is the hyperparameters (a learning
+      rate too large for the model, usually), so the fix is in the command
+      line, as for any other bad input, and the message says what to lower;
+      1 is kept for bugs, which print a traceback.
+    * 130 Ctrl+C: the current step completes, every checkpoint so far is kept
+      and the final weights saved, history.json says "interrupted" and
+      scenario.json opens the model. A second Ctrl+C stops at once and keeps
+      the last checkpoint as the model.
+    """
+    import contextlib
+    import dataclasses
+    import signal
+    import threading
+
+    from .engine import training
+    from .model.training_run import RunWriter, TrainingRunError, best_head
+
+    if args.preset not in training.PRESETS:
+        raise UsageError(f"--preset: unknown preset {args.preset!r} (known: {', '.join(training.PRESETS)})")
+    overrides = {name: getattr(args, name) for name in _TRAIN_FIELDS if getattr(args, name) is not None}
+    config = dataclasses.replace(training.PRESETS[args.preset], **overrides)
+    try:
+        config.validate()
+    except training.TrainingConfigError as exc:
+        field = str(exc).split(":", 1)[0]
+        hint = f" (--{field.replace('_', '-')})" if field in _TRAIN_FIELDS else ""
+        raise UsageError(f"bad hyperparameter: {exc}{hint}") from None
+    try:
+        writer = RunWriter(args.out, config, overwrite=args.overwrite)
+    except TrainingRunError as exc:
+        raise UsageError(f"--out: {exc}") from None
+
+    training.limit_blas_threads()  # small matrices: more BLAS threads only add overhead and jitter
+    trainer = training.Trainer(config)
+    progress = _TrainProgress(sys.stderr, config.steps, enabled=not args.quiet)
+    stop = threading.Event()
+
+    def on_sigint(signum: int, frame: object) -> None:
+        # the first Ctrl+C stops after the current step (whole weights); a second one at once
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_sigint) if in_main else None
+    status, whole, message = "finished", True, ""
+    try:
+        writer.checkpoint(trainer.step_index, trainer.weights)  # step 0: the untrained model
+        try:
+            while trainer.step_index < config.steps and not stop.is_set():
+                record = trainer.step()
+                writer.add(record)
+                if trainer.step_index % config.checkpoint_every == 0:
+                    writer.checkpoint(trainer.step_index, trainer.weights)
+                progress.update(record)
+            if stop.is_set():
+                status = "interrupted"
+        except training.TrainingDiverged as exc:
+            status = "diverged"  # the trainer has restored the last good weights and step_index
+            message = f"training diverged: {exc}; try a smaller --lr"
+        except KeyboardInterrupt:
+            status, whole = "interrupted", False  # mid-step: the weights may be half updated
+        except BaseException:
+            # a bug: keep what was trained readable, then let main() report the original error
+            progress.close()
+            with contextlib.suppress(Exception):
+                writer.finish("interrupted")
+            raise
+        progress.close()
+        written = writer.finish(status, trainer.weights if whole else None, trainer.step_index if whole else None)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
+
+    last = writer.records[-1] if writer.records else None
+    if status == "interrupted":
+        sys.stderr.write(
+            f"induction-gui train: interrupted at step {trainer.step_index}; "
+            f"kept {len(writer.checkpoint_steps)} checkpoints\n"
+        )
+    elif status == "diverged":
+        sys.stderr.write(f"induction-gui train: {message}\n")
+    if not args.quiet:
+        if writer.formed_at is not None:
+            formed = next(r for r in writer.records if r.step == writer.formed_at)
+            layer, head, score = best_head(formed) or (0, 0, float("nan"))
+            out.write(
+                f"induction head formed at step {writer.formed_at} "
+                f"(L{layer}H{head} prefix-matching {score:.2f}, "
+                f"loss first {formed.loss_first:.3f} / repeat {formed.loss_repeat:.3f})\n"
+            )
+        elif last is not None:
+            out.write(f"no induction head formed in {last.step} steps\n")
+        for path in written:
+            out.write(f"wrote {path}\n")
+        steps = writer.checkpoint_steps
+        out.write(
+            f"wrote {len(steps)} checkpoints in {writer.folder / 'checkpoints'} (steps {steps[0]} to {steps[-1]})\n"
+        )
+    if status == "interrupted":
+        return EXIT_INTERRUPTED
+    return EXIT_BAD_INPUT if status == "diverged" else EXIT_OK
+
 
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, TextIO], int], str]] = {
     "presets": (_cmd_presets, "list the built-in scenarios with a one-line description"),
     "check": (_cmd_check, "validate scenario files; exit 2 with one line per problem"),
     "export": (_cmd_export, "write cache.npz, logits.npy, metrics.json and pattern CSVs"),
+    "train": (_cmd_train, "train a model, watch its induction head form; write a run folder the window opens"),
 }
 
 
@@ -100,6 +311,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     p.add_argument("--text", metavar="TEXT", help="run on this text instead of the scenario's tokens")
     p.add_argument("-q", "--quiet", action="store_true", help="do not list the files written")
+
+    p = sub.add_parser("train", help=COMMANDS["train"][1], description=COMMANDS["train"][1])
+    p.add_argument("--preset", default="default", metavar="NAME",
+                   help="starting hyperparameters: default, slow-motion, tiny, fixed-period (default: default)")
+    p.add_argument("--out", required=True, metavar="DIR", help="run folder (created; must be new or empty)")
+    p.add_argument("--overwrite", action="store_true", help="replace a previous run in DIR (only a run's files)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary (errors only)")
+    g = p.add_argument_group("overrides of the preset")
+    for name in _TRAIN_FIELDS:
+        option = "--" + name.replace("_", "-")
+        if name == "lr":
+            g.add_argument(option, type=float, metavar="X", help="Adam learning rate")
+        elif name == "dataset":
+            g.add_argument(option, metavar="NAME", help="random-blocks or fixed-period")
+        else:
+            g.add_argument(option, type=int, metavar="N")
     return parser
 
 
