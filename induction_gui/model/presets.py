@@ -198,6 +198,29 @@ def build_your_own() -> Scenario:
     )
 
 
+TRAINED_RUN = "trained-toy"  # bundled training run in resources/runs/, made by `induction-gui train`
+
+
+def trained_toy() -> Scenario:
+    """The final model of the bundled training run, whose checkpoints the Training panel can scrub."""
+    from ..resources import resource_path
+    from .training_run import TrainingRun
+
+    run = TrainingRun.open(resource_path("runs", TRAINED_RUN))
+    sc = run.scenario()
+    sc.title = "Trained toy model (after the phase change)"
+    sc.description = (
+        f"A 2-layer attention-only model trained here in NumPy; its induction head formed at step {run.formed_at}."
+    )
+    sc.notes = (
+        "This model was trained with `induction-gui train --preset default --steps 400 --checkpoint-every 5`. "
+        f"The loss sat on a plateau, then around step {run.formed_at} a previous-token head in layer 0 and an "
+        "induction head in layer 1 formed together and the loss on repeated tokens dropped: the phase change "
+        "of Olsson et al. (2022). Open the Training panel to scrub through the checkpoints.\n\n" + sc.notes
+    ).strip()
+    return sc
+
+
 PRESETS: dict[str, Callable[[], Scenario]] = {
     "lecture-demo": lecture_demo,
     "previous-token-head": previous_token_head,
@@ -210,6 +233,7 @@ PRESETS: dict[str, Callable[[], Scenario]] = {
     "repeat-beyond-context": repeat_beyond_context,
     "repeated-names": repeated_names,
     "build-your-own": build_your_own,
+    TRAINED_RUN: trained_toy,
 }
 
 

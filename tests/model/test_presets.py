@@ -93,3 +93,26 @@ def test_no_repeat_has_nothing_to_match() -> None:
     assert len(set(sc.tokens.tolist())) == sc.tokens.size
     score = engine.detect_head(sc.weights, sc.tokens, "induction_head", exclude_bos=True)
     assert score[1, 0] < 0.05
+
+
+def test_bundled_training_run_shows_the_phase_change() -> None:
+    from induction_gui.model.training_run import TrainingRun
+
+    run = TrainingRun.open(resource_path("runs", "trained-toy"))
+    assert run.status == "finished" and run.formed_at is not None
+    steps = run.checkpoint_steps
+    near = [s for s in steps if abs(s - run.formed_at) <= 50]
+    assert len(near) >= 10, "checkpoints every few steps around the phase change"
+    sc = load_scenario("trained-toy")
+    tokens = sc.tokens
+
+    def induction(step: int) -> float:
+        weights = run.load_checkpoint(step)
+        return float(engine.detect_head(weights, tokens, "induction_head", exclude_bos=True)[-1].max())
+
+    assert induction(steps[0]) < 0.3, "before training there is no induction head"
+    assert induction(steps[-1]) > 0.9, "after the phase change there is"
+    records = run.records
+    before = [r for r in records if r.step < run.formed_at - 50]
+    after = [r for r in records if r.step > run.formed_at + 50]
+    assert np.mean([r.loss_repeat for r in after]) < 0.5 * np.mean([r.loss_repeat for r in before])
