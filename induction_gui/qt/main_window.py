@@ -36,6 +36,7 @@ from ..model.scenario import Scenario, ScenarioError, list_presets, load_scenari
 from . import colormaps
 from .autosave import Autosaver
 from .panels.sequence_panel import SequencePanel
+from .panels.training_panel import TrainingPanel
 from .panels.weights_panel import WeightsPanel
 from .scheduler import RecomputeScheduler
 from .settings import Settings
@@ -139,6 +140,8 @@ class MainWindow(QMainWindow):
                      "Save the current view as a vector drawing")
         self._action("export_csv", "Export View &Matrices as CSV…", self.export_matrices_dialog, None,
                      "Save the matrices of the current view as CSV files")
+        self._action("open_run", "Open &Training Run…", self.open_training_run_dialog, None,
+                     "Open a training run folder: its loss curves and checkpoints, without retraining")
         self._action("export_npz", "Export &Cache as NPZ…", self.export_cache_dialog, None,
                      "Save every activation (TransformerLens hook names) as a NumPy .npz file")
         self._action("quit", "&Quit", self.close, S.Quit)
@@ -187,6 +190,18 @@ class MainWindow(QMainWindow):
         self.sequence_dock = self._dock("Sequence", "sequence", self.sequence_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.weights_panel = WeightsPanel(doc, self.undo_stack)
         self.weights_dock = self._dock("Weights", "weights", self.weights_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.training_panel = TrainingPanel(doc, self.undo_stack)
+        # the window's own replace resets title, pin and history; unsaved work is asked about first
+        self.training_panel.confirm_replace = lambda: self.maybe_save()
+        self.training_panel.replace_scenario = lambda scenario: self.replace(scenario, None)
+        self.training_panel.show_error = lambda title, message: self.show_error(title, message)
+        # at the bottom: the curves want the window's width; hidden until asked for (View ▸ Training, Ctrl+T)
+        self.training_dock = self._dock("Training", "training", self.training_panel,
+                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.training_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+T"))
+        self.training_dock.toggleViewAction().setToolTip(
+            "Train the toy model and watch the induction head form (Ctrl+T)")
+        self.training_dock.hide()
 
         status = self.statusBar()
         self.recompute_label = QLabel("")
@@ -234,6 +249,7 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.addAction(a["new"])
         file_menu.addAction(a["open"])
+        file_menu.addAction(a["open_run"])
         self.presets_menu = file_menu.addMenu("Open &Preset")
         # filled when first opened: listing the presets reads every preset file (~50 ms of start-up)
         self.presets_menu.aboutToShow.connect(self._fill_presets_menu)
@@ -257,6 +273,7 @@ class MainWindow(QMainWindow):
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.sequence_dock.toggleViewAction())
         view_menu.addAction(self.weights_dock.toggleViewAction())
+        view_menu.addAction(self.training_dock.toggleViewAction())
         view_menu.addSeparator()
         cmap_menu = view_menu.addMenu("&Colour Map")
         self.colormap_actions: dict[str, QAction] = {}
@@ -455,6 +472,17 @@ class MainWindow(QMainWindow):
         self._remember(path)
         return True
 
+    def open_training_run(self, folder: Path) -> bool:
+        """Show the Training dock with a saved run's curves and checkpoints (a broken folder changes nothing)."""
+        self.training_dock.show()
+        self.training_dock.raise_()
+        return self.training_panel.open_run(folder)
+
+    def open_training_run_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open training run folder", self.settings.get("files/last_dir"))
+        if folder:
+            self.open_training_run(Path(folder))
+
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open scenario", self.settings.get("files/last_dir"), FILE_FILTER)
         if path:
@@ -600,7 +628,7 @@ class MainWindow(QMainWindow):
         self.scheduler.detach()
         for view in self._built_views():
             view.detach()
-        for panel in (self.sequence_panel, self.weights_panel):
+        for panel in (self.sequence_panel, self.weights_panel, self.training_panel):
             detach = getattr(panel, "detach", None)
             if detach is not None:
                 detach()
