@@ -71,6 +71,7 @@ def run_gui(args: argparse.Namespace) -> int:
         scenario, path = load_scenario(DEFAULT_SCENARIO), None
     window = MainWindow(Document(scenario, path), settings)
     _install_excepthook(window)
+    _open_bundled_run(window, args.scenario)
     if args.screenshot:
         width, _, height = args.size.partition("x")
         window.resize(int(width), int(height))
@@ -106,6 +107,15 @@ def run_gui(args: argparse.Namespace) -> int:
         discard(found.path)
         break
     return app.exec()
+
+
+def _open_bundled_run(window: object, name: str) -> None:
+    """A preset that is a bundled training run (``trained-toy``) also opens its curves and checkpoints."""
+    from .model.presets import TRAINED_RUN
+    from .resources import resource_path
+
+    if name == TRAINED_RUN:
+        window.open_training_run(resource_path("runs", TRAINED_RUN))  # type: ignore[attr-defined]
 
 
 def _install_excepthook(window: object) -> None:

@@ -372,7 +372,7 @@ class MainWindow(QMainWindow):
         self._font_points = points
         for view in self._built_views():  # the others take it when built
             view.set_font_size(points)
-        for panel in (self.sequence_panel, self.weights_panel):
+        for panel in (self.sequence_panel, self.weights_panel, self.training_panel):
             set_size = getattr(panel, "set_font_size", None)
             if set_size is not None:
                 set_size(points)

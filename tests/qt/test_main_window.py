@@ -254,3 +254,16 @@ def test_screenshot_flag_writes_a_png_and_exits(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, env=env,
     )
     assert bad.returncode == 2 and "missing.json" in bad.stderr
+
+
+def test_trained_toy_preset_opens_its_training_run(tmp_path: Path) -> None:
+    out = tmp_path / "trained.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "c"),
+               XDG_DATA_HOME=str(tmp_path / "d"))
+    result = subprocess.run(
+        [sys.executable, "-m", "induction_gui", "trained-toy", "--screenshot", str(out)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert out.stat().st_size > 10_000

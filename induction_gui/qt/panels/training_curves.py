@@ -262,6 +262,8 @@ class TrainingCurves(QWidget):
                 self._grid.addWidget(widget, 2 * (i // columns) + row, i % columns)
 
     def _redraw(self) -> None:
+        if not self.plots:  # not shown yet: the data is kept and drawn when the plots are built
+            return
         x = np.asarray(self.steps, dtype=np.float64)  # [record]
         self.curves["loss"][0].setData(x, np.asarray(self.loss), connect="finite")
         self.curves["split"][0].setData(x, np.asarray(self.loss_first), connect="finite")

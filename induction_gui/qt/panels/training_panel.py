@@ -292,6 +292,10 @@ class TrainingPanel(QWidget):
         """Short enough that the views above keep most of the window's height, tall enough for the curves."""
         return QSize(1200, 360)
 
+    def set_font_size(self, points: float) -> None:
+        """Projector-size text reaches the curves too (View ▸ Larger Text)."""
+        self.curves.set_font_size(points)
+
     def detach(self) -> None:
         """Stop training and wait for the thread; delete temporary run folders (no thread outlives the panel)."""
         self._scrub_timer.stop()

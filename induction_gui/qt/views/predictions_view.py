@@ -61,13 +61,15 @@ class PredictionsView(View):
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(document, parent)
+        self._table_points: float | None = None  # font size the table was last set to
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # sized once per fill: ResizeToContents re-measures the whole table on every cell set (≈1 s at 64 tokens)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         tips = (
             "position i in the sequence",
             "the token at position i",
@@ -136,10 +138,12 @@ class PredictionsView(View):
         tokens = results.tokens  # [pos]
         best = top_k(results.logits)  # [pos, k]
         n = tokens.size
-        font = qfont(self.font_points)
-        self.table.setFont(font)
-        self.table.horizontalHeader().setFont(qfont(self.font_points, bold=True))
-        self.heading.setFont(qfont(self.font_points + 1, bold=True))
+        if self._table_points != self.font_points:  # setting a font re-lays the table out: only on change
+            self._table_points = self.font_points
+            self.table.setFont(qfont(self.font_points))
+            self.table.horizontalHeader().setFont(qfont(self.font_points, bold=True))
+            self.heading.setFont(qfont(self.font_points + 1, bold=True))
+        self.table.setUpdatesEnabled(False)
         self.table.setRowCount(n)
         for i in range(n):
             nxt = int(tokens[i + 1]) if i + 1 < n else None
@@ -165,6 +169,8 @@ class PredictionsView(View):
             cells.append(mark)
             for col, item in enumerate(cells):
                 self.table.setItem(i, col, item)
+        self.table.resizeColumnsToContents()
+        self.table.setUpdatesEnabled(True)
 
     @staticmethod
     def _item(text: str, value: object) -> QTableWidgetItem:
