@@ -158,10 +158,7 @@ class HeadControls(QWidget):
         self.fixed_check.setToolTip("Replace q·k by a pattern you draw, starting from the shift matrix "
                                     "(a previous-token head) with linear normalisation, as the lecture does. "
                                     "Click a cell below to toggle it.")
-        self.pattern_view = Heatmap(x_label="key position", y_label="query position", readout=True)
-        self.pattern_view.setMinimumHeight(220)
-        self.pattern_view.setToolTip("The fixed scores P. Click a cell on or below the diagonal to toggle it "
-                                     "between 0 and the value on the right; above the diagonal is masked.")
+        self._pattern_view: Heatmap | None = None  # built when a fixed pattern is first shown (start-up cost)
         self.cell_value = QDoubleSpinBox()
         self.cell_value.setRange(-100.0, 100.0)
         self.cell_value.setValue(1.0)
@@ -185,7 +182,7 @@ class HeadControls(QWidget):
         pattern_tools.addWidget(self.fill_button)
         pattern_tools.addStretch(1)
         fixed_layout.addWidget(self.pattern_tools)
-        fixed_layout.addWidget(self.pattern_view, 1)
+        self._fixed_layout = fixed_layout
 
         # presets
         self.preset_buttons: dict[str, QPushButton] = {}
@@ -241,7 +238,6 @@ class HeadControls(QWidget):
         self.norm_group.idClicked.connect(self._on_normalization_changed)
         self.ablate_group.idClicked.connect(self._on_ablation_changed)
         self.fixed_check.toggled.connect(self._on_fixed_changed)
-        self.pattern_view.clicked.connect(self._on_pattern_clicked)
         self.fill_button.clicked.connect(self._on_fill_clicked)
 
     # -- state --------------------------------------------------------------------------------------
@@ -291,7 +287,8 @@ class HeadControls(QWidget):
                                    "Key shift has no effect while a fixed pattern replaces q·k.")
         # the pattern editor only when there is a pattern to edit: a blank matrix would only be clutter
         self.pattern_tools.setVisible(fixed)
-        self.pattern_view.setVisible(fixed)
+        if fixed or self._pattern_view is not None:
+            self.pattern_view.setVisible(fixed)
         self._layout.setStretch(2, 1 if fixed else 0)
         self._layout.setStretch(4, 0 if fixed else 1)
         if fixed:
@@ -306,6 +303,19 @@ class HeadControls(QWidget):
             "Layer ≥ 1: the key reads what an earlier previous-token head wrote (K-composition), the query "
             "reads the current token, and OV copies the attended token into its logit."
             if layer >= 1 else "An induction head needs an earlier layer to K-compose with: choose layer ≥ 1.")
+
+    @property
+    def pattern_view(self) -> Heatmap:
+        """The fixed-pattern editor, made on first use: most heads never get a fixed pattern."""
+        if self._pattern_view is None:
+            view = Heatmap(x_label="key position", y_label="query position", readout=True)
+            view.setMinimumHeight(220)
+            view.setToolTip("The fixed scores P. Click a cell on or below the diagonal to toggle it "
+                            "between 0 and the value on the right; above the diagonal is masked.")
+            view.clicked.connect(self._on_pattern_clicked)
+            self._fixed_layout.addWidget(view, 1)
+            self._pattern_view = view
+        return self._pattern_view
 
     # -- pushing changes ---------------------------------------------------------------------------
     def _push_override(self, override: HeadOverride, text: str, merge_key: object = None) -> None:
