@@ -68,6 +68,22 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"wrote {path}\n")
     return EXIT_OK
 
+
+def _cmd_export_script(args: argparse.Namespace, out: TextIO) -> int:
+    """Write a self-contained NumPy script that reruns the scenario and prints what the lecture printed."""
+    from .model.scenario import load_scenario
+    from .model.script_export import ScriptExportError, write_script
+
+    scenario = load_scenario(args.scenario)
+    try:
+        written = write_script(scenario, Path(args.out), source=args.scenario)
+    except ScriptExportError as exc:
+        raise UsageError(f"{args.scenario}: {exc}") from None
+    if not args.quiet:
+        out.write(f"wrote {written}\n")
+    return EXIT_OK
+
+
 # TrainConfig fields the command line can override; each is an option of the same name with dashes
 _TRAIN_FIELDS: tuple[str, ...] = (
     "steps", "seed", "n_layers", "n_heads", "d_model", "d_head", "d_vocab", "n_ctx", "lr", "batch_size",
@@ -283,6 +299,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, TextIO], int], str]] = {
     "presets": (_cmd_presets, "list the built-in scenarios with a one-line description"),
     "check": (_cmd_check, "validate scenario files; exit 2 with one line per problem"),
     "export": (_cmd_export, "write cache.npz, logits.npy, metrics.json and pattern CSVs"),
+    "export-script": (_cmd_export_script, "write a self-contained NumPy script that reruns the scenario"),
     "train": (_cmd_train, "train a model, watch its induction head form; write a run folder the window opens"),
 }
 
@@ -311,6 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     p.add_argument("--text", metavar="TEXT", help="run on this text instead of the scenario's tokens")
     p.add_argument("-q", "--quiet", action="store_true", help="do not list the files written")
+
+    p = sub.add_parser("export-script", help=COMMANDS["export-script"][1], description=COMMANDS["export-script"][1])
+    p.add_argument("scenario", metavar="NAME|FILE", help="a preset name (see 'presets') or a scenario file")
+    p.add_argument("--out", required=True, metavar="FILE.py", help="the script to write (replaced if it exists)")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not print the file written")
 
     p = sub.add_parser("train", help=COMMANDS["train"][1], description=COMMANDS["train"][1])
     p.add_argument("--preset", default="default", metavar="NAME",
