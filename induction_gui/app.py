@@ -33,6 +33,8 @@ def build_gui_parser() -> argparse.ArgumentParser:
                         help=f"a preset name or a scenario file (default: {DEFAULT_SCENARIO})")
     parser.add_argument("--screenshot", metavar="PNG", help="render the window once, save it as PNG and exit")
     parser.add_argument("--reset-layout", action="store_true", help="forget the saved window layout")
+    parser.add_argument("--present", action="store_true",
+                        help="start in presentation mode: full screen, large text, high contrast (F11/Esc leave)")
     parser.add_argument("--size", default="1500x950", metavar="WxH",
                         help="window size for --screenshot (default 1500x950)")
     return parser
@@ -76,6 +78,8 @@ def run_gui(args: argparse.Namespace) -> int:
         width, _, height = args.size.partition("x")
         window.resize(int(width), int(height))
     window.show()
+    if getattr(args, "present", False):
+        window.presentation.enter()
     if args.screenshot:
         result: dict[str, bool] = {}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QPoint, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QGuiApplication, QKeySequence, QPainter, QUndoStack
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QFont, QGuiApplication, QKeySequence, QPainter, QUndoStack
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QApplication,
@@ -34,8 +34,10 @@ from .. import __version__
 from ..model.document import Document
 from ..model.scenario import Scenario, ScenarioError, list_presets, load_scenario, save_scenario
 from . import colormaps
+from . import theme
 from .autosave import Autosaver
 from .panels.sequence_panel import SequencePanel
+from .presentation import Presentation
 from .panels.training_panel import TrainingPanel
 from .panels.weights_panel import WeightsPanel
 from .scheduler import RecomputeScheduler
@@ -98,10 +100,13 @@ class MainWindow(QMainWindow):
         self._font_points = BASE_FONT_POINTS
         self.actions: dict[str, QAction] = {}
         self._needs_default_sizes = False
+        self._theme = theme.DEFAULT_THEME
+        self.presentation = Presentation(self)
         self._setup_actions()
         self._setup_ui()
         self._setup_menus()
         self._restore_state()
+        self._restore_theme()
         self.autosaver = Autosaver(document, lambda: not self.undo_stack.isClean(), autosave_folder, parent=self)
         self.autosaver.failed.connect(self.statusBar().showMessage)
 
@@ -163,6 +168,15 @@ class MainWindow(QMainWindow):
         self._action("about", "&About", self.show_about)
         for i in range(1, 8):
             self._action(f"tab{i}", f"View {i}", lambda i=i: self.tabs.setCurrentIndex(i - 1), f"Ctrl+{i}")
+        self._action("presentation", "&Presentation Mode", self.presentation.toggle, "F11",
+                     "Full screen, large text and a high-contrast colour map for a projector (F11, Esc leaves)")
+        self.actions["presentation"].setCheckable(True)
+        self._action("leave_presentation", "Leave Presentation Mode", self.presentation.leave, "Esc")
+        self.actions["leave_presentation"].setEnabled(False)  # Esc belongs to the widgets outside the mode
+        self._action("next_step", "&Next Step", lambda: self.presentation.step(+1), "PgDown",
+                     "The next lesson step, or the next view (Page Down)")
+        self._action("previous_step", "P&revious Step", lambda: self.presentation.step(-1), "PgUp",
+                     "The previous lesson step, or the previous view (Page Up)")
 
     def _setup_ui(self) -> None:
         doc = self.document
@@ -291,6 +305,21 @@ class MainWindow(QMainWindow):
             view_menu.addAction(a[f"tab{i + 1}"])
         view_menu.addSeparator()
         view_menu.addAction(a["reset_layout"])
+        view_menu.addSeparator()
+        theme_menu = view_menu.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        self.theme_group.setExclusive(True)
+        self.theme_actions: dict[str, QAction] = {}
+        for name, label in theme.THEMES.items():
+            action = theme_menu.addAction(label)
+            action.setCheckable(True)
+            action.setChecked(name == self._theme)
+            action.triggered.connect(lambda checked=False, n=name: self.set_theme(n))
+            self.theme_group.addAction(action)
+            self.theme_actions[name] = action
+        view_menu.addAction(a["presentation"])
+        view_menu.addAction(a["next_step"])
+        view_menu.addAction(a["previous_step"])
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(a["about"])
@@ -377,6 +406,21 @@ class MainWindow(QMainWindow):
             if set_size is not None:
                 set_size(points)
         self.settings.set("view/font_scale", scale)
+
+    def _restore_theme(self) -> None:
+        """The remembered theme; light is left to the palette already in place (nothing to undo at start)."""
+        name = self.settings.get("view/theme")
+        if name != theme.DEFAULT_THEME:
+            self.set_theme(name)
+
+    def set_theme(self, name: str) -> None:
+        """Light or dark palette for the whole application, remembered (see ``theme`` for what follows it)."""
+        name = theme.apply_theme(name)
+        self._theme = name
+        for n, action in self.theme_actions.items():
+            action.setChecked(n == name)
+        theme.apply_plot_theme(self, name)
+        self.settings.set("view/theme", name)
 
     # -- status and title ------------------------------------------------------------------------
     def _update_title(self) -> None:
@@ -617,6 +661,8 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
+        if self.presentation.active:
+            self.presentation.leave()  # the saved layout is the teacher's, not the full-screen one
         self.save_layout()
         self.autosaver.stop()
         self.autosaver.remove()

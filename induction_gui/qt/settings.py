@@ -33,6 +33,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("window/tab", int, 0, "the centre view shown last"),
         Setting("view/colormap", str, "viridis", "sequential colour map of patterns and probabilities"),
         Setting("view/font_scale", float, 1.0, "multiplier of every font, for projectors"),
+        Setting("view/theme", str, "light", "light or dark palette of the whole application"),
+        Setting("view/presentation_font_scale", float, 1.6, "font scale of presentation mode (F11)"),
         Setting("files/recent", list, [], "recently opened or saved scenario files, newest first"),
         Setting("files/last_dir", str, "", "folder of the last file dialog"),
     )

@@ -1,0 +1,160 @@
+"""Presentation mode: the window set up for a projector, and keyboard stepping through the views.
+
+A teacher at the front of a room wants one key (F11) that makes everything
+readable from the back (full screen, large fonts, a high-contrast colour map,
+no editing docks) and one key (Esc, or F11 again) that puts every one of those
+things back exactly as it was, so the next lesson preparation is not disturbed.
+The settings file never records the presentation values: the teacher's own
+font scale and colour map stay remembered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QByteArray, QObject, Qt, Signal
+from PySide6.QtWidgets import QComboBox
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QDockWidget
+
+    from .main_window import MainWindow
+
+DEFAULT_FONT_SCALE = 1.6  # ~18 pt: readable at 1280x720 from the back of a classroom
+PRESENTATION_COLORMAP = "cividis"  # high contrast on washed-out projectors, and colour-blind safe
+KEEP_COLORMAPS = ("gray", "cividis")  # the teacher already chose a high-contrast map: keep it
+HIDDEN_DOCKS = ("sequence_dock", "weights_dock")  # editing tools; lesson and training docks stay
+COMBO_MIN_CHARS = 10  # at projector font sizes, long choice names would make views wider than 1280 px
+
+
+@dataclass
+class _Saved:
+    """What entering changed, so leaving restores it."""
+
+    geometry: QByteArray = field(default_factory=QByteArray)
+    window_state: Qt.WindowState = Qt.WindowState.WindowNoState
+    docks: dict[str, bool] = field(default_factory=dict)
+    font_scale: float = 1.0
+    colormap: str = "viridis"
+    status_bar: bool = True
+    combos: dict[QComboBox, tuple[QComboBox.SizeAdjustPolicy, int, int]] = field(default_factory=dict)
+
+
+class Presentation(QObject):
+    """Enters and leaves presentation mode on a main window; ``active`` says which."""
+
+    changed = Signal(bool)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.active = False
+        self._saved: _Saved | None = None
+
+    # -- mode --------------------------------------------------------------------------------------
+    def enter(self) -> None:
+        """Full screen, projector fonts, high-contrast map, editing docks hidden."""
+        if self.active:
+            return
+        w = self.window
+        settings = w.settings
+        self._saved = _Saved(
+            geometry=w.saveGeometry(),
+            window_state=w.windowState(),
+            docks={name: self._dock(name).isVisible() for name in HIDDEN_DOCKS},
+            font_scale=w._font_scale,
+            colormap=w._colormap,
+            status_bar=w.statusBar().isVisible(),
+        )
+        self.active = True
+        for name in HIDDEN_DOCKS:
+            self._dock(name).hide()
+        w.statusBar().hide()  # recompute timings mean nothing to a class; 720 rows are scarce
+        scale = max(settings.get("view/presentation_font_scale"), self._saved.font_scale)
+        w.set_font_scale(scale)
+        if self._saved.colormap not in KEEP_COLORMAPS:
+            w.set_colormap(PRESENTATION_COLORMAP)
+        # the teacher's own choices stay remembered, not the projector's
+        settings.set("view/font_scale", self._saved.font_scale)
+        settings.set("view/colormap", self._saved.colormap)
+        self._shrink_combos()
+        w.tabs.currentChanged.connect(self._shrink_combos)  # views built later, in the mode
+        w.showFullScreen()
+        self._sync_actions()
+        self.changed.emit(True)
+
+    def leave(self) -> None:
+        """Put back the window state, geometry, docks, font scale and colour map of before."""
+        if not self.active or self._saved is None:
+            return
+        w = self.window
+        saved = self._saved
+        self.active = False
+        self._saved = None
+        w.tabs.currentChanged.disconnect(self._shrink_combos)
+        for combo, (policy, chars, min_width) in saved.combos.items():
+            combo.setSizeAdjustPolicy(policy)
+            combo.setMinimumContentsLength(chars)
+            combo.setMinimumWidth(min_width)
+        if saved.window_state & Qt.WindowState.WindowMaximized:
+            w.showMaximized()
+        else:
+            w.showNormal()
+            if not saved.geometry.isEmpty():
+                w.restoreGeometry(saved.geometry)
+        for name, visible in saved.docks.items():
+            self._dock(name).setVisible(visible)
+        w.statusBar().setVisible(saved.status_bar)
+        w.set_font_scale(saved.font_scale)
+        w.set_colormap(saved.colormap)
+        self._sync_actions()
+        self.changed.emit(False)
+
+    def toggle(self) -> None:
+        """F11: enter or leave."""
+        if self.active:
+            self.leave()
+        else:
+            self.enter()
+
+    # -- keyboard stepping -------------------------------------------------------------------------------
+    def step(self, delta: int) -> None:
+        """PgDn/PgUp: the next lesson step if lessons exist, else the next centre tab (wrapping round)."""
+        step_lesson = getattr(self.window, "step_lesson", None)
+        if callable(step_lesson):
+            step_lesson(delta)
+            return
+        tabs = self.window.tabs
+        if tabs.count():
+            tabs.setCurrentIndex((tabs.currentIndex() + delta) % tabs.count())
+
+    # -- helpers ------------------------------------------------------------------------------------------
+    def _shrink_combos(self, *_: object) -> None:
+        """Let the views' choice boxes elide long names, so 1.6x fonts still fit a 1280-pixel projector.
+
+        Combo boxes size to their longest entry by default; at projector font
+        sizes one row of them set the window's minimum width beyond the screen
+        and clipped the view. Leaving puts their sizing back.
+        """
+        if not self.active or self._saved is None:
+            return
+        for combo in self.window.tabs.findChildren(QComboBox):
+            if combo in self._saved.combos:
+                continue
+            self._saved.combos[combo] = (combo.sizeAdjustPolicy(), combo.minimumContentsLength(),
+                                         combo.minimumWidth())
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(COMBO_MIN_CHARS)
+            # QComboBox caches its minimum size hint; an explicit minimum is what layouts then use
+            combo.setMinimumWidth(combo.sizeHint().width())
+
+    def _dock(self, name: str) -> QDockWidget:
+        return getattr(self.window, name)
+
+    def _sync_actions(self) -> None:
+        actions = self.window.actions
+        if "presentation" in actions:
+            actions["presentation"].setChecked(self.active)
+        if "leave_presentation" in actions:
+            actions["leave_presentation"].setEnabled(self.active)  # Esc is free outside presentation mode
