@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self._setup_actions()
         self._setup_ui()
         self._setup_menus()
+        self._setup_lessons()
         self._restore_state()
         self._restore_theme()
         self.autosaver = Autosaver(document, lambda: not self.undo_stack.isClean(), autosave_folder, parent=self)
@@ -147,6 +148,9 @@ class MainWindow(QMainWindow):
                      "Save the matrices of the current view as CSV files")
         self._action("open_run", "Open &Training Run…", self.open_training_run_dialog, None,
                      "Open a training run folder: its loss curves and checkpoints, without retraining")
+        self._action("export_script", "Export as Python &Script…", self.export_script_dialog, None,
+                     "Save a NumPy-only script that rebuilds this scenario and prints its attention weights "
+                     "and copied representations, as the lecture did")
         self._action("export_npz", "Export &Cache as NPZ…", self.export_cache_dialog, None,
                      "Save every activation (TransformerLens hook names) as a NumPy .npz file")
         self._action("quit", "&Quit", self.close, S.Quit)
@@ -273,7 +277,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(a["save"])
         file_menu.addAction(a["save_as"])
         file_menu.addSeparator()
-        for key in ("export_png", "export_svg", "export_csv", "export_npz"):
+        for key in ("export_png", "export_svg", "export_csv", "export_npz", "export_script"):
             file_menu.addAction(a[key])
         file_menu.addSeparator()
         file_menu.addAction(a["quit"])
@@ -332,6 +336,15 @@ class MainWindow(QMainWindow):
             action.setStatusTip(description)
             action.setToolTip(description)
             action.triggered.connect(lambda checked=False, n=name: self.open_preset(n))
+
+    def _setup_lessons(self) -> None:
+        """The course: a Lesson dock (tabbed with the weights), its toggle (Ctrl+L), step_lesson() for PgDn/PgUp."""
+        from .panels.lesson_panel import install_lessons
+
+        self.lesson_panel = install_lessons(self)
+        self.tabifyDockWidget(self.weights_dock, self.lesson_dock)
+        self.weights_dock.raise_()
+        self.lesson_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+L"))
 
     def _restore_state(self) -> None:
         s = self.settings
@@ -647,6 +660,21 @@ class MainWindow(QMainWindow):
             except OSError as exc:
                 self.show_error("Cannot export the cache", str(exc))
 
+    def export_script(self, path: Path) -> None:
+        """The scenario as a self-contained NumPy script (what ``induction-gui export-script`` writes)."""
+        from ..model.script_export import script_text
+
+        text = script_text(self.document.scenario_for_saving(), filename=path.name)
+        path.write_text(text, encoding="utf-8")
+
+    def export_script_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export as Python script", "scenario.py", "Python (*.py)")
+        if path:
+            try:
+                self.export_script(Path(path))
+            except (OSError, ValueError) as exc:
+                self.show_error("Cannot export the script", str(exc))
+
     def show_about(self) -> None:
         QMessageBox.about(
             self,
@@ -674,7 +702,7 @@ class MainWindow(QMainWindow):
         self.scheduler.detach()
         for view in self._built_views():
             view.detach()
-        for panel in (self.sequence_panel, self.weights_panel, self.training_panel):
+        for panel in (self.sequence_panel, self.weights_panel, self.training_panel, self.lesson_panel):
             detach = getattr(panel, "detach", None)
             if detach is not None:
                 detach()

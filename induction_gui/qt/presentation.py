@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QObject, Qt, Signal
+from PySide6.QtCore import QTimer, QByteArray, QObject, Qt, Signal
 from PySide6.QtWidgets import QComboBox
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ class _Saved:
     font_scale: float = 1.0
     colormap: str = "viridis"
     status_bar: bool = True
+    dock_layout: QByteArray = field(default_factory=QByteArray)  # saveState(): where every dock sat
     combos: dict[QComboBox, tuple[QComboBox.SizeAdjustPolicy, int, int]] = field(default_factory=dict)
 
 
@@ -66,10 +67,17 @@ class Presentation(QObject):
             font_scale=w._font_scale,
             colormap=w._colormap,
             status_bar=w.statusBar().isVisible(),
+            dock_layout=w.saveState(),
         )
         self.active = True
         for name in HIDDEN_DOCKS:
             self._dock(name).hide()
+        lesson = getattr(w, "lesson_dock", None)
+        if lesson is not None and lesson.isVisible():
+            # the lesson text stays on screen, below the views: 1280 columns are for the views
+            w.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, lesson)
+            # sized once the window is full screen, so the views keep most of the height
+            QTimer.singleShot(0, lambda: w.resizeDocks([lesson], [max(160, w.height() // 4)], Qt.Orientation.Vertical))
         w.statusBar().hide()  # recompute timings mean nothing to a class; 720 rows are scarce
         scale = max(settings.get("view/presentation_font_scale"), self._saved.font_scale)
         w.set_font_scale(scale)
@@ -93,6 +101,8 @@ class Presentation(QObject):
         self.active = False
         self._saved = None
         w.tabs.currentChanged.disconnect(self._shrink_combos)
+        if not saved.dock_layout.isEmpty():
+            w.restoreState(saved.dock_layout)
         for combo, (policy, chars, min_width) in saved.combos.items():
             combo.setSizeAdjustPolicy(policy)
             combo.setMinimumContentsLength(chars)
