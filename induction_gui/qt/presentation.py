@@ -72,6 +72,9 @@ class Presentation(QObject):
         self.active = True
         for name in HIDDEN_DOCKS:
             self._dock(name).hide()
+        panel = getattr(w, "lesson_panel", None)
+        if panel is not None:
+            panel.set_compact(True)
         lesson = getattr(w, "lesson_dock", None)
         if lesson is not None and lesson.isVisible():
             # the lesson text stays on screen, below the views: 1280 columns are for the views
@@ -103,6 +106,9 @@ class Presentation(QObject):
         w.tabs.currentChanged.disconnect(self._shrink_combos)
         if not saved.dock_layout.isEmpty():
             w.restoreState(saved.dock_layout)
+        panel = getattr(w, "lesson_panel", None)
+        if panel is not None:
+            panel.set_compact(False)
         for combo, (policy, chars, min_width) in saved.combos.items():
             combo.setSizeAdjustPolicy(policy)
             combo.setMinimumContentsLength(chars)

@@ -129,3 +129,17 @@ def test_presentation_screenshot_at_projector_size(make_window, tmp_path: Path) 
         assert window.minimumSizeHint().width() <= 1280, window.tabs.tabText(i)
     assert image.save(str(tmp_path / "present.png"))
     window.presentation.leave()
+
+
+def test_presentation_keeps_a_compact_lesson_below_the_views(make_window) -> None:
+    window = make_window()
+    window.lesson_dock.show()
+    window.lesson_dock.raise_()
+    window.presentation.enter()
+    panel = window.lesson_panel
+    assert panel.chooser.isHidden() and panel.buttons_row.isHidden(), "PgDn/PgUp replace the buttons"
+    assert not panel.text.isHidden(), "the step text stays on the projector"
+    assert window.dockWidgetArea(window.lesson_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+    window.presentation.leave()
+    assert not panel.chooser.isHidden() and not panel.buttons_row.isHidden()
+    assert window.dockWidgetArea(window.lesson_dock) == Qt.DockWidgetArea.RightDockWidgetArea

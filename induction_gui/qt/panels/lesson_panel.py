@@ -106,6 +106,15 @@ class LessonPanel(QWidget):
         document.events.selection.connect(self._on_selection)
         document.events.scenario.connect(self._on_scenario)
 
+    def set_compact(self, compact: bool) -> None:
+        """Presentation mode: only the step, its text and the task; PgDn/PgUp replace the buttons.
+
+        On a 720-row projector every row the lesson takes is a row the views lose.
+        """
+        for widget in (self.chooser, self.title_label, self.buttons_row):
+            widget.setVisible(not compact)
+        self.text.setMinimumHeight(60 if compact else 120)
+
     # -- construction -------------------------------------------------------------------------
     def _build(self) -> None:
         layout = QVBoxLayout(self)
@@ -151,7 +160,9 @@ class LessonPanel(QWidget):
         task_layout.addWidget(self.hint_button)
         layout.addWidget(self.task_box)
 
-        buttons = QHBoxLayout()
+        self.buttons_row = QWidget()
+        buttons = QHBoxLayout(self.buttons_row)
+        buttons.setContentsMargins(0, 0, 0, 0)
         self.prev_button = QPushButton("◀ Previous")
         self.prev_button.setToolTip("Previous step (PgUp)")
         self.prev_button.clicked.connect(lambda: self.step(-1))
@@ -164,7 +175,7 @@ class LessonPanel(QWidget):
         buttons.addWidget(self.prev_button)
         buttons.addWidget(self.restart_button)
         buttons.addWidget(self.next_button)
-        layout.addLayout(buttons)
+        layout.addWidget(self.buttons_row)
 
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
         self.next_shortcut = QShortcut(QKeySequence(Qt.Key.Key_PageDown), self, lambda: self.step(1), context=context)
