@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
@@ -105,20 +105,25 @@ def expect_object(
     required: Collection[str] = (),
     optional: Collection[str] = (),
     what: str = "an object",
+    error: Callable[[str, str], Exception] = ScenarioError,
 ) -> dict[str, object]:
-    """``value`` as a dict with only the known keys and all the required ones."""
+    """``value`` as a dict with only the known keys and all the required ones.
+
+    ``error(path, detail)`` builds the exception, so other JSON formats (lessons)
+    share these checks and their wording.
+    """
     if not isinstance(value, dict):
         where = "" if path else " at the top level"
-        raise ScenarioError(path, f"expected {what}{where}, got {describe(value)}")
+        raise error(path, f"expected {what}{where}, got {describe(value)}")
     if isinstance(value, DuplicateKeyDict):
-        raise ScenarioError(child(path, value.duplicate), "this key appears twice in the same object")
+        raise error(child(path, value.duplicate), "this key appears twice in the same object")
     known = [*required, *optional]
     for key in value:
         if key not in known:
-            raise ScenarioError(child(path, key), f"unknown field (known fields: {', '.join(known)})")
+            raise error(child(path, key), f"unknown field (known fields: {', '.join(known)})")
     for key in required:
         if key not in value:
-            raise ScenarioError(child(path, key), "missing (this field is required)")
+            raise error(child(path, key), "missing (this field is required)")
     return value
 
 

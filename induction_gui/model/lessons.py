@@ -23,6 +23,7 @@ import numpy as np
 
 from ..resources import ResourceError, preset_names, resource_root
 from .document import DETECTORS, Document
+from .fields import child, describe, expect_object
 from .scenario import Scenario, load_scenario
 
 FORMAT = "induction-gui.lesson"
@@ -102,38 +103,14 @@ class Lesson:
 
 
 # -- validation helpers -----------------------------------------------------------------------
-def _describe(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, int | float):
-        return f"the number {value}"
-    return {"list": "a list", "dict": "an object"}.get(type(value).__name__, type(value).__name__)
-
-
 def _obj(value: object, path: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> dict:
-    if not isinstance(value, dict):
-        raise LessonError(path, f"expected an object, got {_describe(value)}")
-    known = (*required, *optional)
-    for key in value:
-        if key not in known:
-            raise LessonError(_child(path, key), f"unknown field (known fields: {', '.join(known)})")
-    for key in required:
-        if key not in value:
-            raise LessonError(_child(path, key), "missing (this field is required)")
-    return value
-
-
-def _child(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+    """An object with only known and all required fields (the scenario file's check, as LessonError)."""
+    return expect_object(value, path, required=required, optional=optional, error=LessonError)
 
 
 def _str(value: object, path: str, *, non_empty: bool = True) -> str:
     if not isinstance(value, str):
-        raise LessonError(path, f"expected text, got {_describe(value)}")
+        raise LessonError(path, f"expected text, got {describe(value)}")
     if non_empty and not value.strip():
         raise LessonError(path, "is empty")
     return value
@@ -141,7 +118,7 @@ def _str(value: object, path: str, *, non_empty: bool = True) -> str:
 
 def _int(value: object, path: str, lo: int | None = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise LessonError(path, f"expected an integer, got {_describe(value)}")
+        raise LessonError(path, f"expected an integer, got {describe(value)}")
     if lo is not None and value < lo:
         raise LessonError(path, f"expected an integer ≥ {lo}, got {value}")
     return value
@@ -149,13 +126,13 @@ def _int(value: object, path: str, lo: int | None = 0) -> int:
 
 def _number(value: object, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
-        raise LessonError(path, f"expected a number, got {_describe(value)}")
+        raise LessonError(path, f"expected a number, got {describe(value)}")
     return float(value)
 
 
 def _choice(value: object, path: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
-        raise LessonError(path, f"expected one of {', '.join(choices)}; got {_describe(value)}")
+        raise LessonError(path, f"expected one of {', '.join(choices)}; got {describe(value)}")
     return value  # type: ignore[return-value]
 
 
@@ -176,7 +153,7 @@ def _check_position(value: object, path: str) -> None:
     raise LessonError(
         path,
         f"expected a position: an integer, \"last\", or {', '.join(p + '<token>' for p in _POSITION_PREFIXES)}; "
-        f"got {_describe(value)}",
+        f"got {describe(value)}",
     )
 
 
@@ -220,32 +197,32 @@ class CheckResult:
 
 
 def _validate_head(check: dict, path: str) -> None:
-    _int(check["layer"], _child(path, "layer"))
-    _int(check["head"], _child(path, "head"))
+    _int(check["layer"], child(path, "layer"))
+    _int(check["head"], child(path, "head"))
 
 
 def _validate_attention(check: dict, path: str) -> None:
     _obj(check, path, ("kind", "layer", "head", "query", "key"), ("min", "max"))
     _validate_head(check, path)
-    _check_position(check["query"], _child(path, "query"))
-    _check_position(check["key"], _child(path, "key"))
+    _check_position(check["query"], child(path, "query"))
+    _check_position(check["key"], child(path, "key"))
     _bounds(check, path)
 
 
 def _bounds(check: dict, path: str) -> None:
     if "min" not in check and "max" not in check:
-        raise LessonError(_child(path, "min"), 'missing (give "min", "max" or both)')
+        raise LessonError(child(path, "min"), 'missing (give "min", "max" or both)')
     for key in ("min", "max"):
         if key in check:
-            _number(check[key], _child(path, key))
+            _number(check[key], child(path, key))
 
 
 def _validate_score(check: dict, path: str) -> None:
     _obj(check, path, ("kind", "detector", "layer", "head"), ("measure", "exclude_bos", "min", "max"))
-    _choice(check["detector"], _child(path, "detector"), DETECTORS)
-    _choice(check.get("measure", "mul"), _child(path, "measure"), MEASURES)
+    _choice(check["detector"], child(path, "detector"), DETECTORS)
+    _choice(check.get("measure", "mul"), child(path, "measure"), MEASURES)
     if not isinstance(check.get("exclude_bos", False), bool):
-        raise LessonError(_child(path, "exclude_bos"), f"expected true or false, got {_describe(check['exclude_bos'])}")
+        raise LessonError(child(path, "exclude_bos"), f"expected true or false, got {describe(check['exclude_bos'])}")
     _validate_head(check, path)
     _bounds(check, path)
 
@@ -253,27 +230,27 @@ def _validate_score(check: dict, path: str) -> None:
 def _validate_ablated(check: dict, path: str) -> None:
     _obj(check, path, ("kind", "layer", "head"), ("ablation",))
     _validate_head(check, path)
-    _choice(check.get("ablation", "any"), _child(path, "ablation"), ABLATIONS)
+    _choice(check.get("ablation", "any"), child(path, "ablation"), ABLATIONS)
 
 
 def _validate_prediction_wrong(check: dict, path: str) -> None:
     _obj(check, path, ("kind", "at"), ("copied",))
     if check["at"] != "repeat":
-        _check_position(check["at"], _child(path, "at"))
+        _check_position(check["at"], child(path, "at"))
     if not isinstance(check.get("copied", False), bool):
-        raise LessonError(_child(path, "copied"), f"expected true or false, got {_describe(check['copied'])}")
+        raise LessonError(child(path, "copied"), f"expected true or false, got {describe(check['copied'])}")
 
 
 def _validate_key_shift(check: dict, path: str) -> None:
     _obj(check, path, ("kind", "layer", "head", "equals"))
     _validate_head(check, path)
-    _int(check["equals"], _child(path, "equals"))
+    _int(check["equals"], child(path, "equals"))
 
 
 def _validate_all(check: dict, path: str) -> None:
     _obj(check, path, ("kind", "of"))
     if not isinstance(check["of"], list) or not check["of"]:
-        raise LessonError(_child(path, "of"), f"expected a non-empty list of checks, got {_describe(check['of'])}")
+        raise LessonError(child(path, "of"), f"expected a non-empty list of checks, got {describe(check['of'])}")
     for i, sub in enumerate(check["of"]):
         validate_check(sub, f"{path}.of[{i}]")
 
@@ -411,13 +388,13 @@ CHECK_KINDS: dict[str, tuple[Callable[[dict, str], None], Callable[[Mapping[str,
 def validate_check(check: object, path: str = "check") -> dict[str, Any]:
     """Refuse an unknown kind or a missing/extra field, naming the JSON path."""
     if not isinstance(check, dict):
-        raise LessonError(path, f"expected a check object, got {_describe(check)}")
+        raise LessonError(path, f"expected a check object, got {describe(check)}")
     if "kind" not in check:
-        raise LessonError(_child(path, "kind"), f"missing (known kinds: {', '.join(CHECK_KINDS)})")
+        raise LessonError(child(path, "kind"), f"missing (known kinds: {', '.join(CHECK_KINDS)})")
     kind = check["kind"]
     if kind not in CHECK_KINDS:
         known = ", ".join(CHECK_KINDS)
-        raise LessonError(_child(path, "kind"), f"unknown kind {_describe(kind)} (known kinds: {known})")
+        raise LessonError(child(path, "kind"), f"unknown kind {describe(kind)} (known kinds: {known})")
     CHECK_KINDS[kind][0](check, path)
     return check
 
@@ -444,41 +421,41 @@ def _resolve_scenario(value: str, folder: Path | None) -> str | Path:
 
 def _parse_step(value: object, path: str, folder: Path | None) -> Step:
     obj = _obj(value, path, _STEP_REQUIRED, _STEP_OPTIONAL)
-    title = _str(obj["title"], _child(path, "title"))
-    text = _str(obj["text"], _child(path, "text"))
+    title = _str(obj["title"], child(path, "title"))
+    text = _str(obj["text"], child(path, "text"))
     scenario = None
     if "scenario" in obj:
-        scenario = _str(obj["scenario"], _child(path, "scenario"))
+        scenario = _str(obj["scenario"], child(path, "scenario"))
         try:
             _resolve_scenario(scenario, folder)
         except LookupError:
             raise LessonError(
-                _child(path, "scenario"),
-                f"unknown scenario {_describe(scenario)}: neither a preset ({', '.join(preset_names())}) "
+                child(path, "scenario"),
+                f"unknown scenario {describe(scenario)}: neither a preset ({', '.join(preset_names())}) "
                 "nor a file next to the lesson",
             ) from None
-    view = _choice(obj["view"], _child(path, "view"), VIEWS) if "view" in obj else None
+    view = _choice(obj["view"], child(path, "view"), VIEWS) if "view" in obj else None
     focus: dict[str, int] = {}
     if "focus" in obj:
-        f = _obj(obj["focus"], _child(path, "focus"), (), _FOCUS_FIELDS)
-        focus = {k: _int(v, _child(_child(path, "focus"), k)) for k, v in f.items()}
+        f = _obj(obj["focus"], child(path, "focus"), (), _FOCUS_FIELDS)
+        focus = {k: _int(v, child(child(path, "focus"), k)) for k, v in f.items()}
     task = None
     if "task" in obj:
-        tpath = _child(path, "task")
+        tpath = child(path, "task")
         t = _obj(obj["task"], tpath, _TASK_REQUIRED, _TASK_OPTIONAL)
         hints = t.get("hints", [])
         if not isinstance(hints, list):
-            raise LessonError(_child(tpath, "hints"), f"expected a list of texts, got {_describe(hints)}")
+            raise LessonError(child(tpath, "hints"), f"expected a list of texts, got {describe(hints)}")
         task = Task(
-            prompt=_str(t["prompt"], _child(tpath, "prompt")),
-            check=validate_check(t["check"], _child(tpath, "check")),
+            prompt=_str(t["prompt"], child(tpath, "prompt")),
+            check=validate_check(t["check"], child(tpath, "check")),
             hints=tuple(_str(h, f"{tpath}.hints[{i}]") for i, h in enumerate(hints)),
         )
     run = None
     if "run" in obj:
-        run = _str(obj["run"], _child(path, "run"))
+        run = _str(obj["run"], child(path, "run"))
         if folder is not None and not (folder / run).is_dir():
-            raise LessonError(_child(path, "run"), f"no training-run folder {_describe(run)} next to the lesson")
+            raise LessonError(child(path, "run"), f"no training-run folder {describe(run)} next to the lesson")
     return Step(title, text, scenario, view, focus, task, run)
 
 
@@ -486,13 +463,13 @@ def lesson_from_json(doc: object, *, name: str = "lesson", folder: Path | None =
     """A validated :class:`Lesson` from a parsed JSON document."""
     obj = _obj(doc, "", _TOP_REQUIRED, _TOP_OPTIONAL)
     if obj["format"] != FORMAT:
-        raise LessonError("format", f'expected "{FORMAT}", got {_describe(obj["format"])}')
+        raise LessonError("format", f'expected "{FORMAT}", got {describe(obj["format"])}')
     version = _int(obj["version"], "version", lo=1)
     if version > CURRENT_VERSION:
         raise LessonError("version", f"written by a newer version ({version}); this app reads up to {CURRENT_VERSION}")
     steps = obj["steps"]
     if not isinstance(steps, list) or not steps:
-        raise LessonError("steps", f"expected a non-empty list of steps, got {_describe(steps)}")
+        raise LessonError("steps", f"expected a non-empty list of steps, got {describe(steps)}")
     return Lesson(
         name=name,
         title=_str(obj["title"], "title"),
