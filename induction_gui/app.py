@@ -80,6 +80,9 @@ def run_gui(args: argparse.Namespace) -> int:
     window.show()
     if getattr(args, "present", False):
         window.presentation.enter()
+        if args.screenshot:  # the shot is of the projector layout at --size, whatever the screen here is
+            window.showNormal()
+            window.resize(int(width), int(height))
     if args.screenshot:
         result: dict[str, bool] = {}
 

@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self._lazy_tabs: list[_LazyTab] = []
         self._colormap = colormaps.DEFAULT_SEQUENTIAL
         self._font_points = BASE_FONT_POINTS
+        self._view_presentation = False  # the centre views in their projector layout
         self.actions: dict[str, QAction] = {}
         self._needs_default_sizes = False
         self._theme = theme.DEFAULT_THEME
@@ -239,7 +240,14 @@ class MainWindow(QMainWindow):
         view = cls(self.document)
         view.set_colormap(self._colormap)
         view.set_font_size(self._font_points)
+        view.set_presentation(self._view_presentation)
         return view
+
+    def set_view_presentation(self, on: bool) -> None:
+        """Projector layout of the centre views (presentation mode); views built later take it too."""
+        self._view_presentation = on
+        for view in self._built_views():
+            view.set_presentation(on)
 
     def _on_tab_changed(self, index: int) -> None:
         page = self.tabs.widget(index)

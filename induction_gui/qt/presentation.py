@@ -26,6 +26,11 @@ PRESENTATION_COLORMAP = "cividis"  # high contrast on washed-out projectors, and
 KEEP_COLORMAPS = ("gray", "cividis")  # the teacher already chose a high-contrast map: keep it
 HIDDEN_DOCKS = ("sequence_dock", "weights_dock")  # editing tools; lesson and training docks stay
 COMBO_MIN_CHARS = 10  # at projector font sizes, long choice names would make views wider than 1280 px
+# 16:9 projectors have width to spare and no height: the lesson text sits at the right, full height,
+# and the views keep every row (a lesson below them squashed the attention heatmap to a strip)
+LESSON_WIDTH_FRACTION = 0.3
+ATTENTION_FRACTION = 0.66  # of the attention tab's width: the focused pattern large, the heads grid beside it
+TRAINING_HEIGHT_FRACTION = 0.45  # the phase-change curves below the views, when the training dock is up
 
 
 @dataclass
@@ -40,6 +45,8 @@ class _Saved:
     status_bar: bool = True
     dock_layout: QByteArray = field(default_factory=QByteArray)  # saveState(): where every dock sat
     combos: dict[QComboBox, tuple[QComboBox.SizeAdjustPolicy, int, int]] = field(default_factory=dict)
+    bottom_right_corner: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea
+    attention_split: list[int] = field(default_factory=list)  # attention view | heads grid widths
 
 
 class Presentation(QObject):
@@ -68,19 +75,31 @@ class Presentation(QObject):
             colormap=w._colormap,
             status_bar=w.statusBar().isVisible(),
             dock_layout=w.saveState(),
+            bottom_right_corner=w.corner(Qt.Corner.BottomRightCorner),
+            attention_split=w.attention_splitter.sizes(),
         )
         self.active = True
         for name in HIDDEN_DOCKS:
             self._dock(name).hide()
+        w.set_view_presentation(True)
         panel = getattr(w, "lesson_panel", None)
         if panel is not None:
             panel.set_compact(True)
+        training = getattr(w, "training_panel", None)
+        if training is not None:
+            training.set_compact(True)
+        # the right column runs the full height, so the lesson text beside the training curves keeps its rows
+        w.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         lesson = getattr(w, "lesson_dock", None)
         if lesson is not None and lesson.isVisible():
-            # the lesson text stays on screen, below the views: 1280 columns are for the views
-            w.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, lesson)
-            # sized once the window is full screen, so the views keep most of the height
-            QTimer.singleShot(0, lambda: w.resizeDocks([lesson], [max(160, w.height() // 4)], Qt.Orientation.Vertical))
+            w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, lesson)
+        training_dock = getattr(w, "training_dock", None)
+        if training_dock is not None:
+            if training_dock.isVisible():
+                w.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, training_dock)
+            training_dock.visibilityChanged.connect(self._on_training_dock_visibility)
+        # sized once the window is full screen
+        QTimer.singleShot(0, self._size_docks)
         w.statusBar().hide()  # recompute timings mean nothing to a class; 720 rows are scarce
         scale = max(settings.get("view/presentation_font_scale"), self._saved.font_scale)
         w.set_font_scale(scale)
@@ -104,11 +123,21 @@ class Presentation(QObject):
         self.active = False
         self._saved = None
         w.tabs.currentChanged.disconnect(self._shrink_combos)
+        training_dock = getattr(w, "training_dock", None)
+        if training_dock is not None:
+            training_dock.visibilityChanged.disconnect(self._on_training_dock_visibility)
+        w.setCorner(Qt.Corner.BottomRightCorner, saved.bottom_right_corner)
         if not saved.dock_layout.isEmpty():
             w.restoreState(saved.dock_layout)
+        w.set_view_presentation(False)
+        if saved.attention_split:  # once the window has its size back, or the proportions come out wrong
+            QTimer.singleShot(0, lambda: w.attention_splitter.setSizes(saved.attention_split))
         panel = getattr(w, "lesson_panel", None)
         if panel is not None:
             panel.set_compact(False)
+        training = getattr(w, "training_panel", None)
+        if training is not None:
+            training.set_compact(False)
         for combo, (policy, chars, min_width) in saved.combos.items():
             combo.setSizeAdjustPolicy(policy)
             combo.setMinimumContentsLength(chars)
@@ -146,6 +175,29 @@ class Presentation(QObject):
             tabs.setCurrentIndex((tabs.currentIndex() + delta) % tabs.count())
 
     # -- helpers ------------------------------------------------------------------------------------------
+    def _size_docks(self) -> None:
+        """The lesson a third of the width at the right, the training curves under the views (if shown)."""
+        if not self.active:
+            return
+        w = self.window
+        total = sum(w.attention_splitter.sizes())
+        w.attention_splitter.setSizes([round(total * ATTENTION_FRACTION), round(total * (1 - ATTENTION_FRACTION))])
+        lesson = getattr(w, "lesson_dock", None)
+        if lesson is not None and lesson.isVisible():
+            w.resizeDocks([lesson], [int(w.width() * LESSON_WIDTH_FRACTION)], Qt.Orientation.Horizontal)
+        training_dock = getattr(w, "training_dock", None)
+        if training_dock is not None and training_dock.isVisible():
+            w.resizeDocks([training_dock], [int(w.height() * TRAINING_HEIGHT_FRACTION)], Qt.Orientation.Vertical)
+
+    def _on_training_dock_visibility(self, visible: bool) -> None:
+        """A lesson step opened the training dock during the presentation: put it under the views, sized."""
+        if not (self.active and visible):
+            return
+        w = self.window
+        if w.dockWidgetArea(w.training_dock) != Qt.DockWidgetArea.BottomDockWidgetArea:
+            w.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, w.training_dock)
+        QTimer.singleShot(0, self._size_docks)
+
     def _shrink_combos(self, *_: object) -> None:
         """Let the views' choice boxes elide long names, so 1.6x fonts still fit a 1280-pixel projector.
 

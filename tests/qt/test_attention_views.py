@@ -22,7 +22,7 @@ from induction_gui.model.document import Document
 from induction_gui.qt.views.attention_view import AttentionView
 from induction_gui.qt.views.base import View
 from induction_gui.qt.views.copying_view import CopyingView
-from induction_gui.qt.views.heads_grid import FOCUS_PEN, HeadsGrid
+from induction_gui.qt.views.heads_grid import FOCUS_WIDTH, HeadsGrid
 from induction_gui.qt.views.heatmap import Heatmap
 
 VIEWS: list[type[View]] = [AttentionView, HeadsGrid, CopyingView]
@@ -157,8 +157,8 @@ def test_heads_grid_draws_every_head_with_its_scores(qtbot, document: Document) 
             assert thumb.caption.text.count(f"L{layer}H{head}") == 1
     assert "previous-token head" in grid.thumbnails[0][0].caption.text
     assert "induction head" in grid.thumbnails[1][0].caption.text
-    assert grid.thumbnails[1][0].vb.border.width() == FOCUS_PEN.width()
-    assert grid.thumbnails[0][0].vb.border.width() != FOCUS_PEN.width()
+    assert grid.thumbnails[1][0].vb.border.widthF() == FOCUS_WIDTH
+    assert grid.thumbnails[0][0].vb.border.widthF() != FOCUS_WIDTH
 
 
 def test_clicking_a_thumbnail_focuses_that_head(qtbot, document: Document) -> None:
@@ -168,8 +168,8 @@ def test_clicking_a_thumbnail_focuses_that_head(qtbot, document: Document) -> No
     qtbot.mouseClick(grid.graphics.viewport(), Qt.MouseButton.LeftButton,
                      pos=_viewport_point(grid.graphics, centre))
     assert (document.selection.layer, document.selection.head) == (0, 1)
-    assert thumb.vb.border.width() == FOCUS_PEN.width()
-    assert grid.thumbnails[1][0].vb.border.width() != FOCUS_PEN.width()
+    assert thumb.vb.border.widthF() == FOCUS_WIDTH
+    assert grid.thumbnails[1][0].vb.border.widthF() != FOCUS_WIDTH
 
 
 def test_hovering_a_thumbnail_previews_name_and_scores(qtbot, document: Document) -> None:

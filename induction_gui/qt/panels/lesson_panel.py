@@ -298,8 +298,10 @@ class LessonPanel(QWidget):
             run = self.lesson.run_path(step)
             if run is not None:
                 w.open_training_run(run)
-            return
-        title = TAB_TITLES[step.view]
+            # scrubbing the checkpoints then shows the focused head's pattern forming above the curves
+            title = TAB_TITLES["attention"]
+        else:
+            title = TAB_TITLES[step.view]
         tabs = w.tabs
         for i in range(tabs.count()):
             if tabs.tabText(i).replace("&", "") == title:

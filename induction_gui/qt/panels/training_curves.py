@@ -20,12 +20,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QShowEvent
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFontMetricsF, QShowEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 import pyqtgraph as pg
 
+from ..views.base import line_width
 from ..views.plotting import make_plot, qfont, style_plot
 
 # Okabe–Ito: distinguishable with colour-blindness and on a washed-out projector
@@ -35,6 +36,8 @@ CURSOR_COLOR = "#444444"  # the scrubbed checkpoint
 LINE_WIDTH = 3
 HEADROOM = 0.4  # of the data's height, kept free above it for the phase-change label
 SCORE_TICKS = [[(v, f"{v:.1f}") for v in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]]
+# the projector's pair: the loss that drops at the phase change and the score that rises with it
+PHASE_CHANGE_PLOTS = ("split", "prefix")
 
 # plot key -> (title, y label, tooltip in the lecture's terms)
 PLOTS: dict[str, tuple[str, str, str]] = {
@@ -105,6 +108,7 @@ class TrainingCurves(QWidget):
         self._columns = 0
         self._x_right = 0  # the x range's right end, in steps
         self._layers = 2  # the model's n_layers: legend names say which layer a head is in
+        self._shown: tuple[str, ...] = tuple(PLOTS)  # which plots are on screen, in PLOTS order
         self.setMinimumHeight(220)
 
     # -- data ---------------------------------------------------------------------------------
@@ -160,6 +164,20 @@ class TrainingCurves(QWidget):
         self._points = max(11.0, points)
         if self.plots:
             self._style_all()
+
+    def set_shown(self, keys: tuple[str, ...] | None) -> None:
+        """Show only these plots (presentation mode: the phase-change pair), or all of them (None).
+
+        Two plots side by side stay readable in the lower half of a 720-row
+        projector; four in a two-by-two grid did not.
+        """
+        shown = tuple(k for k in PLOTS if keys is None or k in keys)
+        if shown == self._shown:
+            return
+        self._shown = shown
+        self._columns = 0  # re-arrange
+        if self.plots:
+            self._arrange()
 
     @property
     def marker_text(self) -> str:
@@ -227,7 +245,8 @@ class TrainingCurves(QWidget):
             for curve in self.curves[key]:
                 plot.removeItem(curve)
             colors = [PALETTE[h % len(PALETTE)] for h in range(count)]
-            self.curves[key] = [plot.plot(pen=pg.mkPen(c, width=LINE_WIDTH)) for c in colors]
+            self.curves[key] = [plot.plot(pen=pg.mkPen(c, width=line_width(LINE_WIDTH, self._points)))
+                                for c in colors]
             self.legends[key].setText(_key([(c, f"L{layer}H{h}") for h, c in enumerate(colors)]))
 
     def set_n_layers(self, n_layers: int) -> None:
@@ -244,22 +263,41 @@ class TrainingCurves(QWidget):
             style_plot(plot, p, title, "step", y_label)
             self.phase_lines[key].label.setFont(qfont(p, bold=True))
             self.legends[key].setFont(qfont(p))
+            # lines as visible as the text on a projector
+            self.phase_lines[key].setPen(pg.mkPen(PHASE_COLOR, width=line_width(3, p), style=Qt.PenStyle.DashLine))
+            self.cursor_lines[key].setPen(pg.mkPen(CURSOR_COLOR, width=line_width(2, p)))
+            for curve in self.curves[key]:
+                self._widen(curve)
+
+    def _widen(self, curve: pg.PlotDataItem) -> None:
+        """Give a curve the line width of the current font size, keeping its colour."""
+        pen = pg.mkPen(curve.opts["pen"])
+        pen.setWidthF(line_width(LINE_WIDTH, self._points))
+        curve.setPen(pen)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
         if self.plots:
             self._arrange()
+            # the label's words depend on the room beside the line; the view boxes get their size later
+            QTimer.singleShot(0, lambda: self._place_phase_marker(self._x_right))
 
     def _arrange(self) -> None:
-        """Four plots in a row when there is room for each to be readable, else two by two."""
-        columns = 4 if self.width() >= 1100 else 2
+        """Four plots in a row when there is room for each to be readable, else two by two (shown ones only)."""
+        n = len(self._shown)
+        columns = n if n <= 2 else (4 if self.width() >= 1100 else 2)
         if columns == self._columns:
             return
         self._columns = columns
-        for i, key in enumerate(self.plots):
-            for row, widget in enumerate((self.plots[key], self.legends[key])):
+        for key in self.plots:
+            for widget in (self.plots[key], self.legends[key]):
                 self._grid.removeWidget(widget)
+        for i, key in enumerate(self._shown):
+            for row, widget in enumerate((self.plots[key], self.legends[key])):
                 self._grid.addWidget(widget, 2 * (i // columns) + row, i % columns)
+        for key in self.plots:  # only after adding: showing a widget with no parent yet opens a window
+            for widget in (self.plots[key], self.legends[key]):
+                widget.setVisible(key in self._shown)
 
     def _redraw(self) -> None:
         if not self.plots:  # not shown yet: the data is kept and drawn when the plots are built
@@ -301,10 +339,17 @@ class TrainingCurves(QWidget):
                 line.hide()
                 continue
             line.setPos(self.formed_at)
-            # the label sits on the side of the line with room for it
+            # the label sits on the side of the line with room for it, in words short enough to fit there
             side = 1 if self.formed_at > 0.5 * right else 0
             line.label.anchors = [(side, 0), (side, 0)]
-            line.label.setText(f"induction head\nforms (step {self.formed_at})")
+            room_steps = self.formed_at if side else right - self.formed_at
+            room_px = line.getViewBox().width() * room_steps / right if line.getViewBox() else 0.0
+            metrics = QFontMetricsF(line.label.textItem.font())
+            step = self.formed_at
+            for text in (f"induction head\nforms (step {step})", f"induction\nhead forms\nstep {step}"):
+                if max(metrics.horizontalAdvance(part) for part in text.split("\n")) < room_px - 8:
+                    break
+            line.label.setText(text)
             line.label.updatePosition()
             line.show()
 

@@ -53,7 +53,7 @@ from ...engine.weights import Weights
 from ...model.document import Document
 from ...model.scenario import Scenario
 from ...model.training_run import RunWriter, TrainingRun, TrainingRunError, build_scenario
-from .training_curves import TrainingCurves
+from .training_curves import PHASE_CHANGE_PLOTS, TrainingCurves
 from .training_worker import CANCELLED, DIVERGED, FINISHED, TrainingWorker
 
 SCRUB_INTERVAL_MS = 16  # slider drags load at most one checkpoint per frame
@@ -233,6 +233,7 @@ class TrainingPanel(QWidget):
         self.curves = TrainingCurves(induction_formed)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)
+        self.slider.setMinimumWidth(160)  # a handle to drag even when the label beside it is long
         self.slider.setEnabled(False)
         self.slider.setToolTip(
             "Scrub through the checkpoints: the model at that step is loaded into every view, so you can "
@@ -295,6 +296,20 @@ class TrainingPanel(QWidget):
     def set_font_size(self, points: float) -> None:
         """Projector-size text reaches the curves too (View ▸ Larger Text)."""
         self.curves.set_font_size(points)
+
+    def set_compact(self, compact: bool) -> None:
+        """Presentation mode: the phase-change curves and the checkpoint slider; settings and controls hidden.
+
+        In front of a class the run is already there (the bundled pre-trained
+        run); what matters is the drop of the repeat loss, the rise of the
+        prefix-matching score and scrubbing across it.
+        """
+        self.splitter.widget(0).setVisible(not compact)
+        # the run's controls and status line: the curves' own phase-change label says what matters
+        for widget in (self.start_button, self.pause_button, self.resume_button, self.cancel_button,
+                       self.progress, self.open_button, self.save_button, self.status_label):
+            widget.setVisible(not compact)
+        self.curves.set_shown(PHASE_CHANGE_PLOTS if compact else None)
 
     def detach(self) -> None:
         """Stop training and wait for the thread; delete temporary run folders (no thread outlives the panel)."""
@@ -533,7 +548,7 @@ class TrainingPanel(QWidget):
         self.slider.setEnabled(n > 0)
         self.step_spin.setEnabled(n > 0)
         if n and self.loaded_step is None:
-            self.checkpoint_label.setText(f"{n} checkpoints: drag to load one into the views")
+            self.checkpoint_label.setText(f"{n} checkpoints: drag to load one")
         elif not n:
             self.checkpoint_label.setText("no checkpoints yet")
         # the views follow a live run once the learner has loaded one of its checkpoints
@@ -649,6 +664,12 @@ class TrainingPanel(QWidget):
         self.status = run.status
         self.checkpoint_steps = list(run.checkpoint_steps)
         self._update_slider_range(follow=False)
+        if self.checkpoint_steps:
+            # the handle at the end of the run, so scrubbing back to before the phase change is a drag left;
+            # nothing is loaded: the views keep what they show until the learner drags
+            with QSignalBlocker(self.slider), QSignalBlocker(self.step_spin):
+                self.slider.setValue(len(self.checkpoint_steps) - 1)
+                self.step_spin.setValue(self.checkpoint_steps[-1])
         self._speed.clear()
         self._update_progress(self._done_steps(), ended=True)
         self.status_label.setText(f"Opened {self.run_folder.name} ({run.status}, {len(run.records)} steps, "

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 import pyqtgraph as pg
 
 from ...model.document import Document, Results
-from .base import View
+from .base import View, line_width, mark_explanation
 from .heatmap import TEXT_COLOR, Heatmap, free_width
 
 # -- what kind of head is it? (shared with the heads grid) --------------------------------------
@@ -139,6 +139,9 @@ class _RowProfile:
     """
 
     HEIGHT = 150  # px: tall enough to read 0.5 against 1.0 on a projector
+    PRESENTATION_HEIGHT = 80  # px: at 720 rows the pattern itself needs the height; 0.5 vs 1 still reads
+    CAPTION_HEIGHT = 34  # px: one line of caption at projector size
+    FLOOR_HEIGHT = 4  # px: the zero line under the bars
 
     def __init__(self, heatmap: Heatmap) -> None:
         plot = heatmap.plot
@@ -155,7 +158,7 @@ class _RowProfile:
         self.floor = pg.AxisItem("bottom", linkView=self.vb, parent=plot)  # a zero line; keys are labelled above
         self.floor.setPen(TEXT_COLOR)
         self.floor.setStyle(showValues=False, tickLength=0)
-        self.floor.setHeight(4)
+        self.floor.setHeight(self.FLOOR_HEIGHT)
         self.caption = free_width(pg.LabelItem("", color=TEXT_COLOR, size="11pt", parent=plot))
         self._caption_text = ""
         layout.addItem(self.caption, 4, 1)
@@ -163,8 +166,10 @@ class _RowProfile:
         layout.addItem(self.vb, 5, 1)
         layout.addItem(self.floor, 6, 1)
         layout.setAlignment(self.axis, Qt.AlignmentFlag.AlignRight)
-        layout.setRowFixedHeight(4, 34)
+        layout.setRowFixedHeight(4, self.CAPTION_HEIGHT)
         layout.setRowFixedHeight(5, self.HEIGHT)
+        layout.setRowFixedHeight(6, self.FLOOR_HEIGHT)
+        self._layout = layout
         self.baseline = pg.BarGraphItem(x=[0.5], height=[0.0], width=0.8, brush=None,
                                         pen=pg.mkPen("#444444", width=2, style=Qt.PenStyle.DashLine))
         self.bars = pg.BarGraphItem(x=[0.5], height=[0.0], width=0.6, brush="#1f77b4", pen=None)
@@ -191,7 +196,22 @@ class _RowProfile:
         self.axis.setTickFont(font)
         self.axis.label.setFont(font)
         self.caption.setText(self.caption.text, color=TEXT_COLOR, size=f"{points:g}pt")
+        self.baseline.setOpts(pen=pg.mkPen("#444444", width=line_width(2, points), style=Qt.PenStyle.DashLine))
 
+    def set_height(self, height: int) -> None:
+        """Height of the bars in pixels; 0 takes the profile (caption, bars, axes) out of the layout."""
+        shown = height > 0
+        for item in (self.caption, self.axis, self.vb, self.floor):
+            item.setVisible(shown)
+        self._layout.setRowFixedHeight(4, self.CAPTION_HEIGHT if shown else 0)
+        self._layout.setRowFixedHeight(5, height)
+        self._layout.setRowFixedHeight(6, self.FLOOR_HEIGHT if shown else 0)
+
+
+# (desk, projector) axis labels (key, query): a projector's short heatmap cut the long query label
+AXIS_LABELS = (("key position (token attended to)", "query position (token attending)"),
+               ("key position (attended to)", "query position"))
+PROFILE_MIN_VIEW_HEIGHT = 480  # px: below this the projector layout drops the row profile for the pattern
 
 # -- the view ------------------------------------------------------------------------------------------
 
@@ -208,20 +228,22 @@ class AttentionView(View):
         self._labels: list[str] = []
         self._pattern = np.zeros((1, 1), dtype=np.float32)  # [query_pos, key_pos] current
         self._pinned: np.ndarray | None = None  # [query_pos, key_pos] pinned, when comparing
-        self._applied: tuple[str, float] | None = None  # colour map and font last given to the widgets
+        self._applied: tuple[str, float, bool] | None = None  # colour map, font, layout last given
 
         self.heading = plain_label()
         self.kind = plain_label()
         self.compare_note = plain_label()
         self.compare_note.setStyleSheet("color: #8a4b00;")
         self.warnings = warning_label()
-        self.heatmap = Heatmap(x_label="key position (token attended to)",
-                               y_label="query position (token attending)")
+        self.heatmap = Heatmap(x_label=AXIS_LABELS[0][0], y_label=AXIS_LABELS[0][1])
         self.heatmap.set_cell_describer(self._describe_cell)
         self.heatmap.set_value_format(lambda v: f"{v:.2f}")
         self.heatmap.set_hint("Hover a cell to read its weight · click a row to focus that query position")
         self.row_profile = _RowProfile(self.heatmap)
+        self._profile_height = _RowProfile.HEIGHT
         self.heatmap.clicked.connect(self._on_cell_clicked)
+        # the heading names the head's kind; the sentence and the hover hint are for the learner's desk
+        mark_explanation(self.kind, self.heatmap.readout)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -295,7 +317,7 @@ class AttentionView(View):
 
     def _apply_appearance(self) -> None:
         """Give colour map and font to the widgets, only when they changed (both cost a re-layout)."""
-        wanted = (self.colormap_name, self.font_points)
+        wanted = (self.colormap_name, self.font_points, self.presenting)
         if wanted == self._applied:
             return
         self._applied = wanted
@@ -303,10 +325,35 @@ class AttentionView(View):
         self.heatmap.set_colormap(self.colormap_name)
         self.heatmap.set_font_size(points)
         self.row_profile.set_font_size(points)
-        set_label_points(self.heading, points * 1.35, bold=True)
+        set_label_points(self.heading, self.heading_points, bold=True)
         for label in (self.kind, self.compare_note):
             set_label_points(label, points)
         set_label_points(self.warnings, points, bold=True)
+
+    def apply_presentation(self, on: bool) -> None:
+        self.heatmap.set_axis_labels(*AXIS_LABELS[on])
+        self._fit_row_profile()
+
+    def _fit_row_profile(self) -> None:
+        """Projector layout: a short profile, and none at all when the view is too low for it.
+
+        The pattern is what the class must see; under a short view (the
+        training curves take the lower half of the screen) the bars would
+        leave it a strip, so they go and the heading's row names the weights.
+        """
+        if not self.presenting:
+            height = _RowProfile.HEIGHT
+        elif self.height() < PROFILE_MIN_VIEW_HEIGHT:
+            height = 0
+        else:
+            height = _RowProfile.PRESENTATION_HEIGHT
+        if height != self._profile_height:
+            self._profile_height = height
+            self.row_profile.set_height(height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit_row_profile()
 
     # -- read-out and interaction -------------------------------------------------------------
     def _describe_cell(self, row: int, col: int) -> str:

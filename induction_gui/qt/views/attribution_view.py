@@ -118,33 +118,46 @@ class AttributionView(View):
         x = np.arange(len(parts) + 1)
         heights = [v for _, v, _ in parts] + [attr.logit]
         brushes = [pg.mkBrush(c) for _, _, c in parts] + [pg.mkBrush("#d62728")]
-        plot.addItem(pg.BarGraphItem(x=x, height=heights, width=0.7, brushes=brushes, pen=pg.mkPen("k")))
-        plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("k")))
+        plot.addItem(pg.BarGraphItem(x=x, height=heights, width=0.7, brushes=brushes, pen=self.pen("k")))
+        plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=self.pen("k")))
         plot.addItem(pg.InfiniteLine(pos=len(parts) - 0.5, angle=90,
-                                     pen=pg.mkPen("#555555", style=Qt.PenStyle.DashLine)))
+                                     pen=self.pen("#555555", style=Qt.PenStyle.DashLine)))
         for xi, h in zip(x, heights):
-            text = pg.TextItem(f"{h:+.2f}", color="k", anchor=(0.5, 1.0 if h >= 0 else 0.0))
+            text = pg.TextItem(self._bar_value(h), color="k", anchor=(0.5, 1.0 if h >= 0 else 0.0))
             text.setFont(qfont(self.font_points))
             text.setPos(float(xi), float(h))
             plot.addItem(text)
         names = [name for name, _ in self.parts] + ["= logit"]
-        style_plot(plot, self.font_points, f"Contributions to the logit of {target} at position {pos}",
-                   None, "logit contribution")
+        if self.presenting:  # "L0\nH1": projector-sized names side by side overlapped
+            names = [n.replace("H", "\nH") if n.startswith("L") else n for n in names]
+        title = (f"Contributions to the logit of {target}" if self.presenting  # the heading names the position
+                 else f"Contributions to the logit of {target} at position {pos}")
+        style_plot(plot, self.font_points, title, None, "logit contribution")
         plot.getAxis("bottom").setTicks([[(float(i), s) for i, s in enumerate(names)]])
+        plot.getAxis("bottom").setStyle(hideOverlappingLabels=False)  # "direct" and "= logit" reach the edges
         plot.getAxis("bottom").setHeight(int(3.2 * self.font_points) + 10)  # two-line tick labels
         lo, hi = min(0.0, *heights), max(0.0, *heights)
         pad = 0.15 * (hi - lo or 1.0)
         plot.setYRange(lo - pad, hi + pad, padding=0)
-        plot.setXRange(-0.6, len(parts) + 0.6, padding=0)
+        # room at both ends for the first and last names and the value over the last bar
+        plot.setXRange(-0.9, len(parts) + 0.9, padding=0)
         total = attr.total
         diff = total - attr.logit
         ok = "✓ parts add up" if abs(diff) <= SUM_TOLERANCE * max(1.0, abs(attr.logit)) else "✗ parts do NOT add up"
         self.sum_label.setText(
             f"<b>Sum check: direct {attr.direct:+.3f} + heads {float(attr.heads.sum()):+.3f} + b_O "
             f"{float(attr.b_O.sum()):+.3f} + b_U {attr.b_U:+.3f} = {total:+.4f}; logit of {target} from the residual "
-            f"stream = {attr.logit:+.4f} ({ok}, difference {diff:+.1e}).</b> Each part is u · (its output) with "
-            f"u = W_U[:, {target}]; direct = u · (embed + pos_embed). No LayerNorm, so the sum is exact."
+            f"stream = {attr.logit:+.4f} ({ok}, difference {diff:+.1e}).</b>"
+            + ("" if self.presenting else  # the teacher explains it; the projector needs the rows
+               f" Each part is u · (its output) with u = W_U[:, {target}]; direct = u · (embed + pos_embed). "
+               "No LayerNorm, so the sum is exact.")
         )
+
+    def _bar_value(self, value: float) -> str:
+        """The label over a bar: two decimals, or one (and a bare 0) where projector text would overlap."""
+        if not self.presenting:
+            return f"{value:+.2f}"
+        return "0" if abs(value) < 0.05 else f"{value:+.1f}"
 
     def _draw_ablation(self, results: Results) -> None:
         doc = self.document
@@ -165,15 +178,16 @@ class AttributionView(View):
         change = effects.loss_change.reshape(-1)  # [layer * head_index]
         colours = [pg.mkBrush(LAYER_COLOURS[l % len(LAYER_COLOURS)]) for l, _ in heads]
         plot.addItem(pg.BarGraphItem(x=np.arange(len(heads)), height=change, width=0.7, brushes=colours,
-                                     pen=pg.mkPen("k")))
-        plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("k")))
+                                     pen=self.pen("k")))
+        plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=self.pen("k")))
         for i, v in enumerate(change):
-            text = pg.TextItem(f"{v:+.3f}", color="k", anchor=(0.5, 1.0 if v >= 0 else 0.0))
+            text = pg.TextItem(f"{v:+.2f}" if self.presenting else f"{v:+.3f}", color="k", anchor=(0.5, 1.0 if v >= 0 else 0.0))
             text.setFont(qfont(self.font_points))
             text.setPos(float(i), float(v))
             plot.addItem(text)
-        style_plot(plot, self.font_points, "Zero-ablate a head: change in mean loss (nats)", "ablated head",
-                   "Δ mean loss")
+        style_plot(plot, self.font_points,
+                   "Zero-ablation: Δ mean loss (nats)" if self.presenting
+                   else "Zero-ablate a head: change in mean loss (nats)", "ablated head", "Δ mean loss")
         plot.getAxis("bottom").setTicks([[(float(i), s) for i, s in enumerate(names)]])
         lo, hi = min(0.0, float(change.min())), max(0.0, float(change.max()))
         pad = 0.2 * (hi - lo or 1.0)
@@ -187,7 +201,8 @@ class AttributionView(View):
         cols = [f"L{l}H{h}" for l, h in later]
         self.induction.set_data(m, row_labels=names, col_labels=cols, levels=(-1.0, 1.0),
                                 what="induction-score changes")
-        style_heatmap(self.induction, self.font_points, "Change of each later head's induction score",
+        style_heatmap(self.induction, self.font_points,
+                      "Δ induction score" if self.presenting else "Change of each later head's induction score",
                       "head scored", "ablated head")
         sel = doc.selection
         focus = f"L{sel.layer}H{sel.head}"

@@ -14,7 +14,31 @@ import numpy as np
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QWidget
 
+import pyqtgraph as pg
+
 from ...model.document import Document, Results, Selection
+
+EXPLANATION = "explanation"  # dynamic property of a widget that explains a view; presentation mode hides it
+BASE_LINE_POINTS = 11.0  # the font size at which lines have their nominal width
+HEADING_SCALE = 1.35  # a view's heading, relative to its text
+PRESENTATION_HEADING_SCALE = 1.1  # projector fonts are large already; a bigger heading took three lines
+
+
+def mark_explanation(*widgets: QWidget) -> None:
+    """Mark static explanations (captions, hints) that a projector layout leaves to the lesson and the teacher.
+
+    On a 720-row projector every caption line is a line the heatmap loses; the
+    numbers a view shows stay (they carry their variant in the heading or in
+    a tool tip), only the prose goes.
+    """
+    for widget in widgets:
+        widget.setProperty(EXPLANATION, True)
+
+
+def line_width(width: float, points: float) -> float:
+    """A pen width scaled with the font, so lines stay as visible as text on a projector (never thinner)."""
+    return width * max(1.0, points / BASE_LINE_POINTS)
+
 
 
 class View(QWidget):
@@ -34,6 +58,8 @@ class View(QWidget):
         self.last_error: str | None = None  # the last exception a refresh raised
         self.colormap_name = "viridis"
         self.font_points = 11.0
+        self.presenting = False  # the projector layout (presentation mode)
+        self._hidden_for_presentation: list[QWidget] = []
         document.events.results.connect(self._on_results_changed)
         document.events.selection.connect(self._on_selection_changed)
         document.events.pinned.connect(self._on_pinned_changed)
@@ -104,6 +130,41 @@ class View(QWidget):
         """Font size for labels (the settings' font scale, presentation mode)."""
         self.font_points = points
         self.update_if_visible()
+
+    def set_presentation(self, on: bool) -> None:
+        """Projector layout: explanations hidden, plots given the rows (leaving shows them again).
+
+        Only widgets shown at the time are hidden, and only those are shown
+        again, so a widget a view hides for its own reasons stays hidden.
+        Subclasses extend :meth:`apply_presentation` for what is not a caption
+        (a shorter row profile, for example).
+        """
+        if on == self.presenting:
+            return
+        self.presenting = on
+        if on:
+            self._hidden_for_presentation = [w for w in self.findChildren(QWidget)
+                                             if w.property(EXPLANATION) and not w.isHidden()]
+            for widget in self._hidden_for_presentation:
+                widget.hide()
+        else:
+            for widget in self._hidden_for_presentation:
+                widget.show()
+            self._hidden_for_presentation = []
+        self.apply_presentation(on)
+        self.update_if_visible()
+
+    def apply_presentation(self, on: bool) -> None:
+        """What a view changes for the projector besides hiding explanations (nothing by default)."""
+
+    @property
+    def heading_points(self) -> float:
+        """Point size of the view's heading (smaller relative to the text in the projector layout)."""
+        return self.font_points * (PRESENTATION_HEADING_SCALE if self.presenting else HEADING_SCALE)
+
+    def pen(self, color: object, width: float = 1.0, **kwargs: object) -> object:
+        """A pen whose width follows the font size (projector lines as visible as projector text)."""
+        return pg.mkPen(color, width=line_width(width, self.font_points), **kwargs)
 
     # -- helpers for subclasses ---------------------------------------------------------------------
     def token_labels(self, results: Results) -> list[str]:

@@ -30,7 +30,7 @@ from ... import engine
 from ...engine.metrics import PREVIOUS_TOKEN_VARIANT
 from ...model.labels import COPYING_FULL_OV, COPYING_OV, FULL_OV_TOP1
 from ...model.document import Document, Results
-from .base import View
+from .base import View, mark_explanation
 from .heatmap import Heatmap
 from .plotting import caption, make_plot, qfont, style_heatmap, style_plot
 
@@ -42,6 +42,8 @@ PAGES = (
     "OV eigenvalues and copying score",
 )
 QK_PAGE, POS_PAGE, OV_PAGE, KCOMP_PAGE, EIG_PAGE = range(len(PAGES))
+# (desk, projector) name of the source choice: on a projector the bar must fit 1280 px beside the lesson
+SOURCE_TEXT = ("K-composition through:", "through:")
 AUTO_SOURCE = -1  # combo data: pick the layer-0 head with the highest previous-token score
 
 
@@ -69,7 +71,7 @@ class CircuitsView(View):
         self.circuit_combo = QComboBox()
         self.circuit_combo.addItems(list(PAGES))
         self.circuit_combo.setToolTip("which circuit of the focused head is shown large")
-        self.source_label = QLabel("K-composition through:")
+        self.source_label = QLabel(SOURCE_TEXT[0])
         self.source_combo = QComboBox()
         self.source_combo.setToolTip("the earlier head whose OV output the focused head's keys read")
         self.summary = caption()
@@ -116,6 +118,8 @@ class CircuitsView(View):
         layout.addWidget(self.summary)
         layout.addWidget(self.stack, 1)
 
+        # prose the teacher says (the summary repeats the full-OV top-1 accuracy)
+        mark_explanation(self.ov_caption)  # the QK caption stays: it says why a map is blank
         self.k_source: tuple[int, int] | None = None  # the earlier head used for K-composition
         self._matrices: dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]] = {}
         self.circuit_combo.currentIndexChanged.connect(self._on_circuit_changed)
@@ -131,7 +135,7 @@ class CircuitsView(View):
         self._apply_fonts()
         self.stack.setCurrentIndex(self.circuit_combo.currentIndex())
         name = f"L{layer}H{head}"
-        self.head_label.setText(f"Focused head: {name}")
+        self.head_label.setText(name if self.presenting else f"Focused head: {name}")
         copy_ov = float(engine.copying_scores(w, full=False)[layer, head])
         copy_full = float(engine.copying_scores(w, full=True)[layer, head])
         top1 = float(engine.ov_top1_accuracy(w)[layer, head])
@@ -276,12 +280,12 @@ class CircuitsView(View):
             plot.clear()
             largest = float(np.abs(lam).max()) if lam.size and np.isfinite(lam).all() else 0.0
             r = largest or 1.0  # plot scale; an all-zero spectrum still gets a unit frame
-            plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#888888")))
-            plot.addItem(pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen("#888888")))
+            plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=self.pen("#888888")))
+            plot.addItem(pg.InfiniteLine(pos=0, angle=90, pen=self.pen("#888888")))
             theta = np.linspace(0, 2 * np.pi, 200)
-            plot.plot(r * np.cos(theta), r * np.sin(theta), pen=pg.mkPen("#bbbbbb", style=Qt.PenStyle.DashLine))
+            plot.plot(r * np.cos(theta), r * np.sin(theta), pen=self.pen("#bbbbbb", style=Qt.PenStyle.DashLine))
             plot.addItem(pg.ScatterPlotItem(x=lam.real, y=lam.imag, size=12, brush=pg.mkBrush("#1f77b4"),
-                                            pen=pg.mkPen("k")))
+                                            pen=self.pen("k")))
             plot.setAspectLocked(True)
             plot.setRange(xRange=(-1.15 * r, 1.15 * r), yRange=(-1.15 * r, 1.15 * r), padding=0)
             style_plot(plot, self.font_points, f"{name} eigenvalues of the {what.split(' W_')[0]}",
@@ -295,6 +299,10 @@ class CircuitsView(View):
             )
             self._matrices[f"eigenvalues_{'full_ov' if full else 'ov'}"] = (
                 np.stack([lam.real, lam.imag], axis=1), None, ["real", "imaginary"])
+
+    def apply_presentation(self, on: bool) -> None:
+        """Shorter names in the bar above the circuit, so it fits beside the lesson on a projector."""
+        self.source_label.setText(SOURCE_TEXT[on])
 
     # -- interaction ----------------------------------------------------------------------------
     def _on_circuit_changed(self, index: int) -> None:

@@ -21,7 +21,7 @@ import pyqtgraph as pg
 from ...engine import act_name
 from ...model.document import Document, Results
 from .attention_view import plain_label, set_label_points, show_warnings, warning_label
-from .base import View
+from .base import View, mark_explanation
 from .heatmap import TEXT_COLOR, Heatmap
 
 MAX_BARS = 16  # more tokens than this: the 8 most boosted and the 8 most suppressed
@@ -29,7 +29,10 @@ MAX_COLUMN_TICKS = 12  # component numbers labelled along the heatmap's bottom a
 NEGLIGIBLE = 0.05  # a logit push smaller than this is "nothing" in the sentence (logits are O(1..20) here)
 BOOST_BRUSH = "#c0392b"  # red = raises the logit, as on the diverging map
 SUPPRESS_BRUSH = "#2e6db4"  # blue = lowers it
-SOURCE_PEN = pg.mkPen("#f0a000", width=4)  # the attended source token's bar
+# (desk, projector) names of the two activations the heatmap can show
+SHOW_Z_TEXT = ("z (hook_z, d_head)", "z")
+SHOW_RESULT_TEXT = ("result (hook_result = z · W_O, d_model)", "result = z · W_O")
+SOURCE_COLOR, SOURCE_WIDTH = "#f0a000", 4  # the attended source token's bar outline
 
 
 class CopyingView(View):
@@ -44,16 +47,16 @@ class CopyingView(View):
         self._labels: list[str] = []
         self._matrix = np.zeros((1, 1), dtype=np.float32)  # [pos, d_head] or [pos, d_model], what the heatmap shows
         self._logit_effect = np.zeros(1, dtype=np.float32)  # [d_vocab] at the focused query
-        self._applied: tuple[str, float] | None = None
+        self._applied: tuple[str, float, bool] | None = None
         self._text_items: list[pg.TextItem] = []  # value labels at the bar ends, reused
 
         self.heading = plain_label()
         self.summary = plain_label()
         self.warnings = warning_label()
 
-        self.show_z = QRadioButton("z (hook_z, d_head)")
+        self.show_z = QRadioButton(SHOW_Z_TEXT[0])
         self.show_z.setToolTip("The attention-weighted sum of the value vectors, before W_O: d_head numbers per position.")
-        self.show_result = QRadioButton("result (hook_result = z · W_O, d_model)")
+        self.show_result = QRadioButton(SHOW_RESULT_TEXT[0])
         self.show_result.setToolTip("What the head adds to the residual stream at each position: d_model numbers.")
         self.show_z.setChecked(True)
         self._which = QButtonGroup(self)
@@ -71,6 +74,7 @@ class CopyingView(View):
         self.heatmap.set_cell_describer(self._describe_cell)
         self.heatmap.set_hint("Hover a cell to read its value · click a row to focus that query position")
         self.heatmap.clicked.connect(self._on_cell_clicked)
+        mark_explanation(self.heatmap.readout)
 
         self.bars_title = plain_label()  # a QLabel, not the plot title: it wraps instead of widening the plot
         self.bars_title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
@@ -89,7 +93,8 @@ class CopyingView(View):
         self.bars_plot.setLabel("bottom", "logit change (result · W_U)")
         self.bars_plot.setLabel("left", "token")
         self.bars = pg.BarGraphItem(x0=[0.0], y=[0.0], height=0.7, width=[0.0], brushes=[BOOST_BRUSH], pen=None)
-        self.source_bar = pg.BarGraphItem(x0=[0.0], y=[0.0], height=0.8, width=[0.0], brush=None, pen=SOURCE_PEN)
+        self.source_bar = pg.BarGraphItem(x0=[0.0], y=[0.0], height=0.8, width=[0.0], brush=None,
+                                       pen=pg.mkPen(SOURCE_COLOR, width=SOURCE_WIDTH))
         self.bars_plot.addItem(self.bars)
         self.bars_plot.addItem(self.source_bar)
         self.bars_plot.addItem(pg.InfiniteLine(pos=0.0, angle=90, pen=pg.mkPen(TEXT_COLOR, width=1)))
@@ -208,7 +213,8 @@ class CopyingView(View):
         hits = np.flatnonzero(order == src_tok)
         if hits.size:
             i = int(hits[0])
-            self.source_bar.setOpts(x0=[min(0.0, values[i])], y=[y[i]], width=[max(abs(values[i]), 1e-9)], height=0.85)
+            self.source_bar.setOpts(x0=[min(0.0, values[i])], y=[y[i]], width=[max(abs(values[i]), 1e-9)], height=0.85,
+                                    pen=self.pen(SOURCE_COLOR, SOURCE_WIDTH))
             self.source_bar.show()
         else:
             self.source_bar.hide()
@@ -249,7 +255,7 @@ class CopyingView(View):
                 item.hide()
 
     def _apply_appearance(self) -> None:
-        wanted = (self.colormap_name, self.font_points)
+        wanted = (self.colormap_name, self.font_points, self.presenting)
         if wanted == self._applied:
             return
         self._applied = wanted
@@ -261,12 +267,17 @@ class CopyingView(View):
             axis = self.bars_plot.getAxis(name)
             axis.setTickFont(font)
             axis.label.setFont(font)
-        set_label_points(self.heading, points * 1.35, bold=True)
+        set_label_points(self.heading, self.heading_points, bold=True)
         set_label_points(self.summary, points)
         set_label_points(self.bars_title, points)
         set_label_points(self.warnings, points, bold=True)
         for button in (self.show_label, self.show_z, self.show_result):
             set_label_points(button, points)  # type: ignore[arg-type]
+
+    def apply_presentation(self, on: bool) -> None:
+        """Short choice names: the long ones made the view wider than a 1280-pixel projector leaves it."""
+        self.show_z.setText(SHOW_Z_TEXT[on])
+        self.show_result.setText(SHOW_RESULT_TEXT[on])
 
     # -- read-out and interaction -------------------------------------------------------------
     def _describe_cell(self, row: int, col: int) -> str:

@@ -29,10 +29,10 @@ from .attention_view import (
     show_warnings,
     warning_label,
 )
-from .base import View
+from .base import View, mark_explanation
 from .heatmap import TEXT_COLOR, FastImageItem, free_width
 
-FOCUS_PEN = pg.mkPen("#d62728", width=5)  # the focused head: the same red as the focused query row
+FOCUS_COLOR, FOCUS_WIDTH = "#d62728", 5  # the focused head: the same red as the focused query row
 IDLE_PEN = pg.mkPen("#9a9a9a", width=1)
 
 
@@ -97,7 +97,7 @@ class HeadsGrid(View):
         self._kinds: list[list[HeadKind]] = []  # [layer][head], from the last refresh
         self._focused: tuple[int, int] | None = None
         self._signed: bool | None = None  # colour mode the images have (None: not set yet)
-        self._applied: tuple[str, float] | None = None
+        self._applied: tuple[str, float, bool] | None = None
 
         self.heading = plain_label("All heads")
         self.caption = plain_label()
@@ -106,6 +106,7 @@ class HeadsGrid(View):
         self.graphics.setBackground("w")
         self.grid = self.graphics.ci
         self.status = plain_label(" ")
+        mark_explanation(self.caption)  # the thumbnails' own captions name every score's variant on hover
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -166,7 +167,8 @@ class HeadsGrid(View):
             for head in range(n_heads):
                 thumb = self._thumbs[layer][head]
                 thumb.set_pattern(shown[head], levels)
-                thumb.set_caption(self._caption_html(self._kinds[layer][head]), self.font_points)
+                thumb.set_caption(self._caption_html(self._kinds[layer][head], projector=self.presenting),
+                                  self.font_points)
 
         sel = self.document.selection
         self._set_focus(sel.layer, sel.head)
@@ -183,9 +185,16 @@ class HeadsGrid(View):
         show_warnings(self.warnings, warnings)
 
     @staticmethod
-    def _caption_html(kind: HeadKind) -> str:
+    def _caption_html(kind: HeadKind, *, projector: bool = False) -> str:
         # short enough for four heads side by side; the hover read-out gives every score
         name = f"<b>{kind.name}</b>"
+        if projector:  # two short lines: "previous-token head" at projector size overran the thumbnail
+            if kind.kind:
+                score = f"{DETECTOR_NAMES[kind.kind][1]} {format_score(kind.scores[kind.kind])}"
+                return f"{name}<br><b><span style='color:#b03000'>{score}</span></b>"
+            finite = {k: v for k, v in kind.scores.items() if np.isfinite(v)}
+            best = max(finite, key=finite.get) if finite else next(iter(kind.scores))
+            return f"{name}<br>{DETECTOR_NAMES[best][1]} {format_score(kind.scores[best])}"
         if kind.kind_label:
             name += f"<br><b><span style='color:#b03000'>{kind.kind_label}</span></b>"
             best = kind.kind
@@ -202,7 +211,7 @@ class HeadsGrid(View):
             old_l, old_h = self._focused
             if old_l < len(self._thumbs) and old_h < len(self._thumbs[old_l]):
                 self._thumbs[old_l][old_h].vb.setBorder(IDLE_PEN)
-        self._thumbs[layer][head].vb.setBorder(FOCUS_PEN)
+        self._thumbs[layer][head].vb.setBorder(self.pen(FOCUS_COLOR, FOCUS_WIDTH))
         self._focused = (layer, head)
 
     def _apply_appearance(self, signed: bool) -> None:
@@ -213,12 +222,16 @@ class HeadsGrid(View):
                 for thumb in row:
                     thumb.image.setColorMap(cmap)
             self._signed = signed
-        if self._applied is None or self._applied[1] != self.font_points:
-            set_label_points(self.heading, self.font_points * 1.35, bold=True)
+        if self._applied is None or self._applied[1:] != (self.font_points, self.presenting):
+            set_label_points(self.heading, self.heading_points, bold=True)
             for label in (self.caption, self.status):
                 set_label_points(label, self.font_points)
             set_label_points(self.warnings, self.font_points, bold=True)
-        self._applied = (self.colormap_name, self.font_points)
+            for row in self._thumbs:  # the focus border's width follows the font: draw it again
+                for thumb in row:
+                    thumb.vb.setBorder(IDLE_PEN)
+            self._focused = None
+        self._applied = (self.colormap_name, self.font_points, self.presenting)
 
     # -- interaction -------------------------------------------------------------------------------
     def head_at(self, scene_pos: QPointF) -> tuple[int, int]:

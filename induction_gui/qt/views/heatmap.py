@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 import pyqtgraph as pg
 
 from ..colormaps import DEFAULT_SEQUENTIAL, colormap, diverging
+from .base import line_width
 
 def free_width(label: pg.LabelItem) -> pg.LabelItem:
     """Stop a pyqtgraph LabelItem from forcing its layout column as wide as its text.
@@ -27,6 +28,9 @@ def free_width(label: pg.LabelItem) -> pg.LabelItem:
     long title or caption widens the whole plot past its pane and the right
     edge (colour bar, last columns) is cut off. Returns the label.
     """
+    if getattr(label, "_free_width", False):  # already freed: wrapping again would nest the patches
+        return label
+    label._free_width = True  # type: ignore[attr-defined]
     original = label.updateMin
 
     def update_min() -> None:
@@ -158,13 +162,15 @@ class Heatmap(QWidget):
         self.readout.setTextFormat(Qt.TextFormat.PlainText)  # token labels such as "<s>" are not HTML
         self.readout.setWordWrap(True)  # a long read-out wraps instead of widening the view
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.readout.setVisible(readout)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.warning)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.readout)
+        # only once it has a parent: showing a parentless label opens a window of its own for a moment,
+        # which takes the keyboard focus (and PgDn) away from the main window
+        self.readout.setVisible(readout)
 
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.graphics.scene().sigMouseClicked.connect(self._on_mouse_clicked)
@@ -180,6 +186,7 @@ class Heatmap(QWidget):
             return
         size = f"{self._title_points:g}pt" if self._title_points else "11pt"
         self.plot.setTitle(title, color=TEXT_COLOR, size=size)
+        free_width(self.plot.titleLabel)
 
     def set_axis_labels(self, x_label: str, y_label: str) -> None:
         if (x_label, y_label) == (self._x_label, self._y_label):
@@ -212,7 +219,7 @@ class Heatmap(QWidget):
         self._format = fmt
 
     def set_font_size(self, points: float) -> None:
-        """Axis and title fonts, for projectors."""
+        """Axis and title fonts, for projectors; the focus marker's line grows with them."""
         font = QFont()
         font.setPointSizeF(points)
         for name in ("bottom", "left"):
@@ -225,6 +232,9 @@ class Heatmap(QWidget):
             self.colorbar.axis.setWidth(int(QFontMetricsF(font).horizontalAdvance("-0.00e+0") * 0.75) + 14)
         self.readout.setFont(font)
         self.warning.setFont(font)
+        marker_pen = pg.mkPen("#d62728", width=line_width(3, points))
+        for line in self.row_marker.lines:
+            line.setPen(marker_pen)
         self._title_points = points
         self._tick_key = None  # the font changed: labels must be re-measured
         self._update_ticks()

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel
 
 import pyqtgraph as pg
 
-from .heatmap import Heatmap
+from .heatmap import Heatmap, free_width
 
 
 def qfont(points: float, bold: bool = False) -> QFont:
@@ -42,6 +42,7 @@ def style_plot(plot: pg.PlotItem, points: float, title: str | None = None,
         plot.setLabel("left", y_label, **css)
     if title is not None:
         plot.setTitle(title, color="#000000", size=f"{max(11.0, points) + 1:.0f}pt")
+        free_width(plot.titleLabel)  # a long title is cut at the pane's edge instead of widening the plot past it
 
 
 def style_heatmap(hm: Heatmap, points: float, title: str, x_label: str, y_label: str) -> None:

@@ -50,6 +50,9 @@ def top_k(logits: np.ndarray, k: int = TOP_K) -> np.ndarray:
 # -- the view -------------------------------------------------------------------------------------
 
 
+# px (desk, projector): on a projector the training curves may share the height
+LOSS_PLOT_MIN_HEIGHT = (240, 140)
+
 class PredictionsView(View):
     """Top-3 next-token predictions, the logits heatmap and the per-token loss split by repeat."""
 
@@ -91,7 +94,7 @@ class PredictionsView(View):
         self.logits.plot.addItem(self._next_marker)
 
         self.loss_plot = make_plot()
-        self.loss_plot.setMinimumHeight(240)
+        self.loss_plot.setMinimumHeight(LOSS_PLOT_MIN_HEIGHT[0])
         self.summary = caption()
 
         right = QSplitter(Qt.Orientation.Vertical)
@@ -125,6 +128,9 @@ class PredictionsView(View):
         self.pinned_curve: np.ndarray | None = None  # [pos - 1] loss of the pinned state, when drawn
 
     # -- drawing --------------------------------------------------------------------------------
+    def apply_presentation(self, on: bool) -> None:
+        self.loss_plot.setMinimumHeight(LOSS_PLOT_MIN_HEIGHT[on])
+
     def refresh(self) -> None:
         results = self.document.latest_results
         assert results is not None
@@ -184,7 +190,8 @@ class PredictionsView(View):
         rows = self.token_labels(results)
         self.logits.set_data(results.logits, row_labels=rows, col_labels=list(vocab), what="logits")  # [pos, d_vocab]
         style_heatmap(self.logits, self.font_points,
-                      "Logits from the residual stream (□ = actual next token)",
+                      "Logits (□ = actual next)" if self.presenting
+                      else "Logits from the residual stream (□ = actual next token)",
                       "next token", "position : token")
         n = results.tokens.size
         nxt = results.tokens[1:]  # [pos - 1]
@@ -215,7 +222,7 @@ class PredictionsView(View):
                 label.setFont(qfont(self.font_points, bold=True))
                 label.setPos((lo + hi - 1) / 2, top * 1.4)
                 plot.addItem(label)
-                plot.plot([lo - 0.4, hi - 0.6], [mean, mean], pen=pg.mkPen("k", width=2, style=Qt.PenStyle.DashLine))
+                plot.plot([lo - 0.4, hi - 0.6], [mean, mean], pen=self.pen("k", width=2, style=Qt.PenStyle.DashLine))
             text.append(
                 f"<b>Mean loss, first occurrence = {halves.first:.3f} nats</b> "
                 f"({loss_first_half(n_block).variant}: predicting r1..r{n_block} the first time, "
@@ -226,14 +233,14 @@ class PredictionsView(View):
         else:
             text.append(f"<b>Mean loss = {float(loss.mean()) if loss.size else float('nan'):.3f} nats</b> "
                         "(the sequence is not [BOS, r, r], so there is no first-occurrence / repeat split).")
-        bars = pg.BarGraphItem(x=x, height=loss, width=0.7, brush=pg.mkBrush("#1f77b4"), pen=pg.mkPen("k"),
+        bars = pg.BarGraphItem(x=x, height=loss, width=0.7, brush=pg.mkBrush("#1f77b4"), pen=self.pen("k"),
                                name="loss (current)")
         plot.addItem(bars)
         self.pinned_curve = None
         pinned = self.document.pinned
         if pinned is not None and pinned.loss.shape == loss.shape:
             self.pinned_curve = pinned.loss
-            plot.plot(x, pinned.loss, pen=pg.mkPen("#d62728", width=3, style=Qt.PenStyle.DashLine),
+            plot.plot(x, pinned.loss, pen=self.pen("#d62728", width=3, style=Qt.PenStyle.DashLine),
                       symbol="o", symbolBrush="#d62728", symbolPen="k", symbolSize=9, name="loss (pinned)")
             n_block_p = repeated_block(pinned.tokens, bos)
             if n_block_p is not None:
