@@ -12,7 +12,6 @@ selection and results, so the checks are tested without a window.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,7 +22,9 @@ import numpy as np
 
 from ..resources import ResourceError, preset_names, resource_root
 from .document import DETECTORS, Document
+from .errors import ScenarioError
 from .fields import child, describe, expect_object
+from .jsonfile import parse_json_text, read_bytes
 from .scenario import Scenario, load_scenario
 
 FORMAT = "induction-gui.lesson"
@@ -479,6 +480,9 @@ def lesson_from_json(doc: object, *, name: str = "lesson", folder: Path | None =
     )
 
 
+MAX_LESSON_BYTES = 4 * 1024 * 1024  # a course of texts and checks; the built-in one is ~20 kB
+
+
 def load_lesson(path: str | os.PathLike[str]) -> Lesson:
     """Read and validate a lesson file.
 
@@ -488,12 +492,14 @@ def load_lesson(path: str | os.PathLike[str]) -> Lesson:
         prefixed with the file name, naming the JSON path of the problem.
     """
     path = Path(path)
+    # the scenario file's guarded reader and parser: a size limit checked before reading, a nesting
+    # pre-scan, NaN/Infinity and duplicate keys refused; a lesson is text, so far smaller than a scenario
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise LessonError("", f"cannot read the file ({exc.strerror or exc})", file=path.name) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LessonError("", f"not valid JSON ({exc})", file=path.name) from None
+        doc = parse_json_text(read_bytes(path, max_bytes=MAX_LESSON_BYTES, what="lesson file").decode("utf-8"))
+    except ScenarioError as exc:
+        raise LessonError(exc.path, exc.detail, file=path.name) from None
+    except UnicodeDecodeError as exc:
+        raise LessonError("", f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path.name) from None
     try:
         return lesson_from_json(doc, name=path.stem, folder=path.resolve().parent)
     except LessonError as exc:

@@ -201,8 +201,22 @@ def test_broken_lessons_name_the_json_path(tmp_path: Path, doc_: dict, where: st
 
 def test_unreadable_files_and_relative_scenarios(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{", encoding="utf-8")
-    with pytest.raises(LessonError, match="bad.json: not valid JSON"):
+    with pytest.raises(LessonError, match="bad.json: invalid JSON at line 1, column 2"):
         load_lesson(tmp_path / "bad.json")
+    # the scenario loader's guards hold for lessons too: NaN, duplicate keys, bytes that are not text, folders
+    (tmp_path / "nan.json").write_text('{"format": "induction-gui.lesson", "version": NaN, "title": "t", "steps": []}',
+                                         encoding="utf-8")
+    with pytest.raises(LessonError, match="nan.json: version: expected an integer, got NaN"):
+        load_lesson(tmp_path / "nan.json")
+    (tmp_path / "dup.json").write_text('{"title": "a", "title": "b", "steps": []}', encoding="utf-8")
+    with pytest.raises(LessonError, match="dup.json: .*title"):
+        load_lesson(tmp_path / "dup.json")
+    (tmp_path / "latin.json").write_bytes(b'{"title": "caf\xe9"}')
+    with pytest.raises(LessonError, match="latin.json: not UTF-8 text"):
+        load_lesson(tmp_path / "latin.json")
+    (tmp_path / "folder.json").mkdir()
+    with pytest.raises(LessonError, match="folder.json: is a folder"):
+        load_lesson(tmp_path / "folder.json")
     # a scenario next to the lesson file is found by its relative path
     src = resource_path("scenarios", "lecture-demo.json")
     (tmp_path / "mine.json").write_bytes(src.read_bytes())
