@@ -294,3 +294,24 @@ def test_opening_every_view_shows_no_stray_window(make_window) -> None:
         app.removeEventFilter(spy)
     assert spy.shown == []
     assert QApplication.activeWindow() is window
+
+
+def test_dark_theme_keeps_view_text_readable(make_window, keep_palette) -> None:
+    """Captions and untinted table cells take the palette's text colour; tinted cells keep black text."""
+    window = make_window()
+    window.theme_actions["dark"].trigger()
+    views = {v.title: v for v in window.views}
+    predictions = views["Predictions"]
+    window.tabs.setCurrentIndex([window.tabs.tabText(i).replace("&", "") for i in range(window.tabs.count())]
+                                .index("Predictions"))
+    window.wait_idle()
+    text = predictions.heading.palette().color(QPalette.ColorRole.WindowText)
+    assert text.lightness() > 180, "a heading on the dark window must be light"
+    assert predictions.heading.styleSheet() == ""
+    table = predictions.table
+    plain = [table.item(r, 0) for r in range(table.rowCount())]
+    assert all(item.foreground().style() == Qt.BrushStyle.NoBrush for item in plain), "palette text on dark cells"
+    tinted = [table.item(r, c) for r in range(table.rowCount()) for c in range(table.columnCount())
+              if table.item(r, c) is not None and table.item(r, c).background().style() != Qt.BrushStyle.NoBrush]
+    assert tinted, "the preset has correct predictions, shown on light green"
+    assert all(item.foreground().color().lightness() < 60 for item in tinted)

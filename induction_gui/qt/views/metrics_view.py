@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -39,7 +39,7 @@ from ...model.report import BASELINE_SAMPLES, repeated_block
 from ..workers import Task
 from .base import View
 from .heatmap import Heatmap
-from .plotting import caption, qfont, style_heatmap
+from .plotting import caption, qfont, style_heatmap, tint_cell
 from .predictions_view import DELTA_ROLE, VALUE_ROLE
 
 DETECTOR_COLUMNS = (  # (pattern of labels.DETECTOR_DESCRIPTIONS, column name)
@@ -249,7 +249,6 @@ class MetricsView(View):
                 for c, values in enumerate(cols):
                     item = QTableWidgetItem()
                     item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                    item.setForeground(QBrush(QColor("black")))
                     if values is None:
                         item.setText("—")
                         item.setData(VALUE_ROLE, None)
@@ -263,11 +262,11 @@ class MetricsView(View):
                             item.setData(DELTA_ROLE, d)
                             text += f"  (Δ {d if abs(d) >= 5e-4 else 0.0:+.3f})"  # no "−0.000"
                             if abs(d) > 5e-4:
-                                item.setBackground(QBrush(QColor("#cfe3ff" if d > 0 else "#ffd6cc")))
+                                tint_cell(item, "#cfe3ff" if d > 0 else "#ffd6cc")
                         item.setText(text)
                         item.setToolTip(f"L{layer}H{head} {COLUMNS[c]} = {v:.6g}\n{tips[c]}")
                     if (layer, head) == (sel.layer, sel.head) and item.background().style() == Qt.BrushStyle.NoBrush:
-                        item.setBackground(QBrush(HIGHLIGHT))
+                        tint_cell(item, HIGHLIGHT)
                     self.table.setItem(r, c, item)
         compare = " Cells show the value now and (Δ) its change since the pinned state." if pinned_cols else ""
         self.variant_caption.setText(

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QLabel
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import QLabel, QTableWidgetItem
 
 import pyqtgraph as pg
 
@@ -62,8 +62,17 @@ def caption(points: float = 11.0, bold: bool = False) -> QLabel:
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setFont(qfont(points, bold))
-    label.setStyleSheet("color: black;")
-    return label
+    return label  # text colour from the palette: these labels sit on the window, light or dark
+
+
+def tint_cell(item: QTableWidgetItem, colour: QColor | str) -> None:
+    """A light background on a table cell, with black text on it in either theme.
+
+    Untinted cells keep the palette's text colour, so a dark theme's table
+    stays readable; a tinted cell is always light, so its text must be dark.
+    """
+    item.setBackground(QBrush(QColor(colour)))
+    item.setForeground(QBrush(QColor("black")))
 
 
 def make_plot() -> pg.PlotWidget:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -31,7 +31,7 @@ from ...model.document import Document, Results
 from ...model.report import repeated_block
 from .base import View
 from .heatmap import Heatmap
-from .plotting import caption, make_plot, position_ticks, qfont, style_heatmap, style_plot
+from .plotting import caption, make_plot, position_ticks, qfont, style_heatmap, style_plot, tint_cell
 
 TOP_K = 3
 VALUE_ROLE = Qt.ItemDataRole.UserRole  # the number behind a table cell, for tests and export
@@ -162,7 +162,7 @@ class PredictionsView(View):
                 p = float(results.probs[i, t])
                 item = self._item(f"{vocab[t]}  {p:.3f}", (int(t), p))
                 if nxt is not None and t == nxt:
-                    item.setBackground(QBrush(GOOD))
+                    tint_cell(item, GOOD)
                 cells.append(item)
             if nxt is None:
                 mark = self._item("—", None)
@@ -171,7 +171,7 @@ class PredictionsView(View):
                 # a uniform prediction ranks tokens by id: call a tie a tie, not a lucky or unlucky guess
                 tied = not correct and results.probs[i, nxt] >= results.probs[i, best[i, 0]] - 1e-9
                 mark = self._item("✓ correct" if correct else ("= tied" if tied else "✗ wrong"), correct)
-                mark.setBackground(QBrush(GOOD if correct else BAD))
+                tint_cell(mark, GOOD if correct else BAD)
             cells.append(mark)
             for col, item in enumerate(cells):
                 self.table.setItem(i, col, item)
@@ -182,7 +182,6 @@ class PredictionsView(View):
     def _item(text: str, value: object) -> QTableWidgetItem:
         item = QTableWidgetItem(text)
         item.setData(VALUE_ROLE, value)
-        item.setForeground(QBrush(QColor("black")))
         return item
 
     def _draw_logits(self, results: Results) -> None:
@@ -223,13 +222,17 @@ class PredictionsView(View):
                 label.setPos((lo + hi - 1) / 2, top * 1.4)
                 plot.addItem(label)
                 plot.plot([lo - 0.4, hi - 0.6], [mean, mean], pen=self.pen("k", width=2, style=Qt.PenStyle.DashLine))
-            text.append(
-                f"<b>Mean loss, first occurrence = {halves.first:.3f} nats</b> "
-                f"({loss_first_half(n_block).variant}: predicting r1..r{n_block} the first time, "
-                "unpredictable). "
-                f"<b>Mean loss, repeat = {halves.repeat:.3f} nats</b> (columns {n_block}..{2 * n_block - 1}: "
-                f"predictable by induction)."
-            )
+            if self.presenting:  # the numbers and their columns; the teacher gives the why
+                text.append(f"<b>Mean loss: first occurrence {halves.first:.3f}, repeat {halves.repeat:.3f} nats</b> "
+                            f"(columns 0..{n_block - 1} / {n_block}..{2 * n_block - 1}).")
+            else:
+                text.append(
+                    f"<b>Mean loss, first occurrence = {halves.first:.3f} nats</b> "
+                    f"({loss_first_half(n_block).variant}: predicting r1..r{n_block} the first time, "
+                    "unpredictable). "
+                    f"<b>Mean loss, repeat = {halves.repeat:.3f} nats</b> (columns {n_block}..{2 * n_block - 1}: "
+                    f"predictable by induction)."
+                )
         else:
             text.append(f"<b>Mean loss = {float(loss.mean()) if loss.size else float('nan'):.3f} nats</b> "
                         "(the sequence is not [BOS, r, r], so there is no first-occurrence / repeat split).")
@@ -250,7 +253,8 @@ class PredictionsView(View):
                 text.append(f"Pinned (red dashed line): mean loss {float(pinned.loss.mean()):.3f} nats.")
         elif pinned is not None:
             text.append("Pinned state has another sequence length: its loss curve cannot be overlaid.")
-        text.append("Loss at position i = cross-entropy of the prediction at i for token i+1 (natural log).")
+        if not self.presenting:
+            text.append("Loss at position i = cross-entropy of the prediction at i for token i+1 (natural log).")
         self.summary.setText(" ".join(text))
         self.summary.setFont(qfont(self.font_points))
         labels = [str(i) for i in range(loss.size)]
