@@ -53,6 +53,7 @@ def run_gui(args: argparse.Namespace) -> int:
     QCoreApplication.setApplicationName("induction-gui")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setStyle("Fusion")
+    _set_app_icon(app)
 
     from .qt.autosave import default_folder, discard, find_recoverable
     from .qt.main_window import MainWindow, schedule_screenshot
@@ -114,6 +115,24 @@ def run_gui(args: argparse.Namespace) -> int:
         discard(found.path)
         break
     return app.exec()
+
+
+# the installed .desktop file's name (packaging/build-linux.sh): lets Wayland docks match windows to it
+DESKTOP_ID = "org.inductionheadexplorer.InductionHeadExplorer"
+
+
+def _set_app_icon(app: object) -> None:
+    """The project's icon on every window and the desktop entry's name, so taskbars show the right one."""
+    from PySide6.QtGui import QIcon
+
+    from .resources import ResourceError, resource_path
+
+    app.setDesktopFileName(DESKTOP_ID)  # type: ignore[attr-defined]
+    try:
+        icon = QIcon(str(resource_path("icons", "induction-gui.svg")))
+    except ResourceError:  # a broken installation still runs, with Qt's default icon
+        return
+    app.setWindowIcon(icon)  # type: ignore[attr-defined]
 
 
 def _open_bundled_run(window: object, name: str) -> None:

@@ -267,3 +267,24 @@ def test_trained_toy_preset_opens_its_training_run(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert out.stat().st_size > 10_000
+
+
+def test_app_icon_and_desktop_entry_name(qapp) -> None:
+    """Every window carries the project's icon; the desktop file name matches the installed entry."""
+    from PySide6.QtGui import QIcon
+
+    from induction_gui import app as app_module
+
+    before_icon, before_name = QIcon(qapp.windowIcon()), qapp.desktopFileName()
+    try:
+        app_module._set_app_icon(qapp)
+        assert not qapp.windowIcon().isNull()
+        assert qapp.windowIcon().pixmap(48, 48).width() == 48, "the SVG renders at taskbar size"
+        assert qapp.desktopFileName() == app_module.DESKTOP_ID
+    finally:
+        qapp.setWindowIcon(before_icon)
+        qapp.setDesktopFileName(before_name)
+    desktop = (Path(__file__).resolve().parents[2] / "packaging" / "linux" / "induction-gui.desktop").read_text()
+    spec = (Path(__file__).resolve().parents[2] / "packaging" / "build-linux.sh").read_text()
+    assert f"APP_ID={app_module.DESKTOP_ID}" in spec, "the .desktop file is installed under this name"
+    assert "Icon=induction-gui" in desktop
