@@ -48,6 +48,14 @@ APT_PACKAGES=(
 
 step() { printf '\n==> %s\n' "$*"; }
 
+PYTHON="${PYTHON:-python3}"
+# Debian's own Python needs two packages a fresh machine may lack: python3-venv (for the
+# build venv) and libpythonX.Y (PyInstaller bundles the shared libpython; Debian's
+# interpreter is linked statically, so the .so comes from that package)
+if "$PYTHON" -c 'import sys; sys.exit(sys.prefix != "/usr")'; then
+  APT_PACKAGES+=(python3-venv "libpython$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')")
+fi
+
 step "System packages"
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -61,7 +69,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 echo "all present: ${#APT_PACKAGES[@]} packages"
 
-PYTHON="${PYTHON:-python3}"
 read -r NAME VERSION < <("$PYTHON" -c 'import tomllib
 p = tomllib.load(open("pyproject.toml", "rb"))["project"]
 print(p["name"], p["version"])')

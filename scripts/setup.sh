@@ -15,6 +15,12 @@ APT_PACKAGES=(
   fonts-dejavu-core fontconfig
 )
 
+PYTHON="${PYTHON:-python3}"
+# Debian's own Python makes virtual environments only with python3-venv installed
+if "$PYTHON" -c 'import sys; sys.exit(sys.prefix != "/usr")'; then
+  APT_PACKAGES+=(python3-venv)
+fi
+
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,7 +32,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
