@@ -31,12 +31,14 @@ FORMAT = "induction-gui.lesson"
 CURRENT_VERSION = 1
 LESSONS = "lessons"  # sub-folder of resources/
 VIEWS: tuple[str, ...] = ("attention", "copying", "predictions", "circuits", "metrics", "attribution", "training")
+# pages of the Circuits view, in its order: a step on "circuits" may open the one its text is about
+CIRCUITS: tuple[str, ...] = ("qk", "positional", "ov", "k-composition", "eigenvalues")
 MEASURES: tuple[str, ...] = ("mul", "abs")
 ABLATIONS: tuple[str, ...] = ("zero", "mean", "any")
 _TOP_REQUIRED = ("format", "version", "title", "steps")
 _TOP_OPTIONAL = ("description",)
 _STEP_REQUIRED = ("title", "text")
-_STEP_OPTIONAL = ("scenario", "view", "focus", "task", "run")
+_STEP_OPTIONAL = ("scenario", "view", "circuit", "focus", "task", "run")
 _FOCUS_FIELDS = ("layer", "head", "query_pos")
 _TASK_REQUIRED = ("prompt", "check")
 _TASK_OPTIONAL = ("hints",)
@@ -73,6 +75,7 @@ class Step:
     focus: dict[str, int] = field(default_factory=dict)  # layer / head / query_pos
     task: Task | None = None
     run: str | None = None  # training-run folder relative to the lesson file, opened in the Training dock
+    circuit: str | None = None  # one of CIRCUITS: the Circuits page shown (only with view "circuits")
 
 
 @dataclass(frozen=True)
@@ -436,6 +439,11 @@ def _parse_step(value: object, path: str, folder: Path | None) -> Step:
                 "nor a file next to the lesson",
             ) from None
     view = _choice(obj["view"], child(path, "view"), VIEWS) if "view" in obj else None
+    circuit = None
+    if "circuit" in obj:
+        circuit = _choice(obj["circuit"], child(path, "circuit"), CIRCUITS)
+        if view != "circuits":
+            raise LessonError(child(path, "circuit"), 'a circuit page needs "view": "circuits" in the same step')
     focus: dict[str, int] = {}
     if "focus" in obj:
         f = _obj(obj["focus"], child(path, "focus"), (), _FOCUS_FIELDS)
@@ -457,7 +465,7 @@ def _parse_step(value: object, path: str, folder: Path | None) -> Step:
         run = _str(obj["run"], child(path, "run"))
         if folder is not None and not (folder / run).is_dir():
             raise LessonError(child(path, "run"), f"no training-run folder {describe(run)} next to the lesson")
-    return Step(title, text, scenario, view, focus, task, run)
+    return Step(title, text, scenario, view, focus, task, run, circuit)
 
 
 def lesson_from_json(doc: object, *, name: str = "lesson", folder: Path | None = None) -> Lesson:

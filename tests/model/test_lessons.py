@@ -175,6 +175,7 @@ def spoil(path: list, value: object) -> dict:
         (spoil(["steps", 0, "colour"], "red"), "steps[0].colour", "unknown field"),
         (spoil(["steps", 0, "scenario"], "inductoin"), "steps[0].scenario", "unknown scenario"),
         (spoil(["steps", 0, "view"], "heatmap"), "steps[0].view", "expected one of attention"),
+        (spoil(["steps", 0, "circuit"], "qk"), "steps[0].circuit", '"view": "circuits"'),
         (spoil(["steps", 0, "focus"], {"layer": -1}), "steps[0].focus.layer", "≥ 0"),
         (spoil(["steps", 0, "task", "check", "of", 0, "kind"], "eval"), "steps[0].task.check.of[0].kind",
          "unknown kind"),
@@ -225,3 +226,4 @@ def test_unreadable_files_and_relative_scenarios(tmp_path: Path) -> None:
     keep = lesson_from_json(spoil(["steps", 0, "scenario"], KeyError))
     assert keep.load_step_scenario(keep.steps[0]) is None  # no scenario: the step keeps the current one
     assert lesson_files(tmp_path / "nowhere") == []
+

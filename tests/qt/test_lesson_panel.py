@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,10 @@ from induction_gui import load_scenario
 from induction_gui.engine import HeadOverride, head_presets
 from induction_gui.model.document import Document
 from induction_gui.qt.commands import SetOverrideCommand, SetTokensCommand, SetWeightCommand
+from induction_gui.model.lessons import CIRCUITS, LessonError, lesson_from_json
 from induction_gui.qt.panels.lesson_panel import LessonPanel, install_lessons
+from induction_gui.resources import resource_path
+from induction_gui.qt.views.circuits_view import KCOMP_PAGE, PAGE_KEYS, PAGES
 
 
 @pytest.fixture
@@ -174,7 +178,22 @@ def test_install_lessons_in_the_window(make_window) -> None:
     del window.maybe_save
     panel.go_to(step_titled(panel, "Circuit analysis"))
     assert window.tabs.tabText(window.tabs.currentIndex()) == "Circuits"
+    circuits = window.tabs.currentWidget().view
+    assert circuits.stack.currentIndex() == KCOMP_PAGE, "the step opens the page its text is about"
     panel.go_to(len(panel.lesson.steps) - 1)
     assert window.training_dock.isVisible() and not window.errors
     assert not window.step_lesson(1)
     panel.detach()
+
+
+
+def test_circuit_page_names_match_the_circuits_view() -> None:
+    """A lesson names a Circuits page; the view must have that page, in the same order."""
+    assert PAGE_KEYS == CIRCUITS and len(PAGES) == len(CIRCUITS)
+    doc_ = json.loads(resource_path("lessons", "course.json").read_text(encoding="utf-8"))
+    step = next(s for s in doc_["steps"] if s.get("view") == "circuits")
+    step["circuit"] = "eigenvalues"
+    assert lesson_from_json(doc_).steps[doc_["steps"].index(step)].circuit == "eigenvalues"
+    step["circuit"] = "kcomp"
+    with pytest.raises(LessonError, match=r"circuit: expected one of qk, positional, ov, k-composition"):
+        lesson_from_json(doc_)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from ...model.document import Document, Results, Selection
 from ...model.lessons import CheckResult, Lesson, LessonError, Step, evaluate, lesson_files, load_lesson
 from ...model.scenario import ScenarioError
+from ..views.circuits_view import PAGE_KEYS, CircuitsView
 
 # lesson "view" -> centre tab title (the training view is a dock, not a tab)
 TAB_TITLES: dict[str, str] = {
@@ -305,8 +306,12 @@ class LessonPanel(QWidget):
         tabs = w.tabs
         for i in range(tabs.count()):
             if tabs.tabText(i).replace("&", "") == title:
-                tabs.setCurrentIndex(i)
-                return
+                tabs.setCurrentIndex(i)  # builds a lazy view
+                break
+        if step.circuit is not None:
+            view = getattr(tabs.currentWidget(), "view", None)
+            if isinstance(view, CircuitsView):
+                view.show_circuit(PAGE_KEYS.index(step.circuit))
 
     # -- showing a step -------------------------------------------------------------------------
     def _show_step(self) -> None:

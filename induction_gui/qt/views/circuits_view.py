@@ -42,6 +42,7 @@ PAGES = (
     "OV eigenvalues and copying score",
 )
 QK_PAGE, POS_PAGE, OV_PAGE, KCOMP_PAGE, EIG_PAGE = range(len(PAGES))
+PAGE_KEYS = ("qk", "positional", "ov", "k-composition", "eigenvalues")  # names lesson files use, PAGES order
 # (desk, projector) name of the source choice: on a projector the bar must fit 1280 px beside the lesson
 SOURCE_TEXT = ("K-composition through:", "through:")
 AUTO_SOURCE = -1  # combo data: pick the layer-0 head with the highest previous-token score
