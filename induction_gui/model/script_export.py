@@ -115,6 +115,7 @@ def script_text(scenario: Scenario, *, filename: str = "scenario_script.py", sou
     add("")
     add("import argparse")
     add("import json")
+    add("import os")
     add("import sys")
     add("")
     add("import numpy as np")
@@ -337,5 +338,11 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()  # inside the try: a short output would otherwise fail at exit, outside it
+    except BrokenPipeError:  # piped into a reader that stopped early (| head): no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    sys.exit(code)
 '''

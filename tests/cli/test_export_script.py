@@ -145,3 +145,16 @@ def test_bad_inputs_exit_two_with_one_line(tmp_path: Path) -> None:
         assert result.stderr.startswith("induction-gui export-script: "), what
     assert "export" in run_cli("export-script", str(big), "--out", "d.py", cwd=tmp_path).stderr.split(":", 1)[1]
     assert not any(tmp_path.glob("*.py"))
+
+
+def test_script_piped_into_a_reader_that_stops_early_ends_quietly(tmp_path: Path) -> None:
+    """`python script.py | head` must not end in a BrokenPipeError traceback."""
+    script = export("induction-circuit", tmp_path)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()  # read the title, then stop reading, as `head -1` does
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert proc.returncode in (0, 1)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
