@@ -383,7 +383,8 @@ class MainWindow(QMainWindow):
     def _default_dock_sizes(self) -> None:
         """Docks wide enough for their controls, the rest for the views."""
         width = max(self.width(), 1200)
-        self.resizeDocks([self.sequence_dock, self.weights_dock], [int(width * 0.2), int(width * 0.27)],
+        sequence = max(int(width * 0.2), self.sequence_panel.full_width())  # its buttons whole, not scrolled
+        self.resizeDocks([self.sequence_dock, self.weights_dock], [sequence, int(width * 0.27)],
                          Qt.Orientation.Horizontal)
         self.attention_splitter.setSizes([600, 400])
 

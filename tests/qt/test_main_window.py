@@ -288,3 +288,17 @@ def test_app_icon_and_desktop_entry_name(qapp) -> None:
     spec = (Path(__file__).resolve().parents[2] / "packaging" / "build-linux.sh").read_text()
     assert f"APP_ID={app_module.DESKTOP_ID}" in spec, "the .desktop file is installed under this name"
     assert "Icon=induction-gui" in desktop
+
+
+def test_default_layout_shows_the_sequence_controls_whole(make_window) -> None:
+    """The sequence dock starts wide enough for its buttons (Insert … ▼, Generate): no sideways scrolling."""
+    from PySide6.QtTest import QTest
+
+    window = make_window()
+    window.resize(1500, 950)
+    window._default_dock_sizes()
+    QTest.qWait(20)
+    panel = window.sequence_panel
+    assert panel.full_width() > 200
+    assert window.sequence_dock.width() >= panel.full_width() - 2
+    assert not panel._scroll.horizontalScrollBar().isVisible()

@@ -232,13 +232,18 @@ class SequencePanel(QWidget):
         layout.addWidget(self._build_text_box())
         layout.addWidget(self._build_token_box(), 1)
         layout.addWidget(self._build_generator_form())
-        scroll = QScrollArea()
+        scroll = self._scroll = QScrollArea()
         scroll.setWidget(content)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
+
+    def full_width(self) -> int:
+        """Width at which every control shows whole, with no horizontal scrolling (the dock's default)."""
+        content = self._scroll.widget()
+        return content.minimumSizeHint().width() + self._scroll.verticalScrollBar().sizeHint().width() + 4
 
     def _build_text_box(self) -> QGroupBox:
         box = QGroupBox("Sequence")
