@@ -21,16 +21,9 @@ if "$PYTHON" -c 'import sys; sys.exit(sys.prefix != "/usr")'; then
   APT_PACKAGES+=(python3-venv)
 fi
 
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# shellcheck source=scripts/apt-ensure.sh
+source scripts/apt-ensure.sh
+apt_ensure "${APT_PACKAGES[@]}"
 
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
