@@ -95,6 +95,7 @@ def run_gui(args: argparse.Namespace) -> int:
 
         schedule_screenshot(window, Path(args.screenshot), done)
         app.exec()
+        _dispose(window, app)
         return 0 if result.get("ok") else 1
 
     if problem:
@@ -114,11 +115,29 @@ def run_gui(args: argparse.Namespace) -> int:
                 QMessageBox.warning(window, "Cannot recover", str(exc))
         discard(found.path)
         break
-    return app.exec()
+    code = app.exec()
+    _dispose(window, app)
+    return code
 
 
 # the installed .desktop file's name (packaging/build-linux.sh): lets Wayland docks match windows to it
 DESKTOP_ID = "org.inductionheadexplorer.InductionHeadExplorer"
+
+
+def _dispose(window: object, app: object) -> None:
+    """Delete the window while Python is still whole, after the event loop has ended.
+
+    Leaving presentation mode on close posts layout requests to pyqtgraph's
+    graphics items; left pending, Qt delivered them while the interpreter was
+    shutting down, into Python overrides that no longer worked, and the process
+    died with a segmentation fault (about one exit in ten) after its work was done.
+    """
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    app.processEvents()  # type: ignore[attr-defined]  # the posted layout requests and zero-delay timers
+    window.deleteLater()  # type: ignore[attr-defined]
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    app.processEvents()  # type: ignore[attr-defined]
 
 
 def _set_app_icon(app: object) -> None:

@@ -302,3 +302,23 @@ def test_default_layout_shows_the_sequence_controls_whole(make_window) -> None:
     assert panel.full_width() > 200
     assert window.sequence_dock.width() >= panel.full_width() - 2
     assert not panel._scroll.horizontalScrollBar().isVisible()
+
+
+def test_window_is_disposed_before_the_interpreter_shuts_down(qapp, settings, tmp_path: Path) -> None:
+    """After the event loop, the window is deleted while Python is whole (pending layout requests of
+    pyqtgraph items delivered during interpreter shutdown crashed ~1 exit in 10 after presentation mode)."""
+    import shiboken6
+    from PySide6.QtWidgets import QMessageBox
+
+    from induction_gui import app as app_module
+    from induction_gui.model.document import Document
+    from induction_gui.qt.main_window import MainWindow
+
+    window = MainWindow(Document(load_scenario("induction-circuit")), settings, autosave_folder=tmp_path / "a")
+    window.ask_to_save = lambda: QMessageBox.StandardButton.Discard
+    window.show()
+    window.presentation.enter()
+    window.wait_idle()
+    assert window.close()  # leaves presentation mode, saves the layout, stops the threads
+    app_module._dispose(window, qapp)
+    assert not shiboken6.isValid(window)
