@@ -81,13 +81,7 @@ class Presentation(QObject):
         self.active = True
         for name in HIDDEN_DOCKS:
             self._dock(name).hide()
-        w.set_view_presentation(True)
-        panel = getattr(w, "lesson_panel", None)
-        if panel is not None:
-            panel.set_compact(True)
-        training = getattr(w, "training_panel", None)
-        if training is not None:
-            training.set_compact(True)
+        self._set_compact(True)
         # the right column runs the full height, so the lesson text beside the training curves keeps its rows
         w.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         lesson = getattr(w, "lesson_dock", None)
@@ -129,15 +123,9 @@ class Presentation(QObject):
         w.setCorner(Qt.Corner.BottomRightCorner, saved.bottom_right_corner)
         if not saved.dock_layout.isEmpty():
             w.restoreState(saved.dock_layout)
-        w.set_view_presentation(False)
+        self._set_compact(False)
         if saved.attention_split:  # once the window has its size back, or the proportions come out wrong
-            QTimer.singleShot(0, lambda: w.attention_splitter.setSizes(saved.attention_split))
-        panel = getattr(w, "lesson_panel", None)
-        if panel is not None:
-            panel.set_compact(False)
-        training = getattr(w, "training_panel", None)
-        if training is not None:
-            training.set_compact(False)
+            QTimer.singleShot(0, w.attention_splitter, lambda: w.attention_splitter.setSizes(saved.attention_split))
         for combo, (policy, chars, min_width) in saved.combos.items():
             combo.setSizeAdjustPolicy(policy)
             combo.setMinimumContentsLength(chars)
@@ -175,6 +163,15 @@ class Presentation(QObject):
             tabs.setCurrentIndex((tabs.currentIndex() + delta) % tabs.count())
 
     # -- helpers ------------------------------------------------------------------------------------------
+    def _set_compact(self, on: bool) -> None:
+        """The views, the lesson and the training panel in (or out of) their projector layouts."""
+        w = self.window
+        w.set_view_presentation(on)
+        for name in ("lesson_panel", "training_panel"):
+            panel = getattr(w, name, None)
+            if panel is not None:
+                panel.set_compact(on)
+
     def _size_docks(self) -> None:
         """The lesson a third of the width at the right, the training curves under the views (if shown)."""
         if not self.active:

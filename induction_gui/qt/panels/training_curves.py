@@ -280,7 +280,7 @@ class TrainingCurves(QWidget):
         if self.plots:
             self._arrange()
             # the label's words depend on the room beside the line; the view boxes get their size later
-            QTimer.singleShot(0, lambda: self._place_phase_marker(self._x_right))
+            QTimer.singleShot(0, self, lambda: self._place_phase_marker(self._x_right))  # not after deletion
 
     def _arrange(self) -> None:
         """Four plots in a row when there is room for each to be readable, else two by two (shown ones only)."""
@@ -349,7 +349,8 @@ class TrainingCurves(QWidget):
             for text in (f"induction head\nforms (step {step})", f"induction\nhead forms\nstep {step}"):
                 if max(metrics.horizontalAdvance(part) for part in text.split("\n")) < room_px - 8:
                     break
-            line.label.setText(text)
+            if line.label.toPlainText() != text:  # runs on every batch of a live run: relayout only on a change
+                line.label.setText(text)
             line.label.updatePosition()
             line.show()
 

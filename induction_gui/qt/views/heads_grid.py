@@ -187,22 +187,17 @@ class HeadsGrid(View):
     @staticmethod
     def _caption_html(kind: HeadKind, *, projector: bool = False) -> str:
         # short enough for four heads side by side; the hover read-out gives every score
+        if kind.kind:
+            best = kind.kind
+        else:  # no kind: quote the highest finite score
+            finite = {k: v for k, v in kind.scores.items() if np.isfinite(v)}
+            best = max(finite, key=finite.get) if finite else next(iter(kind.scores))
+        score = f"{DETECTOR_NAMES[best][1]} {format_score(kind.scores[best])}"
         name = f"<b>{kind.name}</b>"
         if projector:  # two short lines: "previous-token head" at projector size overran the thumbnail
-            if kind.kind:
-                score = f"{DETECTOR_NAMES[kind.kind][1]} {format_score(kind.scores[kind.kind])}"
-                return f"{name}<br><b><span style='color:#b03000'>{score}</span></b>"
-            finite = {k: v for k, v in kind.scores.items() if np.isfinite(v)}
-            best = max(finite, key=finite.get) if finite else next(iter(kind.scores))
-            return f"{name}<br>{DETECTOR_NAMES[best][1]} {format_score(kind.scores[best])}"
-        if kind.kind_label:
-            name += f"<br><b><span style='color:#b03000'>{kind.kind_label}</span></b>"
-            best = kind.kind
-        else:
-            name += "<br>—"
-            finite = {k: v for k, v in kind.scores.items() if np.isfinite(v)}
-            best = max(finite, key=finite.get) if finite else next(iter(kind.scores))
-        return f"{name}<br>{DETECTOR_NAMES[best][1]} {format_score(kind.scores[best])}"
+            return f"{name}<br><b><span style='color:#b03000'>{score}</span></b>" if kind.kind else f"{name}<br>{score}"
+        kind_line = f"<b><span style='color:#b03000'>{kind.kind_label}</span></b>" if kind.kind else "—"
+        return f"{name}<br>{kind_line}<br>{score}"
 
     def _set_focus(self, layer: int, head: int) -> None:
         if self._focused == (layer, head):
