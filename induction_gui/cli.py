@@ -52,7 +52,7 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     from .engine import TokenError
     from .engine.sequences import UnknownTokenError
-    from .model.export import export_scenario
+    from .analysis.export import export_scenario
     from .model.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)

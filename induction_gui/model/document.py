@@ -1,12 +1,10 @@
-"""The open scenario, what the learner is looking at, and the latest results.
+"""The open scenario and what the learner is looking at; edits announce themselves.
 
 Every edit in the window goes through a :class:`Document` method, which changes
-the scenario, marks the results stale and announces what changed. The document
-never recomputes on its own: the Qt layer coalesces bursts of edits (typing,
-dragging) into at most one :meth:`Document.recompute` per frame, or runs
-:func:`compute_results` on a snapshot in a worker for long sequences and hands
-the outcome back through :meth:`Document.apply_results`, which drops results of
-an older generation. That split is the recompute scheduling contract.
+the scenario, bumps the revision of each input it touched and announces a typed
+change event (:mod:`.events`). The document never computes a number: the
+analysis floor (:mod:`induction_gui.analysis`) reads the revisions to decide
+what is out of date, so an edit recomputes only what depends on it.
 
 Each edit method returns what it replaced, so an undo command can put it back.
 """
@@ -14,27 +12,28 @@ Each edit method returns what it replaced, so an undo command can put it back.
 from __future__ import annotations
 
 import dataclasses
-import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .. import engine
 from ..engine.forward import HeadKey, check_tokens
-from ..engine.metrics import score_patterns
-from .events import EventGroup
+from .events import (
+    Change,
+    EventGroup,
+    ModelReplaced,
+    OverridesChanged,
+    SettingsChanged,
+    TokensChanged,
+    VocabChanged,
+    WeightsChanged,
+)
 from .scenario import Scenario
 
-# Detector variants computed on every recompute (the dashboard's table and the heads grid).
+# The TransformerLens head detectors the dashboard, the heads grid and lesson checks offer.
 DETECTORS: tuple[str, ...] = ("previous_token_head", "duplicate_token_head", "induction_head")
-DETECTOR_VARIANTS: tuple[tuple[str, bool], ...] = (("mul", False), ("mul", True), ("abs", False), ("abs", True))
-
-
-def detector_key(pattern: str, measure: str, exclude_bos: bool) -> str:
-    """Key of one detector variant in :attr:`Results.scores`, e.g. ``induction_head/mul/exclude_bos``."""
-    return f"{pattern}/{measure}" + ("/exclude_bos" if exclude_bos else "")
-
 
 @dataclass(frozen=True)
 class Selection:
@@ -45,137 +44,27 @@ class Selection:
     query_pos: int = 0
 
 
-@dataclass
-class Results:
-    """Everything the views draw from one forward pass (batch of one sequence)."""
-
-    generation: int  # the document generation these belong to
-    tokens: np.ndarray  # [pos] int64
-    logits: np.ndarray  # [pos, d_vocab]
-    probs: np.ndarray  # [pos, d_vocab] softmax of the logits
-    loss: np.ndarray  # [pos - 1] loss of predicting token i+1 at position i
-    cache: engine.ActivationCache  # batch dimension kept, as TransformerLens
-    elapsed_ms: float = 0.0  # wall time of compute_results
-    warnings: list[str] = field(default_factory=list)  # non-finite values, named
-    _scores: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # detector_key -> [layer, head]
-    # shared by every detector score of this run: patterns stacked once, detection patterns built once
-    _stacked: np.ndarray | None = field(default=None, repr=False)
-    _detection: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    _total: np.ndarray | None = field(default=None, repr=False)  # [batch, layer, head_index] Σ A
-
-    def pattern(self, layer: int, head: int) -> np.ndarray:
-        """[query_pos, key_pos] pattern of one head."""
-        return self.cache["pattern", layer][0, head]
-
-    def score(self, pattern: str, measure: str = "mul", exclude_bos: bool = False) -> np.ndarray:
-        """[n_layers, n_heads] head-detector score, computed on first use and kept.
-
-        Lazy because only visible views ask: scoring every variant on every
-        keystroke would cost more than the forward pass on long sequences.
-        """
-        key = detector_key(pattern, measure, exclude_bos)
-        if key not in self._scores:
-            if self._stacked is None:
-                n_layers = sum(1 for name in self.cache if name.endswith("attn.hook_pattern"))
-                self._stacked = np.stack(
-                    [self.cache["pattern", layer] for layer in range(n_layers)], axis=1
-                )  # [batch, layer, head_index, query_pos, key_pos]
-                self._total = self._stacked.sum(axis=(-2, -1), dtype=np.float64)  # [batch, layer, head_index]
-            if pattern not in self._detection:
-                self._detection[pattern] = _detection_pattern(pattern, self.tokens)  # [1, q, k]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                self._scores[key] = score_patterns(
-                    self._stacked, self._detection[pattern], exclude_bos=exclude_bos,
-                    exclude_current_token=False, error_measure=measure, total=self._total,
-                )[0]  # [layer, head_index]
-        return self._scores[key]
-
-
-_DETECTION_CACHE: dict[tuple[str, bytes], np.ndarray] = {}
-_DETECTION_CACHE_SIZE = 12
-
-
-def _detection_pattern(pattern: str, tokens: np.ndarray) -> np.ndarray:
-    """[1, pos, pos] detection pattern, reused across recomputes while the tokens stay the same.
-
-    Weight edits (the common case while dragging) keep the sequence, and
-    building the three patterns costs more than scoring with them at 512 tokens.
-    """
-    key = (pattern, tokens.tobytes())
-    found = _DETECTION_CACHE.get(key)
-    if found is None:
-        found = engine.detection_pattern(pattern, tokens)[None]
-        found.flags.writeable = False
-        if len(_DETECTION_CACHE) >= _DETECTION_CACHE_SIZE:
-            _DETECTION_CACHE.pop(next(iter(_DETECTION_CACHE)))
-        _DETECTION_CACHE[key] = found
-    return found
-
-
-def compute_results(
-    weights: engine.Weights,
-    tokens: np.ndarray,
-    overrides: dict[HeadKey, engine.HeadOverride],
-    generation: int = 0,
-) -> Results:
-    """One forward pass plus the per-head detector scores; pure, so a worker thread may run it.
-
-    Non-finite activations (weights so large that the scores overflow) are not
-    hidden: they are listed in ``warnings`` by hook name, and the views show them.
-    """
-    start = time.perf_counter()
-    tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)  # [pos]
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        logits_b, cache = engine.run_with_cache(weights, tokens, overrides)  # [1, pos, d_vocab]
-        logits = logits_b[0]  # [pos, d_vocab]
-        log_probs = engine.metrics.log_softmax(logits.astype(np.float64))  # [pos, d_vocab]
-        probs = np.exp(log_probs)  # [pos, d_vocab]
-        loss = -log_probs[np.arange(tokens.size - 1), tokens[1:]]  # [pos - 1]
-    warnings = []
-    finite = bool(np.isfinite(logits).all() and np.isfinite(cache["resid_post", len(cache_layers(cache)) - 1]).all())
-    with np.errstate(over="ignore", invalid="ignore"):
-        # every non-finite activation reaches the last residual stream, so only then name the culprits
-        for name in [] if finite else cache:
-            # masked scores are −inf by definition; hook_result is computed lazily and
-            # is finite whenever hook_attn_out is
-            if name.endswith(("hook_attn_scores", "hook_result")):
-                continue
-            a = cache[name]
-            if not np.isfinite(a).all():
-                warnings.append(f"{name} has {int(np.size(a) - np.isfinite(a).sum())} non-finite values")
-    if not np.isfinite(logits).all():
-        warnings.append("logits are not finite: a weight is too large for float32")
-    elapsed = (time.perf_counter() - start) * 1e3
-    return Results(generation, tokens, logits, probs, loss, cache, elapsed, warnings)
-
-
-def cache_layers(cache: engine.ActivationCache) -> list[int]:
-    """The layer indices a cache holds patterns for."""
-    return [layer for layer in range(len(cache)) if engine.act_name("pattern", layer) in cache]
-
-
 class Document:
-    """The open scenario, the selection, and results; edits announce themselves.
+    """The open scenario and the selection; edits announce themselves.
 
     Events (``document.events.<name>.connect(callback)``):
 
-    - ``scenario(kind)``: the scenario changed; ``kind`` is ``"tokens"``,
-      ``"weights"``, ``"overrides"``, ``"vocab"``, ``"view"`` or ``"replaced"``.
+    - ``scenario(change)``: the scenario changed; ``change`` is one of the typed
+      events of :mod:`.events` (:class:`TokensChanged`, :class:`WeightsChanged`,
+      :class:`OverridesChanged`, :class:`SettingsChanged`, :class:`VocabChanged`,
+      :class:`ModelReplaced`).
     - ``selection(selection)``: the focused layer, head or query position changed.
-    - ``stale()``: results are out of date; the scheduler should recompute.
-    - ``results(results)``: new results are in.
-    - ``pinned(results_or_none)``: the compare baseline was pinned or cleared.
+    - ``stale()``: numbers are out of date; the scheduler should recompute.
     - ``path(path_or_none)``: the file the document belongs to changed.
     """
 
     def __init__(self, scenario: Scenario, path: Path | None = None) -> None:
-        self.events = EventGroup("scenario", "selection", "stale", "results", "pinned", "path")
+        self.events = EventGroup("scenario", "selection", "stale", "path")
         self._scenario = scenario
         self._path = path
         self._generation = 0
-        self._results: Results | None = None
-        self._pinned: Results | None = None
-        self._pinned_weights: engine.Weights | None = None
+        # input name ("tokens", "overrides", "model", "weights/<name>") -> generation of its last edit
+        self._revisions: dict[str, int] = {}
         self._selection = self._selection_from_view(scenario)
 
     # -- state ------------------------------------------------------------------------
@@ -193,58 +82,34 @@ class Document:
 
     @property
     def generation(self) -> int:
-        """Increases with every edit; results carry the generation they were computed for."""
+        """Increases with every edit that changes a number; results carry the generation they were computed for."""
         return self._generation
+
+    @property
+    def revisions(self) -> Mapping[str, int]:
+        """Input name -> generation of its last edit (absent: never edited since the model was opened)."""
+        return self._revisions
+
+    def revision(self, name: str) -> int:
+        """The generation of the last edit of one input (``"tokens"``, ``"weights/embed.W_E"``, ...)."""
+        return self._revisions.get(name, 0)
 
     @property
     def selection(self) -> Selection:
         return self._selection
-
-    @property
-    def is_stale(self) -> bool:
-        return self._results is None or self._results.generation != self._generation
-
-    @property
-    def results(self) -> Results:
-        """The latest results, computed now if they are stale (synchronous fallback)."""
-        if self.is_stale:
-            self.recompute()
-        assert self._results is not None
-        return self._results
-
-    @property
-    def latest_results(self) -> Results | None:
-        """The last results applied, possibly stale (what the views show right now)."""
-        return self._results
-
-    @property
-    def pinned(self) -> Results | None:
-        return self._pinned
-
-    # -- recomputation --------------------------------------------------------------------
-    def recompute(self) -> Results:
-        """Compute the results for the current generation on this thread and announce them."""
-        s = self._scenario
-        results = compute_results(s.weights, s.tokens, s.overrides, self._generation)
-        self.apply_results(results)
-        return results
 
     def snapshot(self) -> tuple[engine.Weights, np.ndarray, dict[HeadKey, engine.HeadOverride], int]:
         """Copies a worker may compute on while the learner keeps editing."""
         s = self._scenario
         return s.weights.copy(), s.tokens.copy(), dict(s.overrides), self._generation
 
-    def apply_results(self, results: Results) -> bool:
-        """Take results computed for the current generation; drop stale ones (returns False)."""
-        if results.generation != self._generation:
-            return False
-        self._results = results
-        self.events.results.emit(results)
-        return True
-
-    def _changed(self, kind: str) -> None:
+    def _changed(self, change: Change) -> None:
         self._generation += 1
-        self.events.scenario.emit(kind)
+        if isinstance(change, (VocabChanged, ModelReplaced)):
+            self._revisions = {}  # "model" alone dates every input now
+        for name in change.inputs:
+            self._revisions[name] = self._generation
+        self.events.scenario.emit(change)
         self.events.stale.emit()
 
     # -- selection --------------------------------------------------------------------------
@@ -294,7 +159,7 @@ class Document:
         old = self._scenario.tokens
         self._scenario.tokens = new
         self._drop_too_small_fixed_patterns()
-        self._changed("tokens")
+        self._changed(TokensChanged())
         self.set_selection()  # re-clamp the query position
         if self._selection.query_pos != min(self._selection.query_pos, new.size - 1):
             self.set_selection(query_pos=new.size - 1)
@@ -328,7 +193,7 @@ class Document:
             bad = np.argwhere(~np.isfinite(new))[0].tolist()
             raise ValueError(f"{name}{bad}: {new[tuple(bad)]} is not a finite number")
         weights[name] = new
-        self._changed("weights")
+        self._changed(WeightsChanged((name,)))
         return old
 
     def set_weight_cell(self, name: str, index: tuple[int, ...], value: float) -> float:
@@ -354,7 +219,7 @@ class Document:
             if override.fixed_pattern is not None and override.fixed_pattern.shape[0] < self._scenario.tokens.size:
                 raise ValueError("fixed pattern: smaller than the sequence")
             self._scenario.overrides[key] = override
-        self._changed("overrides")
+        self._changed(OverridesChanged(key))
         return old
 
     def override(self, key: HeadKey) -> engine.HeadOverride:
@@ -366,8 +231,7 @@ class Document:
         s = self._scenario
         old = (list(s.vocab), s.weights, s.tokens, s.bos)
         s.vocab, s.weights, s.tokens, s.bos = list(vocab), weights, np.asarray(tokens, np.int64), bos
-        self._results = None  # old results may name token ids the new vocabulary lacks
-        self._changed("vocab")
+        self._changed(VocabChanged())
         self.set_selection()
         return old
 
@@ -378,44 +242,16 @@ class Document:
             self._scenario.view.pop(key, None)
         else:
             self._scenario.view[key] = value
-        self.events.scenario.emit("view")
+        self.events.scenario.emit(SettingsChanged(key))
         return old
 
     def replace_scenario(self, scenario: Scenario, path: Path | None = None) -> None:
         """Open another scenario (New / Open / recover): everything is replaced."""
         self._scenario = scenario
-        self._pinned = None
-        self._pinned_weights = None
-        self._results = None  # results of the old scenario must not be drawn with the new vocabulary
         self._selection = self._selection_from_view(scenario)
-        self._changed("replaced")
-        self.events.pinned.emit(None)
+        self._changed(ModelReplaced())
         self.events.selection.emit(self._selection)
         self.set_path(path)
-
-    # -- compare ------------------------------------------------------------------------------
-    def pin(self) -> None:
-        """Keep the current results (and weights, for weight-only scores) as the compare baseline."""
-        self._pinned = self.results
-        self._pinned_weights = self._scenario.weights.copy()
-        self.events.pinned.emit(self._pinned)
-
-    def unpin(self) -> None:
-        self._pinned = None
-        self._pinned_weights = None
-        self.events.pinned.emit(None)
-
-    @property
-    def pinned_weights(self) -> engine.Weights | None:
-        """The weights as they were when pinned (copying scores and circuits compare against them)."""
-        return self._pinned_weights
-
-    def comparable(self, results: Results) -> bool:
-        """True if the pinned results can be subtracted from ``results`` (same shapes)."""
-        p = self._pinned
-        return p is not None and p.logits.shape == results.logits.shape and set(p.cache) == set(results.cache) and all(
-            p.cache[k].shape == results.cache[k].shape for k in p.cache
-        )
 
     # -- saving helpers ----------------------------------------------------------------------
     def scenario_for_saving(self) -> Scenario:

@@ -10,6 +10,7 @@ on the GUI thread.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 Callback = Callable[..., Any]
@@ -53,3 +54,73 @@ class EventGroup:
 
     def __getattr__(self, name: str) -> Event:  # pragma: no cover - only for type checkers
         raise AttributeError(name)
+
+
+# -- what changed: the document's typed change events ----------------------------------------
+# Each names the inputs it touches, so a reader (the analysis floor) invalidates exactly what
+# depends on them: editing blocks.1.attn.W_O must leave layer-0 circuits cached.
+
+
+@dataclass(frozen=True)
+class Change:
+    """Base of the document's change events; ``inputs`` are the revision keys it bumps."""
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class TokensChanged(Change):
+    """The sequence was replaced."""
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return ("tokens",)
+
+
+@dataclass(frozen=True)
+class WeightsChanged(Change):
+    """Parameters were replaced (their TransformerLens names)."""
+
+    names: tuple[str, ...] = ()
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return tuple(f"weights/{name}" for name in self.names)
+
+
+@dataclass(frozen=True)
+class OverridesChanged(Change):
+    """A head's lecture experiment (fixed pattern, key shift, ablation, ...) changed."""
+
+    key: tuple[int, int] | None = None
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return ("overrides",)
+
+
+@dataclass(frozen=True)
+class SettingsChanged(Change):
+    """A saved view setting (colour map, show values, ...) changed; no number depends on it."""
+
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class VocabChanged(Change):
+    """Vocabulary, weights and tokens were replaced together (the vocabulary grew or shrank)."""
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return ("model",)
+
+
+@dataclass(frozen=True)
+class ModelReplaced(Change):
+    """Another scenario was opened: everything is new."""
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return ("model",)

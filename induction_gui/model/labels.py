@@ -2,7 +2,7 @@
 
 A score is only comparable if the learner knows which variant of its metric it
 is (``mul`` or ``abs``, ``exclude_bos``, which loss columns). The report
-(:mod:`induction_gui.model.report`) writes these labels into ``metrics.json``
+(:mod:`induction_gui.analysis.report`) writes these labels into ``metrics.json``
 and the dashboard and circuits view print the same ones beside their numbers,
 so the window and the export cannot disagree about what a number is.
 """

@@ -31,10 +31,13 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
+from ..analysis import Analysis
 from ..model.document import Document
+from ..model.events import Change, ModelReplaced
 from ..model.scenario import Scenario, ScenarioError, list_presets, load_scenario, save_scenario
 from . import colormaps
 from . import theme
+from .analysis_executor import QtExecutor
 from .autosave import Autosaver
 from .panels.sequence_panel import SequencePanel
 from .presentation import Presentation
@@ -94,7 +97,10 @@ class MainWindow(QMainWindow):
         self.document = document
         self.settings = settings or Settings()
         self.undo_stack = QUndoStack(self)
-        self.scheduler = RecomputeScheduler(document, self)
+        # every number the views draw: memoized per input revision, slow entries in worker threads
+        self.executor = QtExecutor(self)
+        self.analysis = Analysis(document, executor=self.executor)
+        self.scheduler = RecomputeScheduler(self.analysis, self)
         self._lazy_tabs: list[_LazyTab] = []
         self._colormap = colormaps.DEFAULT_SEQUENTIAL
         self._font_points = BASE_FONT_POINTS
@@ -119,8 +125,8 @@ class MainWindow(QMainWindow):
         self.scheduler.busy.connect(self._on_busy_changed)
         self._update_title()
         self.scheduler.flush()
-        if document.latest_results is None:
-            document.recompute()
+        if self.analysis.latest_results is None:
+            self.analysis.recompute()
 
     # -- construction --------------------------------------------------------------------------
     def _action(self, key: str, text: str, slot: Callable[[], object], shortcut: QKeySequence | str | None = None,
@@ -186,8 +192,8 @@ class MainWindow(QMainWindow):
     def _setup_ui(self) -> None:
         doc = self.document
         self.setDockNestingEnabled(True)
-        self.attention_view = AttentionView(doc)
-        self.heads_grid = HeadsGrid(doc)
+        self.attention_view = AttentionView(self.analysis)
+        self.heads_grid = HeadsGrid(self.analysis)
         attention_tab = self.attention_splitter = QSplitter(Qt.Orientation.Horizontal)
         attention_tab.addWidget(self.attention_view)
         attention_tab.addWidget(self.heads_grid)
@@ -237,7 +243,7 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.recompute_label)
 
     def _make_view(self, cls: type[View]) -> View:
-        view = cls(self.document)
+        view = cls(self.analysis)
         view.set_colormap(self._colormap)
         view.set_font_size(self._font_points)
         view.set_presentation(self._view_presentation)
@@ -457,13 +463,13 @@ class MainWindow(QMainWindow):
     def _on_path_changed(self, path: Path | None) -> None:
         self._update_title()
 
-    def _on_scenario_changed(self, kind: str) -> None:
-        if kind == "replaced":
+    def _on_scenario_changed(self, change: Change) -> None:
+        if isinstance(change, ModelReplaced):
             self._update_title()
 
     def _on_recomputed(self, elapsed_ms: float, in_worker: bool) -> None:
         where = " (background)" if in_worker else ""
-        results = self.document.latest_results
+        results = self.analysis.latest_results
         warn = f"  ⚠ {results.warnings[0]}" if results is not None and results.warnings else ""
         self.recompute_label.setText(f"recomputed in {elapsed_ms:.1f} ms{where}{warn}")
 
@@ -472,13 +478,13 @@ class MainWindow(QMainWindow):
 
     # -- compare -----------------------------------------------------------------------------------
     def toggle_pin(self) -> None:
-        if self.document.pinned is None:
+        if self.analysis.pinned is None:
             self.scheduler.flush()
-            self.document.pin()
+            self.analysis.pin()
             self.pin_label.setText("comparing with pinned state")
             self.actions["pin"].setChecked(True)
         else:
-            self.document.unpin()
+            self.analysis.unpin()
             self.pin_label.setText("")
             self.actions["pin"].setChecked(False)
 
@@ -659,7 +665,7 @@ class MainWindow(QMainWindow):
 
     def export_cache(self, path: Path) -> None:
         self.scheduler.flush()
-        np.savez_compressed(path, **self.document.results.cache.to_dict())
+        np.savez_compressed(path, **self.analysis.results.cache.to_dict())
 
     def export_cache_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export cache", "cache.npz", "NumPy archive (*.npz)")
@@ -709,6 +715,8 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop every timer and thread and disconnect views (no thread outlives the window)."""
         self.scheduler.detach()
+        self.analysis.detach()
+        self.executor.shutdown()
         for view in self._built_views():
             view.detach()
         for panel in (self.sequence_panel, self.weights_panel, self.training_panel, self.lesson_panel):
@@ -717,9 +725,11 @@ class MainWindow(QMainWindow):
                 detach()
 
     def wait_idle(self) -> None:
-        """Apply any pending recompute now (tests, screenshots)."""
+        """Apply any pending recompute and finish the slow entries the views asked for (tests, screenshots)."""
         self.scheduler.flush()
-        QApplication.processEvents()
+        QApplication.processEvents()  # views draw, and ask for their slow entries
+        self.executor.wait()
+        QApplication.processEvents()  # the slow entries' values arrive and their views redraw
 
 
 def schedule_screenshot(window: MainWindow, path: Path, done: Callable[[bool], None]) -> None:

@@ -14,7 +14,7 @@ import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..model.document import Document, compute_results
+from ..analysis import Analysis, compute_results
 from .workers import Task
 
 FRAME_MS = 16
@@ -35,9 +35,11 @@ class RecomputeScheduler(QObject):
     computed = Signal(float, bool)
     busy = Signal(bool)
 
-    def __init__(self, document: Document, parent: QObject | None = None) -> None:
+    def __init__(self, analysis: Analysis, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.document = document
+        self.analysis = analysis
+        assert analysis.document is not None, "the scheduler recomputes a live document"
+        self.document = analysis.document
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_timer)
@@ -48,7 +50,7 @@ class RecomputeScheduler(QObject):
         self.task.finished.connect(self._on_worker_finished)
         self.task.failed.connect(self._on_worker_failed)
         self.task.busy.connect(self.busy)
-        document.events.stale.connect(self._on_document_stale)
+        self.document.events.stale.connect(self._on_document_stale)
 
     def detach(self) -> None:
         self.document.events.stale.disconnect(self._on_document_stale)
@@ -67,13 +69,13 @@ class RecomputeScheduler(QObject):
     def flush(self) -> None:
         """Recompute now if anything is pending (tests, export, save)."""
         self._timer.stop()
-        if self.document.is_stale:
+        if self.analysis.is_stale:
             self.task.cancel()
             self._run_sync()
 
     def _on_timer(self) -> None:
         self._last_run = time.perf_counter()
-        if not self.document.is_stale:
+        if not self.analysis.is_stale:
             return
         if self.force_sync or self._last_ms < WORKER_THRESHOLD_MS:
             self._run_sync()
@@ -81,7 +83,7 @@ class RecomputeScheduler(QObject):
             self._run_in_worker()
 
     def _run_sync(self) -> None:
-        results = self.document.recompute()
+        results = self.analysis.recompute()
         self._last_ms = results.elapsed_ms
         self.computed.emit(results.elapsed_ms, False)
 
@@ -96,9 +98,9 @@ class RecomputeScheduler(QObject):
 
     def _on_worker_finished(self, results: object) -> None:
         self._last_ms = results.elapsed_ms  # type: ignore[attr-defined]
-        if self.document.apply_results(results):  # type: ignore[arg-type]
+        if self.analysis.apply_results(results):  # type: ignore[arg-type]
             self.computed.emit(self._last_ms, True)
-        elif self.document.is_stale and not self._timer.isActive():
+        elif self.analysis.is_stale and not self._timer.isActive():
             self._timer.start(0)
 
     def _on_worker_failed(self, message: str) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from induction_gui.engine import HeadOverride, head_presets
+from induction_gui.analysis import Analysis
 from induction_gui.model.document import Document
 from induction_gui.model.lessons import (
     CHECK_KINDS,
@@ -28,11 +29,12 @@ from induction_gui.resources import resource_path
 COURSE = lessons_folder() / "course.json"
 
 
-def doc(name: str) -> Document:
-    return Document(load_scenario(name))
+def doc(name: str) -> Analysis:
+    """A live analysis of a preset: lesson checks read the document and its forward pass."""
+    return Analysis(Document(load_scenario(name)))
 
 
-def tokens_of(d: Document, text: str) -> list[int]:
+def tokens_of(d: Analysis, text: str) -> list[int]:
     return [d.scenario.vocab.index(t) for t in text.split()]
 
 
@@ -58,7 +60,7 @@ def test_course_tasks_start_unsolved() -> None:
     lesson = load_lesson(COURSE)
     for step in lesson.steps:
         if step.task is not None:
-            result = evaluate(step.task.check, Document(lesson.load_step_scenario(step)))
+            result = evaluate(step.task.check, Analysis(Document(lesson.load_step_scenario(step))))
             assert not result.met, (step.title, result.detail)
             assert result.detail
 
@@ -84,11 +86,11 @@ def test_attention_check() -> None:
              "min": 0.5}
     d = doc("duplicate-token-head")
     assert not evaluate(check, d).met
-    d.set_override((0, 0), HeadOverride(key_shift=1))
+    d.document.set_override((0, 0), HeadOverride(key_shift=1))
     result = evaluate(check, d)
     assert result.met and "L0H0 attends 1.00 from position 4 to position 2" in result.detail
     assert not evaluate({**check, "max": 0.1}, d).met
-    d.set_tokens(tokens_of(d, "<s> B C D"))
+    d.document.set_tokens(tokens_of(d, "<s> B C D"))
     assert "no second A" in evaluate(check, d).detail
 
 
@@ -99,10 +101,10 @@ def test_score_check() -> None:
     assert not evaluate(check, d).met
     w = d.scenario.weights
     for name, value in head_presets.apply_head_slices(w, 0, 0, head_presets.previous_token(w, 0, 0)).items():
-        d.set_weight(name, value)
+        d.document.set_weight(name, value)
     w = d.scenario.weights
     for name, value in head_presets.apply_head_slices(w, 1, 0, head_presets.induction(w, 1, 0)).items():
-        d.set_weight(name, value)
+        d.document.set_weight(name, value)
     assert evaluate(check, d).met
     low = {k: v for k, v in check.items() if k != "min"} | {"max": 0.2}
     assert not evaluate(low, d).met
@@ -114,7 +116,7 @@ def test_ablated_and_key_shift_checks() -> None:
     ablated = {"kind": "ablated", "layer": 0, "head": 0}
     shift = {"kind": "key_shift", "layer": 0, "head": 0, "equals": 1}
     assert not evaluate(ablated, d).met and not evaluate(shift, d).met
-    d.set_override((0, 0), HeadOverride(ablation="mean", key_shift=1))
+    d.document.set_override((0, 0), HeadOverride(ablation="mean", key_shift=1))
     assert evaluate(ablated, d).met and evaluate(shift, d).met
     assert not evaluate({**ablated, "ablation": "zero"}, d).met
     assert not evaluate({**shift, "equals": 2}, d).met
@@ -124,7 +126,7 @@ def test_prediction_wrong_check() -> None:
     check = {"kind": "prediction_wrong", "at": "repeat", "copied": True}
     d = doc("induction-circuit")
     assert not evaluate(check, d).met  # A B C D A B C D: every copy is right
-    d.set_tokens(tokens_of(d, "<s> A B C D A C D"))  # after the second A comes C, the head copies B
+    d.document.set_tokens(tokens_of(d, "<s> A B C D A C D"))  # after the second A comes C, the head copies B
     result = evaluate(check, d)
     assert result.met and "predicts B, but C comes next" in result.detail
     assert evaluate(check, doc("ambiguous-prefix")).met
@@ -140,7 +142,7 @@ def test_all_check_reports_the_first_failure() -> None:
         {"kind": "score", "detector": "induction_head", "exclude_bos": True, "layer": 1, "head": 0, "max": 0.3},
     ]}
     assert evaluate(check, d).detail == "L0H0 is not ablated"
-    d.set_override((0, 0), HeadOverride(ablation="zero"))
+    d.document.set_override((0, 0), HeadOverride(ablation="zero"))
     assert evaluate(check, d).met
     assert set(CHECK_KINDS) == {"attention", "score", "ablated", "prediction_wrong", "key_shift", "all"}
 

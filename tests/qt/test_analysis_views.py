@@ -9,28 +9,45 @@ agree to ~1e-5.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
 import induction_gui
 from induction_gui import engine
+from induction_gui.analysis import Analysis
 from induction_gui.model.document import Document
+from induction_gui.qt.analysis_executor import QtExecutor
 from induction_gui.model.labels import detector_variant
-from induction_gui.model.report import BASELINE_SAMPLES, build_report
+from induction_gui.analysis.report import BASELINE_SAMPLES, build_report
 from induction_gui.qt.views.attribution_view import AttributionView
 from induction_gui.qt.views.circuits_view import KCOMP_PAGE, PAGES, CircuitsView
 from induction_gui.qt.views.metrics_view import COLUMNS, MetricsView
-from induction_gui.qt.views.predictions_view import DELTA_ROLE, VALUE_ROLE, PredictionsView, top_k
+from induction_gui.qt.views.predictions_view import DELTA_ROLE, VALUE_ROLE, PredictionsView
 
 SCORE_TOL = 1e-5  # float32 forward passes run separately
 MATRIX_TOL = 1e-6  # float64 circuits stored as float32 in the heatmap
 
 
-def _document(preset: str) -> Document:
-    doc = Document(induction_gui.load_scenario(preset))
-    doc.recompute()
-    return doc
+_EXECUTORS: list[QtExecutor] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_outlives_a_test() -> Iterator[None]:
+    yield
+    while _EXECUTORS:
+        _EXECUTORS.pop().shutdown()
+
+
+def _document(preset: str) -> Analysis:
+    """A live analysis of a preset whose slow entries run in worker threads, as in the window."""
+    executor = QtExecutor()
+    _EXECUTORS.append(executor)
+    analysis = Analysis(Document(induction_gui.load_scenario(preset)), executor=executor)
+    analysis.recompute()
+    return analysis
 
 
 def _show(qtbot, view) -> None:  # noqa: ANN001 - pytest-qt fixture
@@ -40,10 +57,10 @@ def _show(qtbot, view) -> None:  # noqa: ANN001 - pytest-qt fixture
     qtbot.waitExposed(view)
 
 
-def _silence_previous_token_head(doc: Document) -> None:
+def _silence_previous_token_head(doc: Analysis) -> None:
     """An edit that zeroes layer 0's W_V: the previous-token head moves nothing, so induction fails downstream."""
     name = "blocks.0.attn.W_V"
-    doc.set_weight(name, doc.scenario.weights[name] * 0.0)
+    doc.document.set_weight(name, doc.scenario.weights[name] * 0.0)
     doc.recompute()
 
 
@@ -53,8 +70,8 @@ def _silence_previous_token_head(doc: Document) -> None:
 def test_metrics_table_equals_detector_and_exclude_bos_switches_variant(qtbot) -> None:  # noqa: ANN001
     doc = _document("repeated-random")
     view = MetricsView(doc)
-    with qtbot.waitSignal(view.task.finished, timeout=10_000):
-        _show(qtbot, view)
+    _show(qtbot, view)
+    qtbot.waitUntil(lambda: view.baseline is not None, timeout=10_000)
     w, tokens = doc.scenario.weights, doc.scenario.tokens
 
     plain = engine.detect_head(w, tokens, "induction_head", exclude_bos=False, error_measure="mul")  # [layer, head]
@@ -104,31 +121,33 @@ def test_metrics_edit_while_baseline_runs_cancels_it(qtbot) -> None:  # noqa: AN
     doc = _document("repeated-random")
     view = MetricsView(doc)
     view.baseline_samples = 50_000  # long enough to be running when the edit arrives
-    finished: list[engine.CompositionBaseline] = []
-    view.task.finished.connect(finished.append)
-    with qtbot.waitSignal(view.task.progress, timeout=5_000):
+    ready: list[str] = []
+    doc.events.ready.connect(ready.append)
+    with qtbot.waitSignal(doc.executor.busy, timeout=5_000):
         _show(qtbot, view)
-    assert view.task.running and view.progress.isVisible()
+    qtbot.waitUntil(lambda: view.progress.isVisible() and view.progress.value() > 0, timeout=5_000)
+    assert doc.running == ["composition_baseline"] and view.baseline is None
 
     # the learner opens the scenario again with another seed: the old baseline no longer applies
     scenario = induction_gui.load_scenario("repeated-random")
     scenario.seed = 7
     view.baseline_samples = 300
-    with qtbot.waitSignal(view.task.finished, timeout=10_000):
-        doc.replace_scenario(scenario)
-        doc.recompute()
-    view.task.wait()
-    assert len(finished) == 1 and finished[0].seed == 7 and finished[0].samples.size == 300
+    doc.document.replace_scenario(scenario)
+    doc.recompute()
+    qtbot.waitUntil(lambda: view.baseline is not None, timeout=10_000)
+    doc.executor.wait()
+    assert ready == ["composition_baseline"], "the superseded 50,000-sample job never delivered"
+    assert view.baseline.seed == 7 and view.baseline.samples.size == 300
     assert "seed 7" in view.baseline_label.text()
     view.detach()
-    assert not view.task.running
+    assert not doc.executor.running
 
 
 def test_metrics_compare_mode_shows_difference(qtbot) -> None:  # noqa: ANN001
     doc = _document("induction-circuit")
     view = MetricsView(doc)
-    with qtbot.waitSignal(view.task.finished, timeout=10_000):
-        _show(qtbot, view)
+    _show(qtbot, view)
+    qtbot.waitUntil(lambda: view.baseline is not None, timeout=10_000)
     before = doc.results.score("induction_head", "mul", False)[1, 0]
     doc.pin()
     _silence_previous_token_head(doc)
@@ -159,7 +178,7 @@ def test_predictions_table_is_top_k_of_logits_and_loss_split(qtbot) -> None:  # 
         assert [p for _, p in shown] == pytest.approx(res.probs[i, expected])
         if i + 1 < n:
             assert view.table.item(i, 6).data(VALUE_ROLE) == bool(expected[0] == res.tokens[i + 1])
-    assert np.array_equal(top_k(res.logits), np.argsort(-res.logits, axis=-1, kind="stable")[:, :3])
+    assert np.array_equal(view.analysis.get("top_k", k=3), np.argsort(-res.logits, axis=-1, kind="stable")[:, :3])
     halves = engine.first_and_repeat_loss(res.loss, 10)
     assert (view.first_loss, view.repeat_loss) == pytest.approx((halves.first, halves.repeat))
     assert f"{halves.first:.3f}" in view.summary.text() and "repeat" in view.summary.text()
@@ -168,15 +187,15 @@ def test_predictions_table_is_top_k_of_logits_and_loss_split(qtbot) -> None:  # 
     # compare mode: the pinned loss curve is drawn too
     doc.pin()
     _silence_previous_token_head(doc)
-    assert view.pinned_curve is not None and np.allclose(view.pinned_curve, doc.pinned.loss)
+    assert view.pinned_curve is not None and np.allclose(view.pinned_curve, doc.pinned.results.loss)
     assert "Pinned" in view.summary.text()
 
     # the model drives the table, and a click on the table drives the model
-    doc.set_selection(query_pos=3)
+    doc.document.set_selection(query_pos=3)
     assert view.table.currentRow() == 3
     rect = view.table.visualItemRect(view.table.item(4, 1))
     qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert doc.selection.query_pos == 4
+    assert doc.document.selection.query_pos == 4
     view.detach()
 
 
@@ -187,8 +206,9 @@ def test_attribution_bars_sum_to_logit_and_ablation_matches_engine(qtbot) -> Non
     doc = _document("induction-circuit")  # focus L1H0, query position 5
     view = AttributionView(doc)
     _show(qtbot, view)
+    qtbot.waitUntil(lambda: view.effects is not None, timeout=10_000)  # ablation runs in a worker
     res = doc.results
-    pos = doc.selection.query_pos
+    pos = doc.document.selection.query_pos
     logit = float(res.logits[pos, res.tokens[pos + 1]])
     assert sum(v for _, v in view.parts) == pytest.approx(logit, abs=1e-3)
     assert view.attribution is not None and view.attribution.logit == pytest.approx(logit, abs=1e-4)
@@ -202,7 +222,7 @@ def test_attribution_bars_sum_to_logit_and_ablation_matches_engine(qtbot) -> Non
     assert view.induction.data[0, 0] < -0.5
     assert "L0H0" in view.ablation_label.text()
 
-    doc.set_selection(query_pos=res.tokens.size - 1)  # the last position has no next token
+    doc.document.set_selection(query_pos=res.tokens.size - 1)  # the last position has no next token
     assert view.position == res.tokens.size - 2 and "no next token" in view.heading.text()
     view.detach()
 
@@ -231,7 +251,7 @@ def test_circuits_show_engine_matrices_and_k_composition_source(qtbot) -> None: 
     view.source_combo.activated.emit(view.source_combo.currentIndex())
     assert view.k_source == (0, 1)
 
-    doc.set_selection(layer=0, head=0)  # a layer-0 head composes with nothing
+    doc.document.set_selection(layer=0, head=0)  # a layer-0 head composes with nothing
     assert view.k_source is None and not view.source_combo.isEnabled()
     attn = engine.positional_attention(w, 0, 0, n_pos=doc.results.tokens.size)
     assert np.allclose(view.pos_attn.data, attn, atol=1e-6)
@@ -249,6 +269,8 @@ def test_views_render_at_projector_size(qtbot, tmp_path, preset: str, view_class
     _show(qtbot, view)
     if isinstance(view, MetricsView):
         qtbot.waitUntil(lambda: view.baseline is not None, timeout=10_000)
+    if isinstance(view, AttributionView):
+        qtbot.waitUntil(lambda: view.effects is not None, timeout=10_000)
     if isinstance(view, CircuitsView):
         assert view.circuit_combo.count() == len(PAGES)
     image = view.grab()

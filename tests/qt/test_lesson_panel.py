@@ -11,6 +11,7 @@ from PySide6.QtGui import QUndoStack
 
 from induction_gui import load_scenario
 from induction_gui.engine import HeadOverride, head_presets
+from induction_gui.analysis import Analysis
 from induction_gui.model.document import Document
 from induction_gui.qt.commands import SetOverrideCommand, SetTokensCommand, SetWeightCommand
 from induction_gui.model.lessons import CIRCUITS, LessonError, lesson_from_json
@@ -27,7 +28,7 @@ def qsettings(tmp_path: Path) -> QSettings:
 @pytest.fixture
 def panel(qtbot, qsettings: QSettings) -> LessonPanel:
     document = Document(load_scenario("induction-circuit"))
-    p = LessonPanel(document, QUndoStack(), settings=qsettings)
+    p = LessonPanel(Analysis(document), QUndoStack(), settings=qsettings)
     qtbot.addWidget(p)
     p.resize(420, 700)
     p.show()
@@ -43,7 +44,7 @@ def step_titled(panel: LessonPanel, words: str) -> int:
 def push(panel: LessonPanel, command) -> None:
     """An edit as the window makes it: an undo command, then the recompute the scheduler would do."""
     panel.undo_stack.push(command)
-    panel.document.recompute()
+    panel.analysis.recompute()
 
 
 def apply_preset(panel: LessonPanel, preset, layer: int, head: int) -> None:
@@ -83,7 +84,7 @@ def test_key_shift_task(panel: LessonPanel) -> None:
     assert "✓ done" in panel.status_label.text() and panel.step_label.text().endswith("✓")
     assert panel.index in panel.completed()
     panel.undo_stack.undo()
-    panel.document.recompute()
+    panel.analysis.recompute()
     assert panel.status_text().startswith("not yet")
 
 
@@ -146,7 +147,7 @@ def test_keyboard_navigation_and_remembered_progress(qtbot, panel: LessonPanel, 
     push(panel, SetOverrideCommand(panel.document, (0, 0), HeadOverride(key_shift=1)))
     panel.go_to(3)
 
-    again = LessonPanel(Document(load_scenario("induction-circuit")), settings=qsettings)
+    again = LessonPanel(Analysis(Document(load_scenario("induction-circuit"))), settings=qsettings)
     qtbot.addWidget(again)
     try:
         assert again.index == 3 and again.completed() == {1}

@@ -22,7 +22,7 @@ from induction_gui.qt.commands import SetOverrideCommand, SetWeightCommand, set_
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_every_preset_renders_in_every_view(make_window, preset: str) -> None:
     window = make_window(preset)
-    results = window.document.results
+    results = window.analysis.results
     assert not results.warnings
     for i in range(window.tabs.count()):
         window.tabs.setCurrentIndex(i)
@@ -43,7 +43,7 @@ def test_edit_undo_redo_and_modified_title(make_window) -> None:
     window.wait_idle()
     assert doc.scenario.weights[name][0, 0, 0] == 3.5
     assert window.isWindowModified() and "[*]" in window.windowTitle()
-    assert doc.latest_results.generation == doc.generation, "the edit was recomputed"
+    assert window.analysis.latest_results.generation == doc.generation, "the edit was recomputed"
     window.actions["undo"].trigger()
     window.wait_idle()
     np.testing.assert_array_equal(doc.scenario.weights[name], before)
@@ -57,15 +57,15 @@ def test_burst_of_edits_is_coalesced_into_few_recomputes(make_window, qtbot) -> 
     window.scheduler.force_sync = False
     doc = window.document
     count = []
-    doc.events.results.connect(count.append)
+    window.analysis.events.results.connect(count.append)
     for i in range(50):
         window.undo_stack.push(SetOverrideCommand(doc, (1, 0), engine.HeadOverride(score_scale=1 + i / 100),
                                                   merge_key="scale"))
     assert window.undo_stack.count() == 1, "a drag is one undo step"
-    qtbot.waitUntil(lambda: not doc.is_stale, timeout=3000)
+    qtbot.waitUntil(lambda: not window.analysis.is_stale, timeout=3000)
     assert 1 <= len(count) <= 3, f"{len(count)} recomputes for one burst"
     expected = engine.run_with_cache(doc.scenario.weights, doc.scenario.tokens, doc.scenario.overrides)[1]
-    np.testing.assert_allclose(doc.latest_results.cache["pattern", 1], expected["pattern", 1])
+    np.testing.assert_allclose(window.analysis.latest_results.cache["pattern", 1], expected["pattern", 1])
 
 
 def test_slow_recompute_runs_in_a_worker_and_applies_on_the_gui_thread(make_window, qtbot) -> None:
@@ -77,7 +77,7 @@ def test_slow_recompute_runs_in_a_worker_and_applies_on_the_gui_thread(make_wind
     with qtbot.waitSignal(sched.computed, timeout=5000) as blocker:
         window.undo_stack.push(set_weight_cell(doc, "blocks.0.attn.W_V", (0, 0, 0), 0.25))
     assert blocker.args[1] is True, "computed in the worker"
-    assert not doc.is_stale
+    assert not window.analysis.is_stale
     sched.task.wait()
 
 
@@ -91,8 +91,8 @@ def test_newer_edit_cancels_the_running_worker(make_window, qtbot) -> None:
     qtbot.wait(20)
     sched._last_ms = 1e3
     window.undo_stack.push(set_weight_cell(doc, "blocks.0.attn.W_V", (0, 0, 1), 0.5))
-    qtbot.waitUntil(lambda: not doc.is_stale and not sched.pending, timeout=5000)
-    assert doc.latest_results.generation == doc.generation
+    qtbot.waitUntil(lambda: not window.analysis.is_stale and not sched.pending, timeout=5000)
+    assert window.analysis.latest_results.generation == doc.generation
     sched.task.wait()
 
 
@@ -147,14 +147,14 @@ def test_pin_shows_differences_after_edits(make_window) -> None:
     window = make_window()
     doc = window.document
     window.actions["pin"].trigger()
-    assert doc.pinned is not None and "pinned" in window.pin_label.text()
+    assert window.analysis.pinned is not None and "pinned" in window.pin_label.text()
     window.undo_stack.push(SetOverrideCommand(doc, (0, 0), engine.HeadOverride(ablation="zero")))
     window.wait_idle()
-    assert doc.comparable(doc.results)
-    diff = doc.results.cache["pattern", 1] - doc.pinned.cache["pattern", 1]
+    assert window.analysis.comparable(window.analysis.results)
+    diff = window.analysis.results.cache["pattern", 1] - window.analysis.pinned.results.cache["pattern", 1]
     assert np.abs(diff).max() > 0.5, "ablating the previous-token head moves the induction pattern"
     window.actions["pin"].trigger()
-    assert doc.pinned is None
+    assert window.analysis.pinned is None
 
 
 def test_exports_png_svg_csv_npz(make_window, tmp_path: Path) -> None:
@@ -167,7 +167,7 @@ def test_exports_png_svg_csv_npz(make_window, tmp_path: Path) -> None:
     assert written and all(p.suffix == ".csv" for p in written)
     window.export_cache(tmp_path / "cache.npz")
     with np.load(tmp_path / "cache.npz", allow_pickle=False) as cache:
-        np.testing.assert_array_equal(cache["blocks.1.attn.hook_pattern"], window.document.results.cache["pattern", 1])
+        np.testing.assert_array_equal(cache["blocks.1.attn.hook_pattern"], window.analysis.results.cache["pattern", 1])
 
 
 def test_autosave_and_recovery(make_window, tmp_path: Path) -> None:

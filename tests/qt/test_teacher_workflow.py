@@ -9,7 +9,7 @@ from induction_gui.qt.panels.head_controls import HeadControls
 
 
 def _induction_score(window) -> float:
-    return float(window.document.results.score("induction_head", "mul", True)[1, 0])
+    return float(window.analysis.results.score("induction_head", "mul", True)[1, 0])
 
 
 def test_lecture_demo_reads_as_the_printout(make_window) -> None:
@@ -17,7 +17,7 @@ def test_lecture_demo_reads_as_the_printout(make_window) -> None:
     window.tabs.setCurrentIndex(0)
     window.wait_idle()
     shown = window.attention_view.heatmap.data  # [query_pos, key_pos] as drawn
-    pattern = window.document.results.pattern(0, 0)  # [query_pos, key_pos]
+    pattern = window.analysis.results.pattern(0, 0)  # [query_pos, key_pos]
     assert np.all(pattern[0] == 0), "row 0 has no earlier token and stays zero"
     assert np.allclose(np.diag(pattern, -1), 1 / (1 + 1e-8))
     np.testing.assert_allclose(shown, pattern, atol=1e-7)
@@ -34,7 +34,7 @@ def test_build_the_circuit_from_head_presets_then_break_it(make_window, qtbot) -
     doc.set_selection(layer=0, head=0)
     qtbot.mouseClick(controls.preset_buttons["previous_token"], Qt.MouseButton.LeftButton)
     window.wait_idle()
-    prev = float(doc.results.score("previous_token_head", "mul", True)[0, 0])
+    prev = float(window.analysis.results.score("previous_token_head", "mul", True)[0, 0])
     assert prev > 0.9, f"previous-token score {prev:.2f}"
 
     # layer 1 head 0 -> induction head (K-composition with L0H0)
@@ -44,7 +44,7 @@ def test_build_the_circuit_from_head_presets_then_break_it(make_window, qtbot) -
     built = _induction_score(window)
     assert built > 0.5, f"induction score {built:.2f} after the presets"
     n = (doc.scenario.tokens.size - 1) // 2
-    loss = doc.results.loss
+    loss = window.analysis.results.loss
     assert loss[n + 1:].mean() < loss[:n].mean(), "the repeat became more predictable"
     assert window.undo_stack.count() == 2, "each preset is one undo step"
 

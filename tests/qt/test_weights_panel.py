@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QAbstractItemView, QLineEdit
 
 from induction_gui import load_scenario
 from induction_gui.engine import HeadOverride, shift_matrix
+from induction_gui.analysis import Analysis
 from induction_gui.model.document import Document
 from induction_gui.qt.commands import SetWeightCommand
 from induction_gui.qt.panels.weights_panel import WeightsPanel
@@ -154,7 +155,7 @@ def test_fixed_pattern_mode_uses_the_shift_matrix_normalised(qtbot, panel, doc, 
     assert o.normalization == "linear" and hc.norm_buttons["linear"].isChecked()
     n = doc.scenario.tokens.size
     expected = shift_matrix(n) / (shift_matrix(n).sum(axis=1, keepdims=True) + o.eps)
-    np.testing.assert_allclose(doc.recompute().pattern(0, 1), expected, atol=1e-6)
+    np.testing.assert_allclose(Analysis(doc).recompute().pattern(0, 1), expected, atol=1e-6)
     assert hc.pattern_view.isVisible()
 
     # clicking a cell of the pattern heatmap toggles it

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from ...engine import HeadOverride, head_presets, shift_matrix
 from ...engine.forward import HeadKey
 from ...model.document import Document, Selection
+from ...model.events import Change, ModelReplaced, OverridesChanged, TokensChanged, VocabChanged
 from ..commands import SetOverrideCommand, SetWeightCommand
 from ..views.heatmap import Heatmap
 from .matrix_editor import thinned
@@ -451,11 +452,11 @@ class HeadControls(QWidget):
                 self.undo_stack.push(SetWeightCommand(self.document, name, array, text))
 
     # -- slots: document --------------------------------------------------------------------------------
-    def _on_scenario_changed(self, kind: str) -> None:
-        if kind == "replaced":
+    def _on_scenario_changed(self, change: Change) -> None:
+        if isinstance(change, ModelReplaced):
             self._take_snapshot()
             self.status.hide()
-        if kind in ("overrides", "replaced", "vocab", "tokens"):
+        if isinstance(change, (OverridesChanged, ModelReplaced, VocabChanged, TokensChanged)):
             self.refresh()
 
     def _on_selection_changed(self, selection: Selection) -> None:

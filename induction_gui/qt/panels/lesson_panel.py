@@ -31,7 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...model.document import Document, Results, Selection
+from ...analysis import Analysis, Results
+from ...model.document import Selection
+from ...model.events import Change, ModelReplaced
 from ...model.lessons import CheckResult, Lesson, LessonError, Step, evaluate, lesson_files, load_lesson
 from ...model.scenario import ScenarioError
 from ..views.circuits_view import PAGE_KEYS, CircuitsView
@@ -67,7 +69,7 @@ class LessonPanel(QWidget):
 
     def __init__(
         self,
-        document: Document,
+        analysis: Analysis,
         undo_stack: QUndoStack | None = None,
         window: QMainWindow | None = None,
         parent: QWidget | None = None,
@@ -76,7 +78,9 @@ class LessonPanel(QWidget):
         folder: Path | None = None,
     ) -> None:
         super().__init__(parent)
-        self.document = document
+        assert analysis.document is not None, "lessons check a live document"
+        self.analysis = analysis
+        self.document = document = analysis.document
         self.undo_stack = undo_stack
         self.window_ = window
         self.q = _qsettings(settings)
@@ -103,7 +107,7 @@ class LessonPanel(QWidget):
             self.chooser.setCurrentIndex(list(self.lessons).index(current))
         self.chooser.blockSignals(False)  # choosing a lesson later enters it; opening the panel does not
         self._on_lesson_chosen(self.chooser.currentIndex(), enter=False)
-        document.events.results.connect(self._on_results)
+        analysis.events.results.connect(self._on_results)
         document.events.selection.connect(self._on_selection)
         document.events.scenario.connect(self._on_scenario)
 
@@ -184,7 +188,7 @@ class LessonPanel(QWidget):
 
     def detach(self) -> None:
         """Stop following the document (before the panel is deleted)."""
-        self.document.events.results.disconnect(self._on_results)
+        self.analysis.events.results.disconnect(self._on_results)
         self.document.events.selection.disconnect(self._on_selection)
         self.document.events.scenario.disconnect(self._on_scenario)
 
@@ -357,8 +361,8 @@ class LessonPanel(QWidget):
         if shiboken6.isValid(self):
             self.refresh_status()
 
-    def _on_scenario(self, kind: str) -> None:
-        if kind == "replaced" and not self._entering and shiboken6.isValid(self):
+    def _on_scenario(self, change: Change) -> None:
+        if isinstance(change, ModelReplaced) and not self._entering and shiboken6.isValid(self):
             self.active = False  # another file was opened: the task no longer applies to it
             self._show_step()
 
@@ -381,10 +385,10 @@ class LessonPanel(QWidget):
             self.status_label.setText("<span style='color:gray'>Press <b>Start step</b> to open this step's "
                                       "scenario.</span>")
             return None
-        if self.document.is_stale and not force:
+        if self.analysis.is_stale and not force:
             self.status_label.setText("<span style='color:gray'>checking…</span>")
             return None
-        result = evaluate(step.task.check, self.document)
+        result = evaluate(step.task.check, self.analysis)
         self.last_result = result
         if result.met:
             self.status_label.setText(f"<b style='color:{DONE_COLOUR}'>✓ done</b> — {html.escape(result.detail)}")
@@ -413,7 +417,7 @@ def install_lessons(window: QMainWindow) -> LessonPanel:
 
     Uses only the window's public API, so the window module need not know about lessons.
     """
-    panel = LessonPanel(window.document, window.undo_stack, window, settings=getattr(window, "settings", None))
+    panel = LessonPanel(window.analysis, window.undo_stack, window, settings=getattr(window, "settings", None))
     dock = QDockWidget("Lesson", window)
     dock.setObjectName("dock_lesson")  # saveState needs object names
     dock.setWidget(panel)

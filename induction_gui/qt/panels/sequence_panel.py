@@ -52,6 +52,7 @@ from ...engine import sequences
 from ...engine.sequences import GeneratedSequence
 from ...engine.vocab_edit import extend_vocab, missing_words, translate_tokens
 from ...model.document import Document, Selection
+from ...model.events import Change, ModelReplaced, TokensChanged, VocabChanged
 from ...model.scenario import Scenario
 from ...model.sequence_edit import GeneratorSpec, Parsed, focus_position, parse_sequence
 from ..commands import SET_TOKENS_ID, SetModelStateCommand, SetTokensCommand
@@ -218,7 +219,7 @@ class SequencePanel(QWidget):
         self._setup_ui()
         self._connect()
         self.set_font_size(12.0)
-        self._refresh_from_document("replaced")
+        self._refresh_from_document(ModelReplaced())
         self._on_selection_changed(document.selection)
 
     # -- building --------------------------------------------------------------------------------
@@ -386,17 +387,17 @@ class SequencePanel(QWidget):
         self._burst += 1
 
     # -- document -> widgets -----------------------------------------------------------------------
-    def _on_scenario_changed(self, kind: str) -> None:
-        if kind in ("tokens", "vocab", "replaced"):
-            self._refresh_from_document(kind)
+    def _on_scenario_changed(self, change: Change) -> None:
+        if isinstance(change, (TokensChanged, VocabChanged, ModelReplaced)):
+            self._refresh_from_document(change)
 
-    def _refresh_from_document(self, kind: str) -> None:
+    def _refresh_from_document(self, change: Change) -> None:
         if not self._typing:
             self._end_burst()  # undo, another panel or a file: typing afterwards is a new step
             self._refresh_text()
-        if kind in ("vocab", "replaced"):
+        if isinstance(change, (VocabChanged, ModelReplaced)):
             self._refresh_combo_items()
-        if kind == "replaced":
+        if isinstance(change, ModelReplaced):
             self.generator_form.refresh_limits()
         self._refresh_list()
         self._refresh_combo_value()

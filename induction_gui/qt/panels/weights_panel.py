@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...model.document import Document, Selection
+from ...model.events import Change, ModelReplaced, VocabChanged, WeightsChanged
 from .head_controls import HeadControls
 from .matrix_editor import MatrixEditor
 
@@ -189,9 +190,9 @@ class WeightsPanel(QWidget):
         if self.parameter in HEAD_PARAMETERS and shown != wanted:  # a new query position needs no redraw
             self._retarget()
 
-    def _on_scenario_changed(self, kind: str) -> None:
-        if kind in ("vocab", "replaced"):
+    def _on_scenario_changed(self, change: Change) -> None:
+        if isinstance(change, (VocabChanged, ModelReplaced)):
             self._fill_selectors()
             self._retarget()  # labels (tokens, sizes) may have changed
-        elif kind == "weights":
+        elif isinstance(change, WeightsChanged):
             self.editor.refresh()

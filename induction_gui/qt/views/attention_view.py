@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 import pyqtgraph as pg
 
-from ...model.document import Document, Results
+from ...analysis import Analysis, Results
 from .base import View, line_width, mark_explanation
 from .heatmap import TEXT_COLOR, Heatmap, free_width
 
@@ -223,8 +223,8 @@ class AttentionView(View):
     tooltip = ("Where each query position of the focused head looks: row = query (the token attending), "
                "column = key (the token attended to), colour = attention weight.")
 
-    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
-        super().__init__(document, parent)
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
+        super().__init__(analysis, parent)
         self._labels: list[str] = []
         self._pattern = np.zeros((1, 1), dtype=np.float32)  # [query_pos, key_pos] current
         self._pinned: np.ndarray | None = None  # [query_pos, key_pos] pinned, when comparing
@@ -260,14 +260,14 @@ class AttentionView(View):
         return self._pinned is not None
 
     def refresh(self) -> None:
-        results = self.document.latest_results
+        results = self.analysis.latest_results
         assert results is not None
         sel = self.document.selection
         self._apply_appearance()
         self._labels = self.token_labels(results)
         self._pattern = np.asarray(results.pattern(sel.layer, sel.head), dtype=np.float32)  # [query_pos, key_pos]
-        pinned = self.document.pinned
-        comparable = pinned is not None and self.document.comparable(results)
+        pinned = self.pinned_results
+        comparable = pinned is not None and self.analysis.comparable(results)
         self._pinned = (np.asarray(pinned.pattern(sel.layer, sel.head), dtype=np.float32)  # [query_pos, key_pos]
                         if comparable else None)
 
@@ -371,15 +371,15 @@ class AttentionView(View):
 
     # -- export --------------------------------------------------------------------------------------
     def matrices(self) -> dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]]:
-        results = self.document.latest_results
+        results = self.analysis.latest_results
         if results is None:
             return {}
         sel = self.document.selection
         labels = self.token_labels(results)
         name = f"attention pattern L{sel.layer}H{sel.head} (rows query, columns key)"
         out = {name: (np.asarray(results.pattern(sel.layer, sel.head)), labels, labels)}
-        pinned = self.document.pinned
-        if pinned is not None and self.document.comparable(results):
+        pinned = self.pinned_results
+        if pinned is not None and self.analysis.comparable(results):
             diff = results.pattern(sel.layer, sel.head) - pinned.pattern(sel.layer, sel.head)  # [query_pos, key_pos]
             out[f"difference from pinned L{sel.layer}H{sel.head} (current - pinned)"] = (diff, labels, labels)
         return out

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 import pyqtgraph as pg
 
-from ... import engine
-from ...model.document import Document, Results
+from ...analysis import EntryFailed, Pending
+from ...analysis import Analysis, Results
 from .base import View
 from .heatmap import Heatmap
 from .plotting import caption, make_plot, qfont, style_heatmap, style_plot
@@ -35,8 +35,8 @@ class AttributionView(View):
     tooltip = ("Logit attribution of the correct next token at the focused position (direct path, each head, "
                "biases), and what zero-ablating each head does to the loss and to the induction scores")
 
-    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
-        super().__init__(document, parent)
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
+        super().__init__(analysis, parent)
         self.heading = caption(bold=True)
         self.attr_plot = make_plot()
         self.sum_label = caption()
@@ -69,15 +69,14 @@ class AttributionView(View):
         self.induction.clicked.connect(self._on_induction_clicked)
 
         self.parts: list[tuple[str, float]] = []  # the bars drawn, in order (name, logit contribution)
-        self.attribution: engine.LogitAttribution | None = None
+        self.attribution: object | None = None  # the LogitAttribution shown
         self.position: int | None = None  # the position attributed (predicting token position + 1)
-        self.effects: engine.AblationEffects | None = None
-        self._effects_generation: int | None = None
+        self.effects: object | None = None  # the AblationEffects shown
         self._induction_cols: list[tuple[int, int]] = []  # later heads shown as heatmap columns
 
     # -- drawing ---------------------------------------------------------------------------------
     def refresh(self) -> None:
-        results = self.document.latest_results
+        results = self.analysis.latest_results
         assert results is not None
         self.heading.setFont(qfont(self.font_points + 2, bold=True))
         for label in (self.sum_label, self.ablation_label):
@@ -99,7 +98,7 @@ class AttributionView(View):
         focus = self.document.selection.query_pos
         pos = min(focus, n - 2)  # the last position has no next token to attribute
         w = self.document.scenario.weights
-        attr = engine.logit_attribution(w, results.cache, tokens, pos)
+        attr = self.ask("logit_attribution", position=int(pos))
         self.attribution, self.position = attr, pos
         target = vocab[tokens[pos + 1]]
         moved = "" if pos == focus else f"  (position {focus} is the last: it has no next token)"
@@ -163,16 +162,17 @@ class AttributionView(View):
         doc = self.document
         s = doc.scenario
         cfg = s.weights.config
-        current = results.generation == doc.generation
-        if self._effects_generation != results.generation and current:
-            # one forward pass per head; milliseconds at classroom sizes, so done here (only when visible)
-            self.effects = engine.ablation_effects(s.weights, results.tokens, mode="zero", overrides=s.overrides)
-            self._effects_generation = results.generation
-        effects = self.effects
+        # one forward pass per head: a slow entry, computed in a worker; a newer edit cancels it
+        effects = self.ask("ablation_effects", mode="zero")
         plot = self.loss_plot.getPlotItem()
         plot.clear()
-        if effects is None:
+        if isinstance(effects, (Pending, EntryFailed)):
+            self.effects = None
+            style_plot(plot, self.font_points, f"Zero-ablation: {effects}", "ablated head", "Δ mean loss")
+            self.ablation_label.setText(f"Ablation effects: {effects}" if isinstance(effects, EntryFailed) else
+                                        "Ablating each head in turn (one forward pass per head): computing…")
             return
+        self.effects = effects
         heads = [(l, h) for l in range(cfg.n_layers) for h in range(cfg.n_heads)]
         names = [f"L{l}H{h}" for l, h in heads]
         change = effects.loss_change.reshape(-1)  # [layer * head_index]

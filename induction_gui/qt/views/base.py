@@ -1,9 +1,13 @@
-"""What every centre view shares: it follows the document and redraws only when visible.
+"""What every centre view shares: it draws the analysis and redraws only when visible.
 
-A view takes the document in ``__init__``, connects to its events there and
-disconnects in :meth:`View.detach`. When new results arrive while the view is
-hidden (another tab), it only remembers that it is out of date and redraws
-when shown, so an edit costs the repaint of the visible views alone.
+A view takes the analysis in ``__init__`` (the document is ``analysis.document``),
+connects to its events there and disconnects in :meth:`View.detach`. A view
+never computes a number: it asks the analysis for named entries and paints
+them; a slow entry answers :class:`~induction_gui.analysis.Pending` until a
+worker is done, and the view redraws when it is ready. When new results arrive
+while the view is hidden (another tab), it only remembers that it is out of
+date and redraws when shown, so an edit costs the repaint of the visible views
+alone, and a number nobody shows is never computed.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from PySide6.QtWidgets import QWidget
 
 import pyqtgraph as pg
 
-from ...model.document import Document, Results, Selection
+from ...analysis import Analysis, Pending, Results
+from ...model.document import Selection
 
 EXPLANATION = "explanation"  # dynamic property of a widget that explains a view; presentation mode hides it
 BASE_LINE_POINTS = 11.0  # the font size at which lines have their nominal width
@@ -44,31 +49,36 @@ def line_width(width: float, points: float) -> float:
 class View(QWidget):
     """Base class of the centre views.
 
-    Subclasses implement :meth:`refresh` (draw from ``self.document``) and may
+    Subclasses implement :meth:`refresh` (draw from ``self.analysis``) and may
     override :meth:`matrices` (what "Export matrices as CSV" writes).
     """
 
     title = "View"  # tab title
     tooltip = ""  # one sentence on what the view shows, in the lecture's terms
 
-    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.document = document
+        assert analysis.document is not None, "views draw a live document's analysis"
+        self.analysis = analysis
+        self.document = analysis.document
         self._out_of_date = True
         self.last_error: str | None = None  # the last exception a refresh raised
         self.colormap_name = "viridis"
         self.font_points = 11.0
         self.presenting = False  # the projector layout (presentation mode)
         self._hidden_for_presentation: list[QWidget] = []
-        document.events.results.connect(self._on_results_changed)
-        document.events.selection.connect(self._on_selection_changed)
-        document.events.pinned.connect(self._on_pinned_changed)
+        self.waiting_for: set[str] = set()  # slow entries this view showed as "computing…"
+        analysis.events.results.connect(self._on_results_changed)
+        analysis.events.ready.connect(self._on_entry_ready)
+        self.document.events.selection.connect(self._on_selection_changed)
+        analysis.events.pinned.connect(self._on_pinned_changed)
 
     def detach(self) -> None:
-        """Stop following the document (before the view is deleted)."""
-        self.document.events.results.disconnect(self._on_results_changed)
+        """Stop following the document and the analysis (before the view is deleted)."""
+        self.analysis.events.results.disconnect(self._on_results_changed)
+        self.analysis.events.ready.disconnect(self._on_entry_ready)
         self.document.events.selection.disconnect(self._on_selection_changed)
-        self.document.events.pinned.disconnect(self._on_pinned_changed)
+        self.analysis.events.pinned.disconnect(self._on_pinned_changed)
 
     # -- scheduling ------------------------------------------------------------------------
     def _on_results_changed(self, results: Results) -> None:
@@ -77,8 +87,22 @@ class View(QWidget):
     def _on_selection_changed(self, selection: Selection) -> None:
         self.update_if_visible()
 
-    def _on_pinned_changed(self, pinned: Results | None) -> None:
+    def _on_pinned_changed(self, pinned: Analysis | None) -> None:
         self.update_if_visible()
+
+    def _on_entry_ready(self, name: str) -> None:
+        """A slow entry finished: redraw if this view was waiting for it."""
+        if name in self.waiting_for:
+            self.update_if_visible()
+
+    def ask(self, name: str, /, **params: object) -> object:
+        """The analysis's value of entry ``name``; remembers a :class:`Pending` one to redraw when ready."""
+        value = self.analysis.get(name, **params)
+        if isinstance(value, Pending):
+            self.waiting_for.add(name)
+        else:
+            self.waiting_for.discard(name)
+        return value
 
     def update_if_visible(self) -> None:
         """Redraw now if on screen, else when next shown."""
@@ -94,7 +118,7 @@ class View(QWidget):
         is printed, kept in :attr:`last_error` (tests assert it stays None) and
         shown in the status bar, and the other views go on drawing.
         """
-        if self.document.latest_results is None:
+        if self.analysis.latest_results is None:
             return
         self._out_of_date = False
         try:
@@ -114,7 +138,7 @@ class View(QWidget):
 
     # -- to implement --------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Draw from ``self.document.latest_results`` and ``self.document.selection``."""
+        """Draw from ``self.analysis`` (``latest_results`` and entries) and ``self.document.selection``."""
         raise NotImplementedError
 
     def matrices(self) -> dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]]:
@@ -167,6 +191,18 @@ class View(QWidget):
         return pg.mkPen(color, width=line_width(width, self.font_points), **kwargs)
 
     # -- helpers for subclasses ---------------------------------------------------------------------
+    @property
+    def pinned_results(self) -> Results | None:
+        """The forward pass of the pinned state (Ctrl+P), or None."""
+        pinned = self.analysis.pinned
+        return pinned.results if pinned is not None else None
+
+    @property
+    def pinned_weights(self) -> object:
+        """The weights as they were when pinned (weight-only scores compare against them), or None."""
+        pinned = self.analysis.pinned
+        return pinned.state().weights if pinned is not None else None
+
     def token_labels(self, results: Results) -> list[str]:
         """``"3:A"`` style labels of the sequence: position and token, as the axes show them."""
         vocab = self.document.scenario.vocab

@@ -26,10 +26,9 @@ from PySide6.QtWidgets import (
 
 import pyqtgraph as pg
 
-from ... import engine
-from ...engine.metrics import PREVIOUS_TOKEN_VARIANT
+from ...analysis import PREVIOUS_TOKEN_VARIANT
 from ...model.labels import COPYING_FULL_OV, COPYING_OV, FULL_OV_TOP1
-from ...model.document import Document, Results
+from ...analysis import Analysis, Results
 from .base import View, mark_explanation
 from .heatmap import Heatmap
 from .plotting import caption, make_plot, qfont, style_heatmap, style_plot
@@ -65,8 +64,8 @@ class CircuitsView(View):
     tooltip = ("Weight-space circuits of the focused head: QK (key-query alignment), full OV (copying), "
                "K-composition through a previous-token head, and the OV eigenvalues")
 
-    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
-        super().__init__(document, parent)
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
+        super().__init__(analysis, parent)
         self.head_label = caption(bold=True)
         self.head_label.setWordWrap(False)
         self.circuit_combo = QComboBox()
@@ -128,18 +127,18 @@ class CircuitsView(View):
 
     # -- drawing ----------------------------------------------------------------------------------
     def refresh(self) -> None:
-        results = self.document.latest_results
+        results = self.analysis.latest_results
         assert results is not None
         sel = self.document.selection
         layer, head = sel.layer, sel.head
-        w = self.document.scenario.weights
+        w = self.document.scenario.weights  # only read for sizes and labels; every number comes from the analysis
         self._apply_fonts()
         self.stack.setCurrentIndex(self.circuit_combo.currentIndex())
         name = f"L{layer}H{head}"
         self.head_label.setText(name if self.presenting else f"Focused head: {name}")
-        copy_ov = float(engine.copying_scores(w, full=False)[layer, head])
-        copy_full = float(engine.copying_scores(w, full=True)[layer, head])
-        top1 = float(engine.ov_top1_accuracy(w)[layer, head])
+        copy_ov = float(self.ask("copying_scores.ov")[layer, head])
+        copy_full = float(self.ask("copying_scores.full_ov")[layer, head])
+        top1 = float(self.ask("ov_top1")[layer, head])
         self.summary.setText(
             f"{name}: copying score (OV, {COPYING_OV.variant}) = <b>{copy_ov:+.3f}</b> · "
             f"copying score (full OV, {COPYING_FULL_OV.variant}) = <b>{copy_full:+.3f}</b> · "
@@ -162,9 +161,9 @@ class CircuitsView(View):
             if child.font().pointSizeF() < 11:
                 child.setFont(qfont(pts))
 
-    def _draw_qk(self, w: engine.Weights, layer: int, head: int, name: str) -> None:
+    def _draw_qk(self, w: object, layer: int, head: int, name: str) -> None:
         vocab = list(self.document.scenario.vocab)
-        m = engine.full_qk_circuit(w, layer, head)  # [query_token, key_token]
+        m = self.ask("full_qk", layer=layer, head=head)  # [query_token, key_token]
         self.qk.set_data(m, row_labels=vocab, col_labels=vocab, what="QK circuit values")
         style_heatmap(self.qk, self.font_points, f"{name} QK circuit  W_E W_QK W_Eᵀ", "key token", "query token")
         note = ""
@@ -179,11 +178,10 @@ class CircuitsView(View):
         )
         self._matrices["qk_circuit"] = (m, vocab, vocab)
 
-    def _draw_positional(self, w: engine.Weights, results: Results, layer: int, head: int, name: str) -> None:
+    def _draw_positional(self, w: object, results: Results, layer: int, head: int, name: str) -> None:
         n = int(results.tokens.size)
         labels = [str(i) for i in range(n)]
-        raw = engine.positional_qk_circuit(w, layer, head)[:n, :n]  # [query_pos, key_pos]
-        attn = engine.positional_attention(w, layer, head, n_pos=n)  # [query_pos, key_pos]
+        raw, attn, prev = self.ask("positional", layer=layer, head=head, n_pos=n)  # [query_pos, key_pos] ×2
         self.pos_qk.set_data(raw, row_labels=labels, col_labels=labels, what="positional QK values")
         style_heatmap(self.pos_qk, self.font_points, "W_pos W_QK W_posᵀ (unmasked)", "key position",
                       "query position")
@@ -192,7 +190,6 @@ class CircuitsView(View):
                                what="attention weights")
         style_heatmap(self.pos_attn, self.font_points, "its causal softmax (÷ √d_head)", "key position",
                       "query position")
-        prev = float(engine.previous_token_stripe_score(attn)) if n >= 2 else float("nan")
         self.pos_caption.setText(
             f"The positional bias of {name} on its own: the pattern it would have if only position embeddings "
             f"mattered. A previous-token head puts ≈ 1 on the sub-diagonal (key = query − 1). "
@@ -201,9 +198,9 @@ class CircuitsView(View):
         self._matrices["positional_qk"] = (raw, labels, labels)
         self._matrices["positional_attention"] = (attn, labels, labels)
 
-    def _draw_ov(self, w: engine.Weights, layer: int, head: int, name: str, top1: float) -> None:
+    def _draw_ov(self, w: object, layer: int, head: int, name: str, top1: float) -> None:
         vocab = list(self.document.scenario.vocab)
-        m = engine.full_ov_circuit(w, layer, head)  # [source_token, output_token]
+        m = self.ask("full_ov", layer=layer, head=head)  # [source_token, output_token]
         self.ov.set_data(m, row_labels=vocab, col_labels=vocab, what="OV circuit values")
         style_heatmap(self.ov, self.font_points, f"{name} full OV circuit  W_E W_OV W_U", "output logit of token",
                       "attended (source) token")
@@ -228,7 +225,7 @@ class CircuitsView(View):
         self.source_combo.setCurrentIndex(max(index, 0))
         self.source_combo.blockSignals(False)
 
-    def _draw_kcomp(self, w: engine.Weights, results: Results, layer: int, head: int, name: str) -> None:
+    def _draw_kcomp(self, w: object, results: Results, layer: int, head: int, name: str) -> None:
         cfg = w.config
         self._fill_sources(layer)
         usable = layer >= 1
@@ -245,7 +242,8 @@ class CircuitsView(View):
             )
             return
         data = self.source_combo.currentData()
-        prev_scores = results.score("previous_token_head", "mul", False)  # [layer, head_index]
+        prev_scores = self.ask("detector", pattern="previous_token_head", measure="mul",
+                               exclude_bos=False)  # [layer, head_index]
         if data == AUTO_SOURCE:
             hp = int(np.nanargmax(prev_scores[0])) if np.isfinite(prev_scores[0]).any() else 0
             source = (0, hp)
@@ -256,7 +254,8 @@ class CircuitsView(View):
             why = "chosen by hand"
         self.k_source = (int(source[0]), int(source[1]))
         vocab = list(self.document.scenario.vocab)
-        m = engine.k_composition_circuit(w, prev=self.k_source, ind=(layer, head))  # [query_token, prev_token_of_key]
+        m = self.ask("k_composition", prev_layer=self.k_source[0], prev_head=self.k_source[1], layer=layer,
+                     head=head)  # [query_token, prev_token_of_key]
         src = f"L{source[0]}H{source[1]}"
         self.kcomp.set_data(m, row_labels=vocab, col_labels=vocab, what="K-composition values")
         style_heatmap(self.kcomp, self.font_points, f"K-composition  {src} → {name}",
@@ -270,13 +269,13 @@ class CircuitsView(View):
         )
         self._matrices["k_composition"] = (m, vocab, vocab)
 
-    def _draw_eigenvalues(self, w: engine.Weights, layer: int, head: int, name: str,
+    def _draw_eigenvalues(self, w: object, layer: int, head: int, name: str,
                           copy_ov: float, copy_full: float) -> None:
         for k, (full, score, variant, what) in enumerate((
             (False, copy_ov, COPYING_OV.variant, "OV circuit W_O W_V"),
             (True, copy_full, COPYING_FULL_OV.variant, "full OV circuit W_O W_U W_E W_V"),
         )):
-            lam = engine.ov_eigenvalues(w, layer, head, full=full)  # [d_head] complex
+            lam = self.ask("ov_eigenvalues", layer=layer, head=head, full=full)  # [d_head] complex
             plot = self.eig_plots[k].getPlotItem()
             plot.clear()
             largest = float(np.abs(lam).max()) if lam.size and np.isfinite(lam).all() else 0.0

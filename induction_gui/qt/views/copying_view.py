@@ -18,8 +18,7 @@ from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, Q
 
 import pyqtgraph as pg
 
-from ...engine import act_name
-from ...model.document import Document, Results
+from ...analysis import Analysis, Results
 from .attention_view import plain_label, set_label_points, show_warnings, warning_label
 from .base import View, mark_explanation
 from .heatmap import TEXT_COLOR, Heatmap
@@ -42,8 +41,8 @@ class CopyingView(View):
     tooltip = ("What the focused head copies: its output z (and W_O·z, the result it adds to the residual stream) "
                "at every position, and at the focused query which tokens that output boosts (result · W_U).")
 
-    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
-        super().__init__(document, parent)
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
+        super().__init__(analysis, parent)
         self._labels: list[str] = []
         self._matrix = np.zeros((1, 1), dtype=np.float32)  # [pos, d_head] or [pos, d_model], what the heatmap shows
         self._logit_effect = np.zeros(1, dtype=np.float32)  # [d_vocab] at the focused query
@@ -124,23 +123,16 @@ class CopyingView(View):
 
     # -- data --------------------------------------------------------------------------------------
     def _head_result(self, results: Results, layer: int, head: int) -> np.ndarray:
-        """[pos, d_model] the head's output in the residual stream (``hook_result``; from z · W_O if absent)."""
-        if act_name("result", layer) in results.cache:
-            return results.cache["result", layer][0, :, head]  # [pos, d_model]
-        z = results.cache["z", layer][0, :, head]  # [pos, d_head]
-        w_o = self.document.scenario.weights[f"blocks.{layer}.attn.W_O"][head]  # [d_head, d_model]
-        with np.errstate(all="ignore"):
-            return z @ w_o  # [pos, d_model]
+        """[pos, d_model] the head's output in the residual stream (the analysis's ``head_output``)."""
+        return self.ask("head_output", layer=layer, head=head)
 
     def logit_effect(self, results: Results, layer: int, head: int, query_pos: int) -> np.ndarray:
         """[d_vocab] direct effect of the head's output at ``query_pos`` on each logit: ``result[q] · W_U``."""
-        w_u = self.document.scenario.weights["unembed.W_U"]  # [d_model, d_vocab]
-        with np.errstate(all="ignore"):
-            return self._head_result(results, layer, head)[query_pos] @ w_u  # [d_vocab]
+        return self.ask("head_logit_effect", layer=layer, head=head, query_pos=query_pos)
 
     # -- drawing -----------------------------------------------------------------------------------
     def refresh(self) -> None:
-        results = self.document.latest_results
+        results = self.analysis.latest_results
         assert results is not None
         sel = self.document.selection
         layer, head, q = sel.layer, sel.head, sel.query_pos
@@ -179,7 +171,7 @@ class CopyingView(View):
 
     def _sentence(self, head_name: str, q: int, source: int, pattern_row: np.ndarray) -> str:
         """The lecture's reading: where the head looks, what it boosts, and whether that is a copy."""
-        results = self.document.latest_results
+        results = self.analysis.latest_results
         assert results is not None
         vocab = self.document.scenario.vocab
         effect = self._logit_effect
@@ -293,7 +285,7 @@ class CopyingView(View):
 
     # -- export --------------------------------------------------------------------------------------
     def matrices(self) -> dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]]:
-        results = self.document.latest_results
+        results = self.analysis.latest_results
         if results is None:
             return {}
         sel = self.document.selection

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 import pyqtgraph as pg
 
-from ...model.document import Document
+from ...analysis import Analysis
 from ..colormaps import colormap, diverging
 from .attention_view import (
     DETECTOR_NAMES,
@@ -91,8 +91,8 @@ class HeadsGrid(View):
 
     hovered = Signal(int, int)
 
-    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
-        super().__init__(document, parent)
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
+        super().__init__(analysis, parent)
         self._thumbs: list[list[_Thumbnail]] = []  # [layer][head]
         self._kinds: list[list[HeadKind]] = []  # [layer][head], from the last refresh
         self._focused: tuple[int, int] | None = None
@@ -141,15 +141,15 @@ class HeadsGrid(View):
 
     # -- drawing ---------------------------------------------------------------------------------
     def refresh(self) -> None:
-        results = self.document.latest_results
+        results = self.analysis.latest_results
         assert results is not None
         n_layers = len([k for k in results.cache if k.endswith("attn.hook_pattern")])
         patterns = [results.cache["pattern", layer][0] for layer in range(n_layers)]  # [head, query_pos, key_pos]
         n_heads = patterns[0].shape[0]
         self._ensure_grid(n_layers, n_heads)
 
-        pinned = self.document.pinned
-        comparing = pinned is not None and self.document.comparable(results)
+        pinned = self.pinned_results
+        comparing = pinned is not None and self.analysis.comparable(results)
         self._apply_appearance(comparing)
         self._kinds = head_kinds(results)
 
@@ -265,7 +265,7 @@ class HeadsGrid(View):
 
     # -- export ------------------------------------------------------------------------------------
     def matrices(self) -> dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]]:
-        results = self.document.latest_results
+        results = self.analysis.latest_results
         if results is None:
             return {}
         labels = self.token_labels(results)

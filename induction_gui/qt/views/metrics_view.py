@@ -32,11 +32,9 @@ from PySide6.QtWidgets import (
 
 import pyqtgraph as pg
 
-from ... import engine
+from ...analysis import COMPOSITION_MODES, Analysis, EntryFailed, Pending, Results
 from ...model import labels
-from ...model.document import Document, Results
-from ...model.report import BASELINE_SAMPLES, repeated_block
-from ..workers import Task
+from ...analysis.report import BASELINE_SAMPLES
 from .base import View
 from .heatmap import Heatmap
 from .plotting import caption, qfont, style_heatmap, tint_cell
@@ -67,10 +65,10 @@ class MetricsView(View):
     tooltip = ("Dashboard: previous-token, duplicate-token and induction scores of every head (variant stated), "
                "copying scores, K-composition against a random baseline, and the in-context-learning score")
 
-    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
-        super().__init__(document, parent)
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
+        super().__init__(analysis, parent)
         self.baseline_samples = BASELINE_SAMPLES  # same count as metrics.json, so both show the same baseline
-        self.baseline: engine.CompositionBaseline | None = None
+        self.baseline: object | None = None  # the CompositionBaseline shown, once sampled
         self._baseline_key: tuple[int, int, int, int] | None = None  # (d_model, d_head, seed, samples) asked for
         self._composition: tuple[np.ndarray, list[str], list[str]] | None = None  # [earlier, later] shown
         self.icl_value: float | None = None  # the ICL score shown
@@ -98,9 +96,9 @@ class MetricsView(View):
 
         # composition
         self.mode_combo = QComboBox()
-        for mode in engine.COMPOSITION_MODES:
+        for mode in COMPOSITION_MODES:
             self.mode_combo.addItem(f"{mode}-composition", mode)
-        self.mode_combo.setCurrentIndex(engine.COMPOSITION_MODES.index("K"))
+        self.mode_combo.setCurrentIndex(COMPOSITION_MODES.index("K"))
         self.composition = Heatmap(signed=False)
         self.composition.set_value_format(lambda v: f"composition score {v:.3f}")
         self.composition.clicked.connect(self._on_composition_clicked)
@@ -111,11 +109,8 @@ class MetricsView(View):
         self.composition_caption = caption()
         self.icl_label = caption()
 
-        # the baseline worker
-        self.task = Task(self)
-        self.task.progress.connect(self._on_baseline_progress)
-        self.task.finished.connect(self._on_baseline_finished)
-        self.task.failed.connect(self._on_baseline_failed)
+        # the baseline is a slow analysis entry: sampled in a worker, its progress shown here
+        analysis.events.progress.connect(self._on_entry_progress)
 
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Detector measure:"))
@@ -161,8 +156,8 @@ class MetricsView(View):
         self.mode_combo.currentIndexChanged.connect(self._on_variant_changed)
 
     def detach(self) -> None:
-        """Stop following the document and end the baseline worker: no thread outlives the view."""
-        self.task.shutdown()
+        """Stop following the document and the baseline's progress."""
+        self.analysis.events.progress.disconnect(self._on_entry_progress)
         super().detach()
 
     # -- state -----------------------------------------------------------------------------------
@@ -183,7 +178,7 @@ class MetricsView(View):
 
     # -- drawing ---------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        results = self.document.latest_results
+        results = self.analysis.latest_results
         assert results is not None
         self._apply_fonts()
         self._fill_table(results)
@@ -200,33 +195,25 @@ class MetricsView(View):
         self.table.horizontalHeader().setFont(qfont(pts, bold=True))
         self.table.verticalHeader().setFont(qfont(pts, bold=True))
 
-    def _columns(self, results: Results, weights: engine.Weights) -> list[np.ndarray | None]:
+    def _columns(self, analysis: Analysis) -> list[np.ndarray | None]:
         """[n_layers, n_heads] per column of the table (None where it does not apply)."""
         excl = self.exclude_bos.isChecked()
-        cols: list[np.ndarray | None] = [results.score(p, self.measure, excl) for p, _ in DETECTOR_COLUMNS]
-        n_block = self._n_block(results)
-        if n_block is not None:
-            patterns = np.stack([results.cache["pattern", layer][0] for layer in range(weights.config.n_layers)])
-            cols.append(np.asarray(engine.induction_stripe_score(patterns, n_block)))  # [layer, head_index]
-        else:
-            cols.append(None)
-        cols.append(engine.copying_scores(weights, full=False))
-        cols.append(engine.copying_scores(weights, full=True))
-        cols.append(engine.ov_top1_accuracy(weights))
+        cols: list[np.ndarray | None] = [
+            analysis.get("detector", pattern=p, measure=self.measure, exclude_bos=excl) for p, _ in DETECTOR_COLUMNS
+        ]
+        cols.append(analysis.get("stripes").get("induction"))  # [layer, head_index], None unless [BOS, r, r]
+        cols.append(analysis.get("copying_scores.ov"))
+        cols.append(analysis.get("copying_scores.full_ov"))
+        cols.append(analysis.get("ov_top1"))
         return cols
 
     def _n_block(self, results: Results) -> int | None:
-        bos = self.document.scenario.bos
-        n_block = repeated_block(results.tokens, bos)
-        if n_block is None or bos is None or results.tokens[0] != bos:
-            return None
-        return n_block
+        return self.ask("repeated_block")
 
     def _fill_table(self, results: Results) -> None:
-        weights = self.document.scenario.weights
-        cfg = weights.config
+        cfg = self.document.scenario.weights.config
         excl = self.exclude_bos.isChecked()
-        cols = self._columns(results, weights)
+        cols = self._columns(self.analysis)
         pinned_cols = self._pinned_columns(results)
         n_block = self._n_block(results)
         tips = [labels.detector(p, self.measure, excl).tooltip() for p, _ in DETECTOR_COLUMNS]
@@ -276,13 +263,11 @@ class MetricsView(View):
 
     def _pinned_columns(self, results: Results) -> list[np.ndarray | None] | None:
         """The pinned state's columns; weight-only columns are None when its weights are unknown."""
-        pinned = self.document.pinned
-        weights = self.document.scenario.weights
-        if pinned is None or not self.document.comparable(results):
+        pinned = self.analysis.pinned
+        if pinned is None or not self.analysis.comparable(results):
             return None
-        pinned_weights = self.document.pinned_weights  # the weights behind the pinned results
-        cols = self._columns(pinned, pinned_weights or weights)
-        if pinned_weights is None or pinned_weights.config != weights.config:
+        cols = self._columns(pinned)  # the pinned state's own analysis: its weights, its sequence
+        if pinned.state().config != self.document.scenario.weights.config:
             cols[STRIPE_COL + 1:] = [None] * (len(cols) - STRIPE_COL - 1)
         return cols
 
@@ -296,7 +281,7 @@ class MetricsView(View):
             style_heatmap(self.composition, self.font_points, "Composition needs two layers", "", "")
             self.composition_caption.setText("This model has one layer: no head can read another head's output.")
             return
-        scores = engine.composition_scores(weights, mode)  # [l1, h1, l2, h2]
+        scores = self.ask("composition_scores", mode=mode)  # [l1, h1, l2, h2]
         H = cfg.n_heads
         early = scores[:-1, :, 1:, :].reshape((cfg.n_layers - 1) * H, (cfg.n_layers - 1) * H)  # [earlier, later]
         rows = [f"L{l}H{h}" for l in range(cfg.n_layers - 1) for h in range(H)]
@@ -339,35 +324,41 @@ class MetricsView(View):
             self.icl_label.setText("ICL score: needs at least 3 tokens.")
             self.icl_value = None
             return
-        icl = engine.icl_score(results.loss)
+        icl = self.ask("icl")
         self.icl_value = icl.value
         text = f"<b>ICL score = {icl.value:+.3f} nats</b> ({icl.variant_label}; more negative = more in-context learning)"
-        pinned = self.document.pinned
-        if pinned is not None and pinned.loss.size >= 2:
-            p = engine.icl_score(pinned.loss)
+        p = self.analysis.pinned.get("icl") if self.analysis.pinned is not None else None
+        if p is not None:
             if (p.early_index, p.late_index) == (icl.early_index, icl.late_index):
                 text += f" · pinned {p.value:+.3f}, Δ {icl.value - p.value:+.3f}"
         self.icl_label.setText(text)
 
-    # -- baseline worker ---------------------------------------------------------------------------
+    # -- baseline (a slow analysis entry) -------------------------------------------------------
     def _ensure_baseline(self) -> None:
-        """Sample the baseline for this d_model, d_head and seed, unless it is done or running."""
+        """Show the baseline for this d_model, d_head and seed; the analysis samples it once, in a worker."""
         cfg = self.document.scenario.weights.config
         if cfg.n_layers < 2:
             self.baseline_label.setText("")
+            self.progress.hide()
             return
         key = (cfg.d_model, cfg.d_head, int(self.document.scenario.seed), int(self.baseline_samples))
-        if key == self._baseline_key:
-            self._show_baseline()
-            return
         self._baseline_key = key
-        self.baseline = None
         d_model, d_head, seed, n = key
-        self.progress.setRange(0, n)
-        self.progress.setValue(0)
-        self.progress.show()
+        value = self.ask("composition_baseline", d_model=d_model, d_head=d_head, n_samples=n, seed=seed)
+        if isinstance(value, Pending):
+            self.baseline = None
+            self.progress.setRange(0, value.total or n)
+            self.progress.setValue(value.done)
+            self.progress.show()
+        elif isinstance(value, EntryFailed):
+            self.baseline = None
+            self.progress.hide()
+            self.baseline_label.setText(f"Random baseline could not be sampled: {value.message}")
+            return
+        else:
+            self.baseline = value
+            self.progress.hide()
         self._show_baseline()
-        self.task.start(lambda: engine.iter_composition_baseline(d_model, d_head, n, seed))
 
     def _show_baseline(self) -> None:
         if self._baseline_key is None:
@@ -388,18 +379,10 @@ class MetricsView(View):
             f"d_model {d_model}, d_head {d_head}, seed {seed}).{strongest}"
         )
 
-    def _on_baseline_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-
-    def _on_baseline_finished(self, baseline: engine.CompositionBaseline) -> None:
-        self.baseline = baseline
-        self.progress.hide()
-        self._show_baseline()
-
-    def _on_baseline_failed(self, message: str) -> None:
-        self.progress.hide()
-        self.baseline_label.setText(f"Random baseline could not be sampled: {message}")
+    def _on_entry_progress(self, name: str, pending: Pending) -> None:
+        if name == "composition_baseline" and self.baseline is None:
+            self.progress.setRange(0, pending.total)
+            self.progress.setValue(pending.done)
 
     # -- interaction -------------------------------------------------------------------------------
     def _on_variant_changed(self, *args: object) -> None:
@@ -415,12 +398,12 @@ class MetricsView(View):
         self.document.set_selection(layer=layer, head=head)
 
     def matrices(self) -> dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]]:
-        results = self.document.latest_results
+        results = self.analysis.latest_results
         if results is None:
             return {}
         cfg = self.document.scenario.weights.config
         heads = [f"L{l}H{h}" for l in range(cfg.n_layers) for h in range(cfg.n_heads)]
-        cols = self._columns(results, self.document.scenario.weights)
+        cols = self._columns(self.analysis)
         names = [n for n, c in zip(COLUMNS, cols) if c is not None]
         table = np.stack([c.reshape(-1) for c in cols if c is not None], axis=1)  # [head, column]
         out = {"head_scores": (table, heads, names)}

@@ -25,10 +25,8 @@ from PySide6.QtWidgets import (
 
 import pyqtgraph as pg
 
-from ... import engine
 from ...model.labels import loss_first_half
-from ...model.document import Document, Results
-from ...model.report import repeated_block
+from ...analysis import Analysis, Results
 from .base import View
 from .heatmap import Heatmap
 from .plotting import caption, make_plot, position_ticks, qfont, style_heatmap, style_plot, tint_cell
@@ -40,11 +38,6 @@ GOOD = QColor("#c8e6c9")  # light green: correct prediction
 BAD = QColor("#ffcdd2")  # light red: wrong prediction
 FIRST_BRUSH = (255, 183, 77, 60)  # first occurrence: translucent orange
 REPEAT_BRUSH = (102, 187, 106, 60)  # repeat: translucent green
-
-
-def top_k(logits: np.ndarray, k: int = TOP_K) -> np.ndarray:
-    """[pos, k] token ids of the k largest logits per position, largest first (ties: lower id first)."""
-    return np.argsort(-np.asarray(logits, dtype=np.float64), axis=-1, kind="stable")[:, :k]  # [pos, k]
 
 
 # -- the view -------------------------------------------------------------------------------------
@@ -62,8 +55,8 @@ class PredictionsView(View):
 
     COLUMNS = ("pos", "token", "actual next", "top-1  p", "top-2  p", "top-3  p", "correct?")
 
-    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
-        super().__init__(document, parent)
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
+        super().__init__(analysis, parent)
         self._table_points: float | None = None  # font size the table was last set to
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
@@ -132,7 +125,7 @@ class PredictionsView(View):
         self.loss_plot.setMinimumHeight(LOSS_PLOT_MIN_HEIGHT[on])
 
     def refresh(self) -> None:
-        results = self.document.latest_results
+        results = self.analysis.latest_results
         assert results is not None
         self._fill_table(results)
         self._draw_logits(results)
@@ -142,7 +135,7 @@ class PredictionsView(View):
     def _fill_table(self, results: Results) -> None:
         vocab = self.document.scenario.vocab
         tokens = results.tokens  # [pos]
-        best = top_k(results.logits)  # [pos, k]
+        best = self.ask("top_k", k=TOP_K)  # [pos, k]
         n = tokens.size
         if self._table_points != self.font_points:  # setting a font re-lays the table out: only on change
             self._table_points = self.font_points
@@ -201,13 +194,12 @@ class PredictionsView(View):
         plot.clear()
         loss = results.loss  # [pos - 1]
         x = np.arange(loss.size)  # loss column i = the prediction made at position i
-        bos = self.document.scenario.bos
-        n_block = repeated_block(results.tokens, bos)
+        n_block = self.ask("repeated_block")
         top = float(max(np.nanmax(loss) if loss.size else 1.0, 1e-6)) * 1.25
         self.first_loss = self.repeat_loss = None
         text: list[str] = []
-        if n_block is not None and bos is not None and results.tokens[0] == bos:
-            halves = engine.first_and_repeat_loss(loss, n_block)
+        halves = self.ask("loss_halves")
+        if halves is not None:
             self.first_loss, self.repeat_loss = halves.first, halves.repeat
             for lo, hi, brush, name, mean in (
                 (0, n_block, FIRST_BRUSH, "first occurrence", halves.first),
@@ -240,14 +232,13 @@ class PredictionsView(View):
                                name="loss (current)")
         plot.addItem(bars)
         self.pinned_curve = None
-        pinned = self.document.pinned
+        pinned = self.pinned_results
         if pinned is not None and pinned.loss.shape == loss.shape:
             self.pinned_curve = pinned.loss
             plot.plot(x, pinned.loss, pen=self.pen("#d62728", width=3, style=Qt.PenStyle.DashLine),
                       symbol="o", symbolBrush="#d62728", symbolPen="k", symbolSize=9, name="loss (pinned)")
-            n_block_p = repeated_block(pinned.tokens, bos)
-            if n_block_p is not None:
-                hp = engine.first_and_repeat_loss(pinned.loss, n_block_p)
+            hp = self.analysis.pinned.get("loss_halves") if self.analysis.pinned is not None else None
+            if hp is not None:
                 text.append(f"Pinned (red dashed line): first occurrence {hp.first:.3f}, repeat {hp.repeat:.3f} nats.")
             else:
                 text.append(f"Pinned (red dashed line): mean loss {float(pinned.loss.mean()):.3f} nats.")
@@ -286,7 +277,7 @@ class PredictionsView(View):
         super().set_colormap(name)  # logits are signed: the diverging map stays
 
     def matrices(self) -> dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]]:
-        results = self.document.latest_results
+        results = self.analysis.latest_results
         if results is None:
             return {}
         rows = self.token_labels(results)

@@ -11,7 +11,7 @@ import pytest
 
 from induction_gui import engine, load_scenario
 from induction_gui.model import labels
-from induction_gui.model.report import BASELINE_SAMPLES, build_report
+from induction_gui.analysis.report import BASELINE_SAMPLES, build_report
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..engine.sequences import tokenize
 from .report import build_report
-from .scenario import Scenario
+from ..model.scenario import Scenario
 
 
 def _atomic_write(path: Path, write: Any, mode: str = "wb") -> None:

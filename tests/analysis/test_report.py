@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from induction_gui import engine, load_scenario
-from induction_gui.model.report import build_report, repeated_block
+from induction_gui.analysis.report import build_report, repeated_block
 
 
 def test_repeated_block_recognises_bos_r_r_only() -> None:

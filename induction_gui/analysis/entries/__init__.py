@@ -1,0 +1,12 @@
+"""Every derived quantity the app shows, declared once (importing this registers them all).
+
+- :mod:`.activations`: what the forward pass gives (detector scores, stripes,
+  loss and its split, ICL, top-k, a head's copied representation).
+- :mod:`.circuits`: weight-only circuits and scores (QK/OV/full/positional/K-composition,
+  eigenvalue copying, composition scores and their sampled baseline).
+- :mod:`.attribution`: logit attribution and ablation effects.
+"""
+
+from . import activations, attribution, circuits
+
+__all__ = ["activations", "attribution", "circuits"]

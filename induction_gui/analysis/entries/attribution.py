@@ -1,0 +1,31 @@
+"""Entries that explain the prediction: direct logit attribution and ablation effects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from ... import engine
+from ..registry import entry
+
+if TYPE_CHECKING:
+    from ..context import Context
+
+
+@entry("logit_attribution", inputs=("forward",))
+def logit_attribution(ctx: Context, position: int) -> engine.LogitAttribution:
+    """The correct next token's logit at ``position`` split into direct path, heads, b_O and b_U."""
+    return engine.logit_attribution(ctx.weights, ctx.results.cache, ctx.tokens, position)
+
+
+@entry("ablation_effects", inputs=("tokens", "overrides", "weights/*"), cost="slow")
+def ablation_effects(ctx: Context, mode: str = "zero") -> Iterator[tuple[int, int]]:
+    """Ablate each head in turn: change in mean loss and in every head's induction score.
+
+    One forward pass per head: slow on long sequences, so it runs in a worker
+    and a newer edit cancels it.
+    """
+    yield 0, 1
+    effects = engine.ablation_effects(ctx.weights, ctx.tokens, mode=mode, overrides=ctx.overrides)  # type: ignore[arg-type]
+    yield 1, 1
+    return effects

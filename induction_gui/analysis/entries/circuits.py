@@ -1,0 +1,92 @@
+"""Weight-only entries: circuits of one head, copying and composition scores, the random baseline.
+
+Each declares exactly the parameters it reads, so dragging a layer-1 weight
+leaves every layer-0 circuit memoized, and an edit of the sequence leaves all
+of them memoized.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ... import engine
+from ..registry import entry
+
+if TYPE_CHECKING:
+    from ..context import Context
+
+_W_E = "weights/embed.W_E"
+_W_U = "weights/unembed.W_U"
+_W_POS = "weights/pos_embed.W_pos"
+_ALL_OV = ("weights/blocks.*.attn.W_V", "weights/blocks.*.attn.W_O")
+_HEAD_QK = ("weights/blocks.{layer}.attn.W_Q", "weights/blocks.{layer}.attn.W_K")
+_HEAD_OV = ("weights/blocks.{layer}.attn.W_V", "weights/blocks.{layer}.attn.W_O")
+
+
+@entry("copying_scores.ov", inputs=_ALL_OV)
+def copying_ov(ctx: Context) -> np.ndarray:
+    """[layer, head_index] Re(Σλ)/Σ|λ| over the eigenvalues of W_O W_V."""
+    return engine.copying_scores(ctx.weights, full=False)
+
+
+@entry("copying_scores.full_ov", inputs=(_W_E, *_ALL_OV, _W_U))
+def copying_full_ov(ctx: Context) -> np.ndarray:
+    """[layer, head_index] Re(Σλ)/Σ|λ| over the eigenvalues of W_O W_U W_E W_V."""
+    return engine.copying_scores(ctx.weights, full=True)
+
+
+@entry("ov_top1", inputs=(_W_E, *_ALL_OV, _W_U))
+def ov_top1(ctx: Context) -> np.ndarray:
+    """[layer, head_index] fraction of source tokens whose own logit is the largest in the full OV circuit."""
+    return engine.ov_top1_accuracy(ctx.weights)
+
+
+@entry("ov_eigenvalues", inputs=(_W_E, *_HEAD_OV, _W_U))
+def ov_eigenvalues(ctx: Context, layer: int, head: int, full: bool) -> np.ndarray:
+    """[d_head] complex eigenvalues of one head's OV (or full OV) circuit."""
+    return engine.ov_eigenvalues(ctx.weights, layer, head, full=full)
+
+
+@entry("full_qk", inputs=(_W_E, *_HEAD_QK))
+def full_qk(ctx: Context, layer: int, head: int) -> np.ndarray:
+    """[query_token, key_token] W_E W_QK W_Eᵀ of one head (unscaled, no biases)."""
+    return engine.full_qk_circuit(ctx.weights, layer, head)
+
+
+@entry("full_ov", inputs=(_W_E, *_HEAD_OV, _W_U))
+def full_ov(ctx: Context, layer: int, head: int) -> np.ndarray:
+    """[source_token, output_token] W_E W_OV W_U of one head."""
+    return engine.full_ov_circuit(ctx.weights, layer, head)
+
+
+@entry("positional", inputs=(_W_POS, *_HEAD_QK))
+def positional(ctx: Context, layer: int, head: int, n_pos: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Key-query alignment by position: raw W_pos W_QK W_posᵀ, its causal softmax ([n_pos, n_pos] each),
+    and the softmax's previous-token stripe mean(diag(A, −1)) (NaN below two positions)."""
+    raw = engine.positional_qk_circuit(ctx.weights, layer, head)[:n_pos, :n_pos]  # [query_pos, key_pos]
+    attn = engine.positional_attention(ctx.weights, layer, head, n_pos=n_pos)  # [query_pos, key_pos]
+    prev = float(engine.previous_token_stripe_score(attn)) if n_pos >= 2 else float("nan")
+    return raw, attn, prev
+
+
+@entry("k_composition", inputs=(_W_E, "weights/blocks.{prev_layer}.attn.W_V", "weights/blocks.{prev_layer}.attn.W_O",
+                                *_HEAD_QK))
+def k_composition(ctx: Context, prev_layer: int, prev_head: int, layer: int, head: int) -> np.ndarray:
+    """[query_token, previous_token_of_key] K-composition circuit of a previous-token head into a later head."""
+    return engine.k_composition_circuit(ctx.weights, prev=(prev_layer, prev_head), ind=(layer, head))
+
+
+@entry("composition_scores", inputs=("weights/blocks.*.attn.W_*",))
+def composition_scores(ctx: Context, mode: str) -> np.ndarray:
+    """[layer, head_index, later layer, later head] Q-, K- or V-composition scores (Elhage et al. 2021)."""
+    return engine.composition_scores(ctx.weights, mode)  # type: ignore[arg-type]
+
+
+@entry("composition_baseline", inputs=(), cost="slow")
+def composition_baseline(ctx: Context, d_model: int, d_head: int, n_samples: int,
+                         seed: int) -> Iterator[tuple[int, int]]:
+    """Mean ± std of composition scores of random rank-d_head products: what "high" means for this model size."""
+    return (yield from engine.iter_composition_baseline(d_model, d_head, n_samples, seed))
