@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QDockWidget, QMessageBox, QSplitter, QWidget
 
 from induction_gui import load_scenario
 from induction_gui.model.document import Document
@@ -25,6 +25,26 @@ def settings(tmp_path: Path):
     from induction_gui.qt.settings import Settings
 
     return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def settle(qtbot) -> Callable[[QWidget], None]:
+    """Wait until the layout of a window has settled: docks and splitters are sized on later turns of
+    the event loop (zero-delay timers, then layout requests), so wait until one turn changes nothing."""
+
+    def wait(window: QWidget) -> None:
+        last: list[object] = [None]
+
+        def unchanged() -> bool:
+            QApplication.processEvents()
+            now = ([d.geometry() for d in window.findChildren(QDockWidget)],
+                   [s.sizes() for s in window.findChildren(QSplitter)], window.size())
+            same, last[0] = now == last[0], now
+            return same
+
+        qtbot.waitUntil(unchanged, timeout=5000)
+
+    return wait
 
 
 @pytest.fixture
