@@ -1,4 +1,5 @@
-"""Qt test fixtures: an isolated settings file and data folder, and a main window on a preset."""
+"""Qt test fixtures: an isolated settings file and data folder, a main window on a preset, a layout
+that has settled, and a check that no test leaves a QThread running."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+import shiboken6
+from PySide6.QtCore import QSettings, QThread
 from PySide6.QtWidgets import QApplication, QDockWidget, QMessageBox, QSplitter, QWidget
 
 from induction_gui import load_scenario
@@ -18,6 +20,30 @@ def _isolated_user_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     """Settings and autosaves of tests never touch the user's real ones."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _no_running_qthreads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail a test that leaves a QThread running (Python's ``threading`` does not see them).
+
+    Every ``QThread.start`` of the test is noted; after the test (and the windows' shutdown) each
+    must have ended, after a short grace for one that is past its last step.
+    """
+    started: list[QThread] = []
+    start = QThread.start
+
+    def noting_start(thread: QThread, *args: object) -> None:
+        started.append(thread)
+        start(thread, *args)
+
+    monkeypatch.setattr(QThread, "start", noting_start)
+    yield
+    running = [t for t in started if shiboken6.isValid(t) and t.isRunning()]
+    for thread in running:
+        thread.wait(2000)
+    still = [type(t).__name__ for t in running if shiboken6.isValid(t) and t.isRunning()]
+    started.clear()
+    assert not still, f"test left QThreads running: {still}"
 
 
 @pytest.fixture
