@@ -207,6 +207,7 @@ def test_settings_remember_colormap_font_and_layout(make_window, settings) -> No
     assert again.weights_dock.isVisible()
 
 
+@pytest.mark.slow  # a soak test: 2,000 edits take 10-15 s on 2 cores
 def test_soak_random_edits_no_exception_and_bounded_memory(make_window) -> None:
     window = make_window("repeated-random")
     doc = window.document
