@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up (if needed) and run every check CI runs: the layering contract and the test suite.
+# Set up (if needed) and run every check CI runs: the layering contract and the test suite
+# (the default tier). Arguments go to pytest: --run-slow, --hypothesis-profile=explore, -k ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -1,4 +1,14 @@
-"""Test-wide setup: Qt runs offscreen, BLAS on one thread, no test leaves a thread behind."""
+"""Test-wide setup: Qt runs offscreen, BLAS on one thread, no test leaves a thread behind.
+
+Two tiers and two hypothesis profiles:
+
+- the default run leaves out tests marked ``slow`` (packaging builds, soak
+  tests); ``--run-slow`` runs them too;
+- property tests use the ``ci`` profile, derandomized, so every run draws the
+  same examples and gives the same verdict; ``--hypothesis-profile=explore`` (or
+  ``HYPOTHESIS_PROFILE=explore``) draws fresh random examples on every run, to
+  look for new failures.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +21,28 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# deadline=None: timing is the benchmark's job, and a shared 2-core machine makes any deadline flaky
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+# a fresh random seed each run; the tests' own max_examples still apply (run it several times to look harder)
+settings.register_profile("explore", derandomize=False, deadline=None, print_blob=True)
+# hypothesis' own ``--hypothesis-profile`` option overrides this default
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run tests marked slow (packaging builds, soak tests)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip_slow = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(skip_slow)
 
 
 @pytest.fixture(autouse=True)

@@ -32,7 +32,7 @@ class State:
     overrides: Overrides
     bos: int | None = None  # the start token's id, if the vocabulary has one
     seed: int = 0  # the scenario's seed (composition baseline)
-    vocab: tuple[str, ...] = ()
+    vocab: tuple[str, ...] | list[str] = ()  # token strings (the scenario's list, not copied)
     generation: int = 0
 
     @classmethod
@@ -45,7 +45,7 @@ class State:
             dict(s.overrides),
             s.bos,
             int(s.seed),
-            tuple(s.vocab),
+            s.vocab,
             document.generation,
         )
 

@@ -1,16 +1,19 @@
-"""Qt test fixtures: an isolated settings file and data folder, and a main window on a preset."""
+"""Qt test fixtures: an isolated settings file and data folder, a main window on a preset, a layout
+that has settled, and a check that no test leaves a QThread running."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
+import shiboken6
+from PySide6.QtCore import QSettings, QThread
+from PySide6.QtWidgets import QApplication, QDockWidget, QMessageBox, QSplitter, QWidget
 
 from induction_gui import load_scenario
 from induction_gui.model.document import Document
+from induction_gui.qt.views.base import View
 
 
 @pytest.fixture(autouse=True)
@@ -20,11 +23,55 @@ def _isolated_user_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
 
 
+@pytest.fixture(autouse=True)
+def _no_running_qthreads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail a test that leaves a QThread running (Python's ``threading`` does not see them).
+
+    Every ``QThread.start`` of the test is noted; after the test (and the windows' shutdown) each
+    must have ended, after a short grace for one that is past its last step.
+    """
+    started: list[QThread] = []
+    start = QThread.start
+
+    def noting_start(thread: QThread, *args: object) -> None:
+        started.append(thread)
+        start(thread, *args)
+
+    monkeypatch.setattr(QThread, "start", noting_start)
+    yield
+    running = [t for t in started if shiboken6.isValid(t) and t.isRunning()]
+    for thread in running:
+        thread.wait(2000)
+    still = [type(t).__name__ for t in running if shiboken6.isValid(t) and t.isRunning()]
+    started.clear()
+    assert not still, f"test left QThreads running: {still}"
+
+
 @pytest.fixture
 def settings(tmp_path: Path):
     from induction_gui.qt.settings import Settings
 
     return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def settle(qtbot) -> Callable[[QWidget], None]:
+    """Wait until the layout of a window has settled: docks and splitters are sized on later turns of
+    the event loop (zero-delay timers, then layout requests), so wait until one turn changes nothing."""
+
+    def wait(window: QWidget) -> None:
+        last: list[object] = [None]
+
+        def unchanged() -> bool:
+            QApplication.processEvents()
+            now = ([d.geometry() for d in window.findChildren(QDockWidget)],
+                   [s.sizes() for s in window.findChildren(QSplitter)], window.size())
+            same, last[0] = now == last[0], now
+            return same
+
+        qtbot.waitUntil(unchanged, timeout=5000)
+
+    return wait
 
 
 @pytest.fixture
@@ -53,5 +100,7 @@ def make_window(qtbot, settings, tmp_path: Path) -> Iterator:
     for window in windows:
         window.undo_stack.setClean()
         window.shutdown()
-    errors = {view.title: view.last_error for window in windows for view in window.views if view.last_error}
+    # the views built and drawn during the test (``window.views`` would build the others, ~0.6 s a window)
+    errors = {view.title: view.last_error for window in windows for view in window.findChildren(View)
+              if view.last_error}
     assert not errors, f"views failed to draw: {errors}"

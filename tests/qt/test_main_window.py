@@ -87,8 +87,8 @@ def test_newer_edit_cancels_the_running_worker(make_window, qtbot) -> None:
     sched.force_sync = False
     doc = window.document
     sched._last_ms = 1e3
-    window.undo_stack.push(set_weight_cell(doc, "blocks.0.attn.W_V", (0, 0, 0), 0.5))
-    qtbot.wait(20)
+    with qtbot.waitSignal(sched.busy, check_params_cb=lambda busy: busy, timeout=5000):  # the first worker started
+        window.undo_stack.push(set_weight_cell(doc, "blocks.0.attn.W_V", (0, 0, 0), 0.5))
     sched._last_ms = 1e3
     window.undo_stack.push(set_weight_cell(doc, "blocks.0.attn.W_V", (0, 0, 1), 0.5))
     qtbot.waitUntil(lambda: not window.analysis.is_stale and not sched.pending, timeout=5000)
@@ -207,6 +207,7 @@ def test_settings_remember_colormap_font_and_layout(make_window, settings) -> No
     assert again.weights_dock.isVisible()
 
 
+@pytest.mark.slow  # a soak test: 2,000 edits take 10-15 s on 2 cores
 def test_soak_random_edits_no_exception_and_bounded_memory(make_window) -> None:
     window = make_window("repeated-random")
     doc = window.document
@@ -290,14 +291,12 @@ def test_app_icon_and_desktop_entry_name(qapp) -> None:
     assert "Icon=induction-gui" in desktop
 
 
-def test_default_layout_shows_the_sequence_controls_whole(make_window) -> None:
+def test_default_layout_shows_the_sequence_controls_whole(make_window, settle) -> None:
     """The sequence dock starts wide enough for its buttons (Insert … ▼, Generate): no sideways scrolling."""
-    from PySide6.QtTest import QTest
-
     window = make_window()
     window.resize(1500, 950)
     window._default_dock_sizes()
-    QTest.qWait(20)
+    settle(window)
     panel = window.sequence_panel
     assert panel.full_width() > 200
     assert window.sequence_dock.width() >= panel.full_width() - 2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -137,14 +137,19 @@ def test_presentation_screenshot_at_projector_size(make_window, tmp_path: Path) 
     window.presentation.leave()
 
 
-def _projector(window) -> None:
+@pytest.fixture
+def projector(settle) -> Callable[[QWidget], None]:
     """Presentation mode at 1280x720 (offscreen "full screen" is the virtual screen, not a projector)."""
-    window.lesson_dock.show()
-    window.presentation.enter()
-    window.showNormal()
-    window.resize(PROJECTOR)
-    QTest.qWait(50)  # the docks are sized on the next turn of the event loop
-    window.wait_idle()
+
+    def enter(window) -> None:
+        window.lesson_dock.show()
+        window.presentation.enter()
+        window.showNormal()
+        window.resize(PROJECTOR)
+        window.wait_idle()
+        settle(window)  # the docks are sized on a later turn of the event loop
+
+    return enter
 
 
 def _largest_plot_height(widget) -> int:
@@ -153,9 +158,9 @@ def _largest_plot_height(widget) -> int:
     return max(heights, default=0)
 
 
-def test_presentation_puts_a_compact_lesson_beside_the_views(make_window) -> None:
+def test_presentation_puts_a_compact_lesson_beside_the_views(make_window, projector) -> None:
     window = make_window()
-    _projector(window)
+    projector(window)
     panel = window.lesson_panel
     assert panel.chooser.isHidden() and panel.buttons_row.isHidden(), "PgDn/PgUp replace the buttons"
     assert not panel.text.isHidden(), "the step text stays on the projector"
@@ -168,12 +173,12 @@ def test_presentation_puts_a_compact_lesson_beside_the_views(make_window) -> Non
     assert window.corner(Qt.Corner.BottomRightCorner) == Qt.DockWidgetArea.BottomDockWidgetArea
 
 
-def test_presentation_hides_explanations_and_shortens_the_row_profile(make_window) -> None:
+def test_presentation_hides_explanations_and_shortens_the_row_profile(make_window, projector, settle) -> None:
     window = make_window()
     view, grid = window.attention_view, window.heads_grid
     assert not view.kind.isHidden() and not grid.caption.isHidden()
     split_before = window.attention_splitter.sizes()
-    _projector(window)
+    projector(window)
     assert view.presenting and grid.presenting
     assert view.kind.isHidden() and view.heatmap.readout.isHidden() and grid.caption.isHidden()
     assert view.heatmap.plot.getAxis("left").labelText == "query position"
@@ -190,37 +195,37 @@ def test_presentation_hides_explanations_and_shortens_the_row_profile(make_windo
     assert not grid.caption.isHidden()
     assert view.row_profile.vb.height() == pytest.approx(150, abs=2)
     assert view.heatmap.plot.getAxis("left").labelText == "query position (token attending)"
-    QTest.qWait(50)
+    settle(window)  # the split is restored on a later turn of the event loop
     sizes = window.attention_splitter.sizes()
     assert sizes[0] / sizes[1] == pytest.approx(split_before[0] / split_before[1], rel=0.05)
 
 
-def test_views_built_during_the_presentation_take_its_layout(make_window) -> None:
+def test_views_built_during_the_presentation_take_its_layout(make_window, projector) -> None:
     window = make_window()
-    _projector(window)
+    projector(window)
     circuits = window.views[[v.title for v in window.views].index("Circuits")]
     assert circuits.presenting and circuits.source_label.text() == "through:"
     window.presentation.leave()
     assert not circuits.presenting and circuits.source_label.text() == "K-composition through:"
 
 
-def test_a_hidden_warning_stays_hidden_when_the_presentation_ends(make_window) -> None:
+def test_a_hidden_warning_stays_hidden_when_the_presentation_ends(make_window, projector) -> None:
     """Only what the mode hid comes back: a widget the view hides for its own reasons stays hidden."""
     window = make_window()
     view = window.attention_view
     view.heatmap.readout.hide()  # as a view would for its own reasons
-    _projector(window)
+    projector(window)
     window.presentation.leave()
     assert view.heatmap.readout.isHidden()
 
 
-def test_training_dock_is_compact_under_the_views(make_window) -> None:
+def test_training_dock_is_compact_under_the_views(make_window, projector) -> None:
     window = make_window("trained-toy")
     window.open_training_run(resource_path("runs", "trained-toy"))
     panel = window.training_panel
     window.training_dock.show()
     window.wait_idle()
-    _projector(window)
+    projector(window)
     assert window.dockWidgetArea(window.training_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
     assert panel.splitter.widget(0).isHidden() and panel.start_button.isHidden()
     shown = [k for k, w in panel.curves.plots.items() if not w.isHidden()]
@@ -232,7 +237,7 @@ def test_training_dock_is_compact_under_the_views(make_window) -> None:
     assert all(not w.isHidden() for w in panel.curves.plots.values())
 
 
-def test_whole_course_fits_a_projector_step_by_step(make_window) -> None:
+def test_whole_course_fits_a_projector_step_by_step(make_window, projector, settle) -> None:
     """Every step of the built-in course, stepped with PgDn: nothing wider or taller than 1280x720, big plots.
 
     The X-level screenshots of the same walk were looked at by eye; this keeps
@@ -240,15 +245,15 @@ def test_whole_course_fits_a_projector_step_by_step(make_window) -> None:
     view on screen with a plot the back row can read.
     """
     window = make_window("lecture-demo")
-    _projector(window)
+    projector(window)
     panel = window.lesson_panel
     panel.go_to(0, force=True)
     for index in range(len(panel.lesson.steps)):
         if index:
             assert QApplication.activeWindow() is window, "the keyboard must still reach the window"
             QTest.keyClick(window, Qt.Key.Key_PageDown)
-        QTest.qWait(50)
         window.wait_idle()
+        settle(window)
         step = panel.lesson.steps[index]
         assert panel.index == index, f"PgDn did not reach step {index + 1}"
         hint = window.minimumSizeHint()

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QUndoStack
 
 from induction_gui import load_scenario
@@ -29,6 +28,7 @@ from induction_gui.qt.panels.training_panel import TrainingPanel
 
 LONG_RUN = 100_000  # steps of runs a test pauses or cancels: never finishes by itself
 WAIT_MS = 20_000
+PARKED_WATCH_MS = 150
 
 
 @pytest.fixture
@@ -155,7 +155,9 @@ def test_pause_stops_records_and_resume_continues(qtbot, panel: TrainingPanel) -
     # the worker says when it has parked, after sending what it had
     qtbot.waitUntil(lambda: panel.status_label.text().startswith("Paused"), timeout=WAIT_MS)
     paused_at = len(panel.records)
-    qtbot.wait(400)
+    # absence can only be watched for a while: three of the parked worker's 50 ms pause polls
+    with qtbot.assertNotEmitted(panel._worker.batch, wait=PARKED_WATCH_MS):
+        pass
     assert len(panel.records) == paused_at
     panel.resume()
     qtbot.waitUntil(lambda: len(panel.records) > paused_at + 5, timeout=WAIT_MS)
@@ -175,7 +177,7 @@ def test_cancel_stops_the_thread_and_keeps_the_run(qtbot, panel: TrainingPanel) 
     assert panel.status == "cancelled"
     assert panel.status_label.text().startswith("Cancelled")
     done = len(panel.records)
-    qtbot.wait(200)
+    QCoreApplication.processEvents()  # the thread has ended: whatever it sent is delivered by now
     assert len(panel.records) == done < LONG_RUN
     assert panel.checkpoint_steps[0] == 0 and panel.checkpoint_steps[-1] <= done
     assert panel.start_button.isEnabled() and not panel.cancel_button.isEnabled()
@@ -201,28 +203,27 @@ def test_detach_joins_a_running_thread(qtbot, panel: TrainingPanel) -> None:
 
 
 def test_gui_timer_keeps_firing_while_training(qtbot, panel: TrainingPanel) -> None:
-    """The window stays responsive: a 20 ms timer on the GUI thread keeps ticking during training."""
+    """The window stays responsive: a 20 ms timer on the GUI thread keeps ticking between training batches.
+
+    How often it ticks and its longest gap are latencies, for the benchmark to measure; here each tick
+    notes how many records had arrived, and the ticks must interleave with the batches.
+    """
     _set_steps(panel, LONG_RUN)
-    ticks: list[float] = []
+    seen: list[int] = []  # len(panel.records) at each tick
     timer = QTimer()
     timer.setInterval(20)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.timeout.connect(lambda: seen.append(len(panel.records)))
     panel.start()
     qtbot.waitUntil(lambda: len(panel.records) >= 3, timeout=WAIT_MS)
     start_records = len(panel.records)
     timer.start()
-    qtbot.wait(1500)
+    # several batches (at most 10 a second) arrive while the timer keeps ticking
+    qtbot.waitUntil(lambda: len(seen) >= 10 and len(set(seen)) >= 4 and seen[-1] - start_records > 20,
+                    timeout=WAIT_MS)
     timer.stop()
-    trained = len(panel.records) - start_records
     panel.cancel()
     _finish(qtbot, panel)
-    rate = (len(ticks) - 1) / (ticks[-1] - ticks[0])
-    longest_gap = max(np.diff(ticks))
-    print(f"GUI timer during training: {rate:.1f} Hz, longest gap {longest_gap * 1e3:.0f} ms, "
-          f"{trained / 1.5:.0f} steps/s")
-    assert trained > 20  # training really ran meanwhile
-    assert rate >= 10.0
-    assert longest_gap < 0.25
+    assert seen[-1] - start_records > 20  # training really ran meanwhile
 
 
 # -- the phase change -------------------------------------------------------------------------------------------
@@ -298,18 +299,17 @@ def test_scrubbing_loads_checkpoints_without_undo_entries(qtbot, panel: Training
     assert stack.count() == 0
 
 
-def test_scrub_is_fast(qtbot, panel: TrainingPanel, doc: Document) -> None:
+def test_scrub_loads_each_checkpoint(qtbot, panel: TrainingPanel, doc: Document) -> None:
+    """Scrubbing back and forth swaps in each checkpoint (its latency is the benchmark's to measure)."""
     _set_steps(panel, 30)
     panel.start()
     _finish(qtbot, panel)
     panel.load_checkpoint(0)
-    times = []
     for step in (10, 20, 30, 0, 20):
-        t0 = time.perf_counter()
-        panel.load_checkpoint(step)
+        assert panel.load_checkpoint(step)
         Analysis(doc).recompute()
-        times.append((time.perf_counter() - t0) * 1e3)
-    assert max(times) < 50.0, times
+        assert panel.loaded_step == step
+        assert doc.scenario.weights == panel.checkpoints[step]
 
 
 # -- run folders ----------------------------------------------------------------------------------------------
@@ -379,12 +379,9 @@ def test_window_training_dock(qtbot, make_window, tmp_path: Path) -> None:
         window.wait_idle()
     window.tabs.setCurrentIndex(0)
     window.wait_idle()
-    t0 = time.perf_counter()
-    panel.load_checkpoint(panel.checkpoint_steps[-1])
+    assert panel.load_checkpoint(panel.checkpoint_steps[-1])
     window.wait_idle()
-    scrub_ms = (time.perf_counter() - t0) * 1e3
-    print(f"scrub in the window: {scrub_ms:.1f} ms")
-    assert scrub_ms < 50.0
+    assert window.document.scenario.weights == panel.checkpoints[panel.checkpoint_steps[-1]]
     window.grab().save(str(tmp_path / "training.png"))
 
     # a broken folder, from the File menu's action: an error dialog, the document untouched

@@ -3,6 +3,11 @@
 The rest of the suite runs offscreen; this proves the xcb path (its libraries,
 fonts and plugin) works too. ``scripts/setup.sh`` installs Xvfb, so a missing
 ``xvfb-run`` is a set-up failure, not a reason to skip.
+
+Each preset is a fresh process under a fresh X server (about 2 s). The default
+run renders one preset and the presentation layout, enough to prove the xcb
+path; every preset renders in every view offscreen in ``test_main_window.py``,
+and ``--run-slow`` renders each of them under Xvfb too.
 """
 
 from __future__ import annotations
@@ -19,7 +24,12 @@ from PySide6.QtGui import QImage
 from induction_gui.model.presets import PRESETS
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
+XCB_SMOKE_PRESET = "induction-circuit"  # the default preset, rendered in the default run
+
+
+@pytest.mark.parametrize(
+    "preset", [p if p == XCB_SMOKE_PRESET else pytest.param(p, marks=pytest.mark.slow) for p in sorted(PRESETS)]
+)
 def test_preset_screenshot_under_xvfb(preset: str, tmp_path: Path) -> None:
     xvfb_run = shutil.which("xvfb-run")
     assert xvfb_run, "xvfb-run is missing: run scripts/setup.sh"
