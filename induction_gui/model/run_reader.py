@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,7 +12,17 @@ from typing import Any
 from ..engine.training import StepRecord, TrainConfig
 from ..engine.weights import Weights, WeightsError
 from .errors import ScenarioError
-from .fields import describe
+from .fields import (
+    ErrorFactory,
+    child,
+    describe,
+    expect_choice,
+    expect_int,
+    expect_list,
+    expect_number,
+    expect_object,
+)
+from .header import FileKind, read_header
 from .jsonfile import read_json_file
 from .run_folder import (
     CHECKPOINT_RE,
@@ -33,6 +42,16 @@ from .run_scenario import build_scenario
 from .scenario import Scenario, load_scenario
 
 
+_KIND = FileKind(FORMAT, CURRENT_VERSION, "run", "is this a training run?")
+_NUMBERS = ("elapsed_s", "loss", "loss_first", "loss_repeat", "icl")  # StepRecord fields holding one number
+_GRIDS = ("prefix_matching", "previous_token", "copying")  # StepRecord fields holding [n_layers][n_heads]
+
+
+def _errors_in(path: Path) -> ErrorFactory:
+    """The field validators' ``error``: a TrainingRunError naming the file ``path`` and the field."""
+    return lambda field, detail: TrainingRunError(path, detail, field=field)
+
+
 def _read_history(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise TrainingRunError(path, "missing (is this a training run folder? it holds history.json and checkpoints/)")
@@ -40,27 +59,10 @@ def _read_history(path: Path) -> dict[str, Any]:
         doc = read_json_file(path)
     except ScenarioError as exc:
         raise TrainingRunError(path, exc.detail, field=exc.path) from None
-    if not isinstance(doc, dict):
-        raise TrainingRunError(path, f"expected a JSON object at the top level, got {describe(doc)}")
-    if doc.get("format") != FORMAT:
-        got = "it is missing" if "format" not in doc else f"got {describe(doc['format'])}"
-        raise TrainingRunError(path, f'expected "{FORMAT}", {got} (is this a training run?)', field="format")
-    version = doc.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise TrainingRunError(path, f"expected an integer format version (this app reads up to {CURRENT_VERSION}), got {describe(version)}", field="version")
-    if version > CURRENT_VERSION:
-        raise TrainingRunError(
-            path,
-            f"this run was written by a newer version (format version {version}); this app reads up to {CURRENT_VERSION}",
-            field="version",
-        )
-    unknown = sorted(set(doc) - set(TOP_FIELDS))
-    if unknown:
-        raise TrainingRunError(path, f"unknown field (expected {', '.join(TOP_FIELDS)})", field=unknown[0])
-    for name in ("config", "records", "status"):
-        if name not in doc:
-            raise TrainingRunError(path, "missing", field=name)
-    return doc
+    error = _errors_in(path)
+    doc = read_header(doc, _KIND, error=error)
+    return expect_object(doc, "", required=("format", "version", "config", "records", "status"), optional=TOP_FIELDS,
+                         error=error)
 
 
 def _parse_config(path: Path, value: object) -> TrainConfig:
@@ -74,52 +76,39 @@ def _parse_config(path: Path, value: object) -> TrainConfig:
     return config
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_grid(value: object, config: TrainConfig) -> str | None:
-    """Why ``value`` is not a [n_layers][n_heads] grid of numbers (or null), or None if it is."""
+def _check_grid(value: object, where: str, config: TrainConfig, error: ErrorFactory) -> None:
+    """``value`` is a [n_layers][n_heads] grid of numbers (or null)."""
     if not isinstance(value, list) or len(value) != config.n_layers:
-        return f"expected a list of {config.n_layers} layers, got {describe(value)}"
+        raise error(where, f"expected a list of {config.n_layers} layers, got {describe(value)}")
     for layer in value:
         if not isinstance(layer, list) or len(layer) != config.n_heads:
-            return f"expected {config.n_heads} heads per layer, got {describe(layer)}"
-        if not all(v is None or _is_number(v) for v in layer):
-            return f"expected numbers or null, got {', '.join(map(describe, layer))}"
-    return None
+            raise error(where, f"expected {config.n_heads} heads per layer, got {describe(layer)}")
+        try:
+            for v in layer:
+                if v is not None:
+                    expect_number(v, where)
+        except ScenarioError:
+            raise error(where, f"expected numbers or null, got {', '.join(map(describe, layer))}") from None
 
 
 def _parse_records(path: Path, value: object, config: TrainConfig) -> list[StepRecord]:
     """The records, checked field by field: the window plots them, so a bad value must be named here."""
-    if not isinstance(value, list):
-        raise TrainingRunError(path, f"expected a list of step records, got {describe(value)}", field="records")
+    error = _errors_in(path)
+    items = expect_list(value, "records", what="a list of step records", error=error)
     names = [f.name for f in dataclasses.fields(StepRecord)]
     required = [f.name for f in dataclasses.fields(StepRecord) if f.default is dataclasses.MISSING]
     records = []
-    for i, item in enumerate(value):
+    for i, item in enumerate(items):
         where = f"records[{i}]"
-        if not isinstance(item, dict):
-            raise TrainingRunError(path, f"expected an object, got {describe(item)}", field=where)
-        for name in required:
-            if name not in item:
-                raise TrainingRunError(path, "missing", field=f"{where}.{name}")
-        for name in item:
-            if name not in names:
-                raise TrainingRunError(path, f"unknown field (expected {', '.join(names)})", field=f"{where}.{name}")
-        step = item["step"]
-        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-            raise TrainingRunError(path, f"expected a step number, got {describe(step)}", field=f"{where}.step")
-        for name in ("elapsed_s", "loss", "loss_first", "loss_repeat", "icl"):
-            v = item.get(name)
-            if not (_is_number(v) or (v is None and name not in required)):
-                raise TrainingRunError(path, f"expected a finite number, got {describe(v)}", field=f"{where}.{name}")
-        for name in ("prefix_matching", "previous_token", "copying"):
-            v = item.get(name)
-            problem = None if v is None and name not in required else _check_grid(v, config)
-            if problem:
-                raise TrainingRunError(path, problem, field=f"{where}.{name}")
-        records.append(StepRecord.from_json(item))
+        obj = expect_object(item, where, required=required, optional=names, error=error)
+        expect_int(obj["step"], child(where, "step"), lo=0, what="a step number", error=error)
+        for name in _NUMBERS:
+            if obj.get(name) is not None or name in required:
+                expect_number(obj.get(name), child(where, name), error=error)
+        for name in _GRIDS:
+            if obj.get(name) is not None or name in required:
+                _check_grid(obj.get(name), child(where, name), config, error)
+        records.append(StepRecord.from_json(obj))
     return records
 
 
@@ -206,12 +195,11 @@ class TrainingRun:
         doc = _read_history(path)
         config = _parse_config(path, doc["config"])
         records = _parse_records(path, doc["records"], config)
-        status = doc["status"]
-        if status not in STATUSES:
-            raise TrainingRunError(path, f"expected one of {', '.join(STATUSES)}, got {describe(status)}", field="status")
+        error = _errors_in(path)
+        status = expect_choice(doc["status"], "status", STATUSES, error=error)
         formed_at = doc.get("formed_at")
-        if formed_at is not None and (isinstance(formed_at, bool) or not isinstance(formed_at, int) or formed_at < 0):
-            raise TrainingRunError(path, f"expected a step number or null, got {describe(formed_at)}", field="formed_at")
+        if formed_at is not None:
+            expect_int(formed_at, "formed_at", lo=0, what="a step number or null", error=error)
         ckpt_dir = folder / CHECKPOINTS
         steps = []
         if ckpt_dir.is_dir():

@@ -70,7 +70,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,7 +82,6 @@ from ..engine.weights import Weights, WeightsError
 from ..resources import ResourceError, preset_names, preset_path
 from .errors import ScenarioError
 from .fields import (
-    DuplicateKeyDict,
     describe,
     expect_bool,
     expect_choice,
@@ -93,6 +91,7 @@ from .fields import (
     expect_object,
     expect_str,
 )
+from .header import FileKind, Migration, read_header
 from .jsonfile import dumps_pretty, parse_json_text, read_json_file, replace_all, write_temp
 from .limits import INLINE_MAX_PARAMS, MAX_PARAMS, MAX_SEED
 from .model_block import (
@@ -110,7 +109,6 @@ from .weights_file import read_weights_file, resolve_weights_file, weights_file_
 
 FORMAT = "induction-gui.scenario"
 CURRENT_VERSION = 1
-Migration = Callable[[dict[str, Any]], dict[str, Any]]
 # version v -> function turning a version-v document into a version-(v + 1) one.
 # Empty while version 1 is the only one; add an entry with every format change.
 MIGRATIONS: dict[int, Migration] = {}
@@ -312,29 +310,10 @@ def _check_view(view: object, cfg: ModelConfig, n_pos: int) -> None:
 
 
 # -- documents -----------------------------------------------------------------------
-def _migrate(doc: dict[str, Any]) -> dict[str, Any]:
+def _migrate(doc: object) -> dict[str, Any]:
     """Check the format tag and version; bring an older document up to the current version."""
-    if isinstance(doc, DuplicateKeyDict):  # before a migration copies it into a plain dict
-        raise ScenarioError(doc.duplicate, "this key appears twice in the same object")
-    if doc.get("format") != FORMAT:
-        got = "it is missing" if "format" not in doc else f"got {describe(doc['format'])}"
-        raise ScenarioError("format", f'expected "{FORMAT}", {got} (is this an Induction Head Explorer scenario?)')
-    if "version" not in doc:
-        raise ScenarioError("version", f"missing (expected an integer from 1 to {CURRENT_VERSION})")
-    version = expect_int(doc["version"], "version", lo=1)
-    if version > CURRENT_VERSION:
-        raise ScenarioError(
-            "version",
-            f"this file was written by a newer version (format version {version}); "
-            f"this app reads up to {CURRENT_VERSION}",
-        )
-    while version < CURRENT_VERSION:
-        if version not in MIGRATIONS:
-            raise ScenarioError("version", f"format version {version} can no longer be read (no migration)")
-        doc = MIGRATIONS[version](dict(doc))
-        version += 1
-        doc["version"] = version
-    return doc
+    kind = FileKind(FORMAT, CURRENT_VERSION, "file", "is this an Induction Head Explorer scenario?", MIGRATIONS)
+    return read_header(doc, kind)
 
 
 def _parse_model(value: object, folder: Path | None) -> tuple[Weights, float | None]:
@@ -366,8 +345,6 @@ def scenario_from_json(doc: object, *, folder: Path | None = None) -> Scenario:
     folder
         where a ``weights_file`` is looked for; None refuses weights files.
     """
-    if not isinstance(doc, dict):
-        raise ScenarioError("", f"expected a JSON object at the top level, got {describe(doc)}")
     doc = _migrate(doc)
     obj = expect_object(doc, "", required=_TOP_REQUIRED, optional=_TOP_OPTIONAL)
     tokenizer = expect_choice(obj.get("tokenizer", "words"), "tokenizer", TOKENIZERS)
