@@ -52,7 +52,8 @@ Details:
 * Override fields: ``normalization`` ("softmax" | "linear"), ``eps`` (≥ 0),
   ``fixed_pattern`` (square, at least as large as the sequence, at most
   n_ctx), ``key_shift`` (0 ≤ s < n_ctx), ``score_scale``, ``ablation``
-  (null | "zero" | "mean"). See :class:`~induction_gui.engine.HeadOverride`.
+  (null | "zero" | "mean"), each declared once (type, range, default,
+  meaning) in :data:`~induction_gui.engine.override_schema.OVERRIDE_PARAMS`.
 * ``view`` fields (all optional): ``layer``, ``head``, ``query_pos`` (existing
   indices), ``colormap`` (one of :data:`COLORMAPS`), ``show_values`` (bool).
 * Limits (refused before anything is allocated): files up to 200 MB,

@@ -33,20 +33,19 @@ from PySide6.QtWidgets import (
 )
 
 from ...engine import HeadOverride, head_presets, shift_matrix
+from ...engine.override_schema import PARAMS
 from ...engine.forward import HeadKey
 from ...model.document import Document, Selection
 from ..commands import SetOverrideCommand, SetWeightCommand
 from ..views.heatmap import Heatmap
 from .matrix_editor import thinned
 
+_SCALE = PARAMS["score_scale"]  # types, ranges and meanings of the experiments: engine/override_schema.py
 SCALE_STEPS = 100  # slider ticks per unit of score scale
 SCALE_SLIDER_MAX = 4.0  # the slider's range; the spin box goes further
-SCALE_SPIN_MAX = 20.0
-NORMALIZATIONS = (("softmax", "Softmax", "exp(score) / Σ exp(score): the transformer's normalisation."),
-                  ("linear", "Linear", "P / (Σ P + 1e-8): the lecture's demo; rows read 0.99999999."))
-ABLATIONS = ((None, "None", "The head works normally."),
-             ("zero", "Zero", "Zero-ablate: the head's output z is set to 0 (the pattern is still shown)."),
-             ("mean", "Mean", "Mean-ablate: z is replaced by its mean over positions."))
+SCALE_SPIN_MAX = float(_SCALE.widget_max or SCALE_SLIDER_MAX)
+NORMALIZATIONS = PARAMS["normalization"].choices  # (value, label, tooltip)
+ABLATIONS = PARAMS["ablation"].choices
 _drag_ids = itertools.count(1)
 
 
@@ -100,18 +99,16 @@ class HeadControls(QWidget):
         self.scale_slider.setPageStep(SCALE_STEPS // 4)
         self.scale_spin = QDoubleSpinBox()
         self.scale_spin.setRange(0.0, SCALE_SPIN_MAX)
-        self.scale_spin.setDecimals(2)
-        self.scale_spin.setSingleStep(0.1)
+        self.scale_spin.setDecimals(_SCALE.decimals)
+        self.scale_spin.setSingleStep(_SCALE.step)
         self.scale_spin.setKeyboardTracking(False)
-        tip = ("Score scale (inverse temperature): multiplies the head's scores before normalising. "
-               "0 makes attention uniform; large values make it sharp (argmax-like).")
+        tip = f"{_SCALE.label}: {_SCALE.doc}"
         self.scale_slider.setToolTip(tip)
         self.scale_spin.setToolTip(tip)
 
         self.shift_spin = QSpinBox()
-        self.shift_spin.setToolTip("Key shift s: query i is compared with the key computed at position j − s. "
-                                   "With s = 1 a head that matches equal tokens attends to the token after an "
-                                   "earlier occurrence: induction by hand.")
+        shift = PARAMS["key_shift"]
+        self.shift_spin.setToolTip(f"{shift.label}: {shift.doc}")
 
         self.norm_group = QButtonGroup(self)
         self.norm_buttons: dict[str, QRadioButton] = {}
