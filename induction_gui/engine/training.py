@@ -27,7 +27,7 @@ import numpy as np
 
 from .backward import Workspace, forward_backward, forward_loss, loss_and_grads, param_names
 from .circuits import copying_scores
-from .metrics import icl_score
+from .losses import icl_score
 from .train_config import DATASETS, PRESETS, TrainConfig, TrainingConfigError
 from .training_data import Batch, batch_detector_scores, induction_targets, make_batch
 from .weights import Weights
