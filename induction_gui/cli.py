@@ -84,11 +84,6 @@ def _cmd_export_script(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-# TrainConfig fields the command line can override; each is an option of the same name with dashes
-_TRAIN_FIELDS: tuple[str, ...] = (
-    "steps", "seed", "n_layers", "n_heads", "d_model", "d_head", "d_vocab", "n_ctx", "lr", "batch_size",
-    "dataset", "min_block", "max_block", "period", "checkpoint_every",
-)  # fmt: skip
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a Ctrl+C
 
 
@@ -205,18 +200,21 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     import threading
 
     from .engine import training
+    from .engine.train_config import TRAIN_PARAMS
     from .model.training_run import RunWriter, TrainingRunError, best_head
     from .model.training_session import TrainingSession
 
     if args.preset not in training.PRESETS:
         raise UsageError(f"--preset: unknown preset {args.preset!r} (known: {', '.join(training.PRESETS)})")
-    overrides = {name: getattr(args, name) for name in _TRAIN_FIELDS if getattr(args, name) is not None}
+    # the TrainConfig fields the command line can override; each is an option of the same name with dashes
+    fields = [param.name for param in TRAIN_PARAMS]
+    overrides = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
     config = dataclasses.replace(training.PRESETS[args.preset], **overrides)
     try:
         config.validate()
     except training.TrainingConfigError as exc:
         field = str(exc).split(":", 1)[0]
-        hint = f" (--{field.replace('_', '-')})" if field in _TRAIN_FIELDS else ""
+        hint = f" (--{field.replace('_', '-')})" if field in fields else ""
         raise UsageError(f"bad hyperparameter: {exc}{hint}") from None
     try:
         writer = RunWriter(args.out, config, overwrite=args.overwrite)
@@ -330,14 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace a previous run in DIR (only a run's files)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary (errors only)")
     g = p.add_argument_group("overrides of the preset")
-    for name in _TRAIN_FIELDS:
-        option = "--" + name.replace("_", "-")
-        if name == "lr":
-            g.add_argument(option, type=float, metavar="X", help="Adam learning rate")
-        elif name == "dataset":
-            g.add_argument(option, metavar="NAME", help="random-blocks or fixed-period")
-        else:
-            g.add_argument(option, type=int, metavar="N")
+    from .engine.train_config import TRAIN_PARAMS  # here, not at the top: numpy loads only for the verbs
+
+    for param in TRAIN_PARAMS:  # the settings the Training dock offers too, with the same words
+        option = "--" + param.name.replace("_", "-")
+        metavar = {float: "X", str: "NAME"}.get(param.kind, "N")
+        g.add_argument(option, type=param.kind, metavar=metavar, help=param.doc)
     return parser
 
 

@@ -126,3 +126,46 @@ PRESETS: dict[str, TrainConfig] = {
     # the counter-example: a fixed period is learnt by position, no induction head forms
     "fixed-period": TrainConfig(dataset="fixed-period"),
 }
+
+
+@dataclass(frozen=True)
+class TrainParam:
+    """One training setting as the command line (``--name``) and the Training dock offer it."""
+
+    name: str  # the TrainConfig field; the option is --name-with-dashes
+    label: str  # the dock's caption
+    doc: str  # what it does: the dock's tooltip and the option's --help
+    hi: float = 1_000_000  # top of the dock's spin box (TrainConfig.validate checks the real bounds)
+    decimals: int = 0  # of a float setting's spin box
+    step: float = 1  # of the spin box
+
+    @property
+    def kind(self) -> type:
+        """int, float or str: the type of the TrainConfig field."""
+        annotation = str(TrainConfig.__dataclass_fields__[self.name].type)
+        return {"float": float, "str": str}.get(annotation, int)
+
+
+# every setting the command line can override, in --help order
+TRAIN_PARAMS: tuple[TrainParam, ...] = (
+    TrainParam("steps", "Steps", "Adam steps of the whole run. The phase change usually comes after a plateau."),
+    TrainParam("seed", "Seed", "Fixes the initial weights and every batch: the same seed gives the same run."),
+    TrainParam("n_layers", "Layers", "Attention blocks; induction needs 2 (a previous-token head feeds the "
+               "induction head)."),
+    TrainParam("n_heads", "Heads per layer", "Attention heads in each of the layers. The induction circuit needs "
+               "a previous-token head in layer 0 and an induction head in the last layer."),
+    TrainParam("d_model", "d_model", "Width of the residual stream, where heads read and write."),
+    TrainParam("d_head", "d_head", "Width of one head's query, key and value."),
+    TrainParam("d_vocab", "d_vocab", "Tokens in the vocabulary: the start token (id 0) and the content tokens."),
+    TrainParam("n_ctx", "n_ctx", "Tokens per training sequence, the start token included."),
+    TrainParam("lr", "Learning rate", "Adam's step size. Smaller makes the plateau longer (slow motion); too "
+               "large and the loss diverges.", hi=10.0, decimals=5, step=0.0005),
+    TrainParam("batch_size", "Batch size", "Sequences per Adam step: [BOS, block, block …] with random blocks."),
+    TrainParam("dataset", "Data", "random-blocks, or fixed-period (the counter-example: no induction head forms)."),
+    TrainParam("min_block", "Shortest block", "Shortest repeated block (random-blocks)."),
+    TrainParam("max_block", "Longest block", "Longest repeated block (random-blocks)."),
+    TrainParam("period", "Period", "Block length of fixed-period data (default n_ctx // 2)."),
+    TrainParam("checkpoint_every", "Checkpoint every", "Steps between checkpoints."),
+)
+TRAIN_PARAM: dict[str, TrainParam] = {p.name: p for p in TRAIN_PARAMS}
+DOCK_PARAMS: tuple[str, ...] = ("steps", "lr", "seed", "d_model", "n_heads", "batch_size")  # the dock's spin boxes

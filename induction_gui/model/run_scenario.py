@@ -24,26 +24,36 @@ def vocabulary(d_vocab: int) -> list[str]:
     return ["<s>", *(f"t{i}" for i in range(1, d_vocab))]
 
 
-def sample_tokens(config: TrainConfig) -> np.ndarray:
+def sample_tokens(config: TrainConfig, *, blocks: int | None = None) -> np.ndarray:
     """One sequence like those the model was trained on, for the scenario that opens the run.
 
-    The start token, then a block of distinct tokens tiled to the end of the
-    context, drawn by the trainer's own generator from the run's seed. The
-    block length is the middle of the trained range (random-blocks) or the
-    period (fixed-period): a length the model saw, repeated several times, so
-    the induction stripe is plain to see.
+    The start token, then a block of distinct tokens repeated, drawn by the
+    trainer's own generator from the run's seed. The block length is the
+    middle of the trained range (random-blocks) or the period (fixed-period):
+    a length the model saw, repeated, so the induction stripe is plain to see.
+
+    Parameters
+    ----------
+    config
+        the run's settings.
+    blocks
+        how many times the block is shown; None tiles it to the end of the
+        context. The Training dock shows two (half a training row redraws
+        quickly while scrubbing).
 
     Returns
     -------
     np.ndarray
-        int64 [pos] with ``pos == n_ctx``.
+        int64 [pos] with ``pos == n_ctx`` (or ``1 + blocks · L ≤ n_ctx``).
     """
     if config.dataset == "fixed-period":
         length = config.effective_period
     else:
         length = (config.min_block + config.max_block) // 2
-    length = max(1, min(length, config.d_vocab - 1, config.n_ctx - 1))
-    batch = tiled_blocks(np.array([length]), config.n_ctx, config.d_vocab, np.random.default_rng(config.seed))
+    room = config.n_ctx - 1 if blocks is None else (config.n_ctx - 1) // blocks
+    length = max(1, min(length, config.d_vocab - 1, room))
+    n_pos = config.n_ctx if blocks is None else 1 + blocks * length
+    batch = tiled_blocks(np.array([length]), n_pos, config.d_vocab, np.random.default_rng(config.seed))
     return batch.tokens[0].astype(np.int64)  # [pos]
 
 
@@ -66,6 +76,7 @@ def build_scenario(
     status: str,
     formed_at: int | None,
     records: Iterable[StepRecord] = (),
+    blocks: int | None = None,
 ) -> Scenario:
     """The scenario that opens a run's model in the window, looking at its most induction-like head.
 
@@ -79,8 +90,10 @@ def build_scenario(
         the run's name (its folder name), so several opened runs can be told apart.
     status, formed_at, records
         summarised in the notes; the last measured record picks the head in view.
+    blocks
+        how often the sequence shows its block (see :func:`sample_tokens`).
     """
-    tokens = sample_tokens(config)
+    tokens = sample_tokens(config, blocks=blocks)
     view: dict[str, object] = {"query_pos": len(tokens) - 1}
     measured = [r for r in records if r.step <= step and best_head(r) is not None]
     if measured:
