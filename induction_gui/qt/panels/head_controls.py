@@ -214,6 +214,10 @@ class HeadControls(QWidget):
     def override(self) -> HeadOverride:
         return self.document.override(self.key)
 
+    def _take_snapshot(self) -> None:
+        """Copy every head's weights and override, for "Reset head to scenario"."""
+        self.presets.take_snapshot()
+
     def refresh(self) -> None:
         """Show the focused head's override (pushes nothing)."""
         layer, head = self.key
@@ -341,7 +345,7 @@ class HeadControls(QWidget):
     # -- slots: document --------------------------------------------------------------------------------
     def _on_scenario_changed(self, kind: str) -> None:
         if kind == "replaced":
-            self.presets.take_snapshot()
+            self._take_snapshot()
             self.status.hide()
         if kind in ("overrides", "replaced", "vocab", "tokens"):
             self.refresh()
