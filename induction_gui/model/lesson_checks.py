@@ -154,12 +154,24 @@ def _validate_all(check: dict, path: str) -> None:
         validate_check(sub, f"{path}.of[{i}]")
 
 
-def _resolve_head(check: Mapping[str, Any], doc: Document) -> tuple[int, int, str] | str:
-    cfg = doc.scenario.weights.config
-    layer, head = int(check["layer"]), int(check["head"])
-    if not (0 <= layer < cfg.n_layers and 0 <= head < cfg.n_heads):
-        return f"this model has no head L{layer}H{head}"
-    return layer, head, f"L{layer}H{head}"
+HeadEvaluator = Callable[[Mapping[str, Any], Document, int, int, str], CheckResult]
+
+
+def _on_head(evaluate: HeadEvaluator) -> Callable[[Mapping[str, Any], Document], CheckResult]:
+    """An evaluator of a check that names a head: a head this model lacks is "not yet", with the reason.
+
+    ``evaluate(check, doc, layer, head, name)`` gets the head's indices and its name ("L1H0").
+    """
+
+    def evaluator(check: Mapping[str, Any], doc: Document) -> CheckResult:
+        cfg = doc.scenario.weights.config
+        layer, head = int(check["layer"]), int(check["head"])
+        if not (0 <= layer < cfg.n_layers and 0 <= head < cfg.n_heads):
+            return CheckResult(False, f"this model has no head L{layer}H{head}")
+        return evaluate(check, doc, layer, head, f"L{layer}H{head}")
+
+    evaluator.__doc__ = evaluate.__doc__
+    return evaluator
 
 
 def _in_bounds(value: float, check: Mapping[str, Any]) -> tuple[bool, str]:
@@ -174,11 +186,8 @@ def _in_bounds(value: float, check: Mapping[str, Any]) -> tuple[bool, str]:
     return ok, " and ".join(parts)
 
 
-def _eval_attention(check: Mapping[str, Any], doc: Document) -> CheckResult:
-    head = _resolve_head(check, doc)
-    if isinstance(head, str):
-        return CheckResult(False, head)
-    layer, h, name = head
+@_on_head
+def _eval_attention(check: Mapping[str, Any], doc: Document, layer: int, h: int, name: str) -> CheckResult:
     s = doc.scenario
     q, why = resolve_position(check["query"], s.tokens, s.vocab)
     if q is None:
@@ -191,11 +200,8 @@ def _eval_attention(check: Mapping[str, Any], doc: Document) -> CheckResult:
     return CheckResult(ok, f"{name} attends {value:.2f} from position {q} to position {k} (want {want})")
 
 
-def _eval_score(check: Mapping[str, Any], doc: Document) -> CheckResult:
-    head = _resolve_head(check, doc)
-    if isinstance(head, str):
-        return CheckResult(False, head)
-    layer, h, name = head
+@_on_head
+def _eval_score(check: Mapping[str, Any], doc: Document, layer: int, h: int, name: str) -> CheckResult:
     measure, exclude_bos = check.get("measure", "mul"), bool(check.get("exclude_bos", False))
     value = float(doc.results.score(check["detector"], measure, exclude_bos)[layer, h])
     ok, want = _in_bounds(value, check)
@@ -203,11 +209,8 @@ def _eval_score(check: Mapping[str, Any], doc: Document) -> CheckResult:
     return CheckResult(ok, f"{name} {label} score is {value:.2f} (want {want})")
 
 
-def _eval_ablated(check: Mapping[str, Any], doc: Document) -> CheckResult:
-    head = _resolve_head(check, doc)
-    if isinstance(head, str):
-        return CheckResult(False, head)
-    layer, h, name = head
+@_on_head
+def _eval_ablated(check: Mapping[str, Any], doc: Document, layer: int, h: int, name: str) -> CheckResult:
     ablation = doc.override((layer, h)).ablation
     want = check.get("ablation", "any")
     if ablation is None:
@@ -217,11 +220,8 @@ def _eval_ablated(check: Mapping[str, Any], doc: Document) -> CheckResult:
     return CheckResult(True, f"{name} is {ablation}-ablated")
 
 
-def _eval_key_shift(check: Mapping[str, Any], doc: Document) -> CheckResult:
-    head = _resolve_head(check, doc)
-    if isinstance(head, str):
-        return CheckResult(False, head)
-    layer, h, name = head
+@_on_head
+def _eval_key_shift(check: Mapping[str, Any], doc: Document, layer: int, h: int, name: str) -> CheckResult:
     shift = doc.override((layer, h)).key_shift
     return CheckResult(shift == check["equals"], f"{name} key shift is {shift} (want {check['equals']})")
 
