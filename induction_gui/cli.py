@@ -235,9 +235,9 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     previous = signal.signal(signal.SIGINT, on_sigint) if in_main else None
     try:
         try:
-            for step in session.run():
-                if step.record is not None:
-                    progress.update(step.record)
+            for item in session.run():
+                if item.record is not None:
+                    progress.update(item.record)
         except KeyboardInterrupt:
             pass  # the session is "interrupted" and shows its last checkpoint: the weights may be half updated
         except BaseException:
@@ -328,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace a previous run in DIR (only a run's files)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary (errors only)")
     g = p.add_argument_group("overrides of the preset")
-    from .engine.train_config import TRAIN_PARAMS  # here, not at the top: numpy loads only for the verbs
+    from .engine.train_config import TRAIN_PARAMS  # imported here, as the verbs import: `import cli` stays light
 
     for param in TRAIN_PARAMS:  # the settings the Training dock offers too, with the same words
         option = "--" + param.name.replace("_", "-")
