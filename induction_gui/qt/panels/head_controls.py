@@ -36,7 +36,7 @@ from ...engine import HeadOverride, shift_matrix
 from ...engine.override_schema import PARAMS
 from ...engine.forward import HeadKey
 from ...model.document import Document, Selection
-from ..commands import SetOverrideCommand
+from ..commands import SetOverrideCommand, SetWeightCommand
 from ..views.heatmap import Heatmap
 from .head_presets_box import HeadPresetsBox
 from .matrix_editor import thinned

@@ -1,4 +1,8 @@
-"""The trainer's thread: step, check pause and cancel, hand records to the window in batches.
+"""The trainer's thread: drive the training session, pause and cancel it, hand records to the window in batches.
+
+The loop itself (steps, checkpoints, divergence, the run folder) is
+:class:`~induction_gui.model.training_session.TrainingSession`, the one the
+``train`` command drives too; pausing is not asking the session for its next step.
 
 Training is a loop of small NumPy steps, so it runs in a ``QThread`` rather
 than a process: the weights and records it produces are plain arrays the GUI
