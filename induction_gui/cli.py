@@ -84,11 +84,6 @@ def _cmd_export_script(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-# TrainConfig fields the command line can override; each is an option of the same name with dashes
-_TRAIN_FIELDS: tuple[str, ...] = (
-    "steps", "seed", "n_layers", "n_heads", "d_model", "d_head", "d_vocab", "n_ctx", "lr", "batch_size",
-    "dataset", "min_block", "max_block", "period", "checkpoint_every",
-)  # fmt: skip
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a Ctrl+C
 
 
@@ -200,23 +195,26 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
       scenario.json opens the model. A second Ctrl+C stops at once and keeps
       the last checkpoint as the model.
     """
-    import contextlib
     import dataclasses
     import signal
     import threading
 
     from .engine import training
+    from .engine.train_config import TRAIN_PARAMS
     from .model.training_run import RunWriter, TrainingRunError, best_head
+    from .model.training_session import TrainingSession
 
     if args.preset not in training.PRESETS:
         raise UsageError(f"--preset: unknown preset {args.preset!r} (known: {', '.join(training.PRESETS)})")
-    overrides = {name: getattr(args, name) for name in _TRAIN_FIELDS if getattr(args, name) is not None}
+    # the TrainConfig fields the command line can override; each is an option of the same name with dashes
+    fields = [param.name for param in TRAIN_PARAMS]
+    overrides = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
     config = dataclasses.replace(training.PRESETS[args.preset], **overrides)
     try:
         config.validate()
     except training.TrainingConfigError as exc:
         field = str(exc).split(":", 1)[0]
-        hint = f" (--{field.replace('_', '-')})" if field in _TRAIN_FIELDS else ""
+        hint = f" (--{field.replace('_', '-')})" if field in fields else ""
         raise UsageError(f"bad hyperparameter: {exc}{hint}") from None
     try:
         writer = RunWriter(args.out, config, overwrite=args.overwrite)
@@ -224,61 +222,50 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError(f"--out: {exc}") from None
 
     training.limit_blas_threads()  # small matrices: more BLAS threads only add overhead and jitter
-    trainer = training.Trainer(config)
+    session = TrainingSession(config, writer=writer)
     progress = _TrainProgress(sys.stderr, config.steps, enabled=not args.quiet)
-    stop = threading.Event()
 
     def on_sigint(signum: int, frame: object) -> None:
         # the first Ctrl+C stops after the current step (whole weights); a second one at once
-        if stop.is_set():
+        if session.stop_event.is_set():
             raise KeyboardInterrupt
-        stop.set()
+        session.stop()
 
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, on_sigint) if in_main else None
-    status, whole, message = "finished", True, ""
     try:
-        writer.checkpoint(trainer.step_index, trainer.weights)  # step 0: the untrained model
         try:
-            while trainer.step_index < config.steps and not stop.is_set():
-                record = trainer.step()
-                writer.add(record)
-                if trainer.step_index % config.checkpoint_every == 0:
-                    writer.checkpoint(trainer.step_index, trainer.weights)
-                progress.update(record)
-            if stop.is_set():
-                status = "interrupted"
-        except training.TrainingDiverged as exc:
-            status = "diverged"  # the trainer has restored the last good weights and step_index
-            message = f"training diverged: {exc}; try a smaller --lr"
+            for item in session.run():
+                if item.record is not None:
+                    progress.update(item.record)
         except KeyboardInterrupt:
-            status, whole = "interrupted", False  # mid-step: the weights may be half updated
+            pass  # the session is "interrupted" and shows its last checkpoint: the weights may be half updated
         except BaseException:
             # a bug: keep what was trained readable, then let main() report the original error
             progress.close()
-            with contextlib.suppress(Exception):
-                writer.finish("interrupted")
+            session.finish_quietly()
             raise
         progress.close()
-        written = writer.finish(status, trainer.weights if whole else None, trainer.step_index if whole else None)
+        written = session.finish()
     finally:
         if in_main:
             signal.signal(signal.SIGINT, previous)
 
-    last = writer.records[-1] if writer.records else None
+    status = session.status
+    last = session.records[-1] if session.records else None
     if status == "interrupted":
         sys.stderr.write(
-            f"induction-gui train: interrupted at step {trainer.step_index}; "
+            f"induction-gui train: interrupted at step {session.step}; "
             f"kept {len(writer.checkpoint_steps)} checkpoints\n"
         )
     elif status == "diverged":
-        sys.stderr.write(f"induction-gui train: {message}\n")
+        sys.stderr.write(f"induction-gui train: training diverged: {session.message}; try a smaller --lr\n")
     if not args.quiet:
-        if writer.formed_at is not None:
-            formed = next(r for r in writer.records if r.step == writer.formed_at)
+        if session.formed_at is not None:
+            formed = next(r for r in session.records if r.step == session.formed_at)
             layer, head, score = best_head(formed) or (0, 0, float("nan"))
             out.write(
-                f"induction head formed at step {writer.formed_at} "
+                f"induction head formed at step {session.formed_at} "
                 f"(L{layer}H{head} prefix-matching {score:.2f}, "
                 f"loss first {formed.loss_first:.3f} / repeat {formed.loss_repeat:.3f})\n"
             )
@@ -341,14 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace a previous run in DIR (only a run's files)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary (errors only)")
     g = p.add_argument_group("overrides of the preset")
-    for name in _TRAIN_FIELDS:
-        option = "--" + name.replace("_", "-")
-        if name == "lr":
-            g.add_argument(option, type=float, metavar="X", help="Adam learning rate")
-        elif name == "dataset":
-            g.add_argument(option, metavar="NAME", help="random-blocks or fixed-period")
-        else:
-            g.add_argument(option, type=int, metavar="N")
+    from .engine.train_config import TRAIN_PARAMS  # imported here, as the verbs import: `import cli` stays light
+
+    for param in TRAIN_PARAMS:  # the settings the Training dock offers too, with the same words
+        option = "--" + param.name.replace("_", "-")
+        metavar = {float: "X", str: "NAME"}.get(param.kind, "N")
+        g.add_argument(option, type=param.kind, metavar=metavar, help=param.doc)
     return parser
 
 

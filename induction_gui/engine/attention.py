@@ -18,15 +18,18 @@ from typing import Literal
 
 import numpy as np
 
+from .override_schema import ABLATIONS, NORMALIZATIONS, OVERRIDE_PARAMS  # noqa: F401 - the first two re-exported
+
 Normalization = Literal["softmax", "linear"]
 Ablation = Literal["zero", "mean"]
-NORMALIZATIONS: tuple[str, ...] = ("softmax", "linear")
-ABLATIONS: tuple[str, ...] = ("zero", "mean")
 
 
 @dataclass(frozen=True)
 class HeadOverride:
     """How one head departs from plain softmax attention.
+
+    The fields' types, ranges and defaults are declared in
+    :data:`~.override_schema.OVERRIDE_PARAMS`, which validates them here.
 
     Attributes
     ----------
@@ -63,20 +66,10 @@ class HeadOverride:
     ablation: Ablation | None = None
 
     def __post_init__(self) -> None:
-        if self.normalization not in NORMALIZATIONS:
-            raise ValueError(f"normalization: expected one of {NORMALIZATIONS}, got {self.normalization!r}")
-        if self.ablation is not None and self.ablation not in ABLATIONS:
-            raise ValueError(f"ablation: expected None or one of {ABLATIONS}, got {self.ablation!r}")
-        if isinstance(self.key_shift, bool) or not isinstance(self.key_shift, int | np.integer) or self.key_shift < 0:
-            raise ValueError(f"key_shift: expected an integer ≥ 0, got {self.key_shift!r}")
-        for name in ("score_scale", "eps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-                raise ValueError(f"{name}: expected a number, got {value!r}")
-        if not np.isfinite(self.score_scale):
-            raise ValueError(f"score_scale: expected a finite number, got {self.score_scale!r}")
-        if not (np.isfinite(self.eps) and self.eps >= 0):
-            raise ValueError(f"eps: expected a finite number ≥ 0, got {self.eps!r}")
+        for param in OVERRIDE_PARAMS:  # the one declaration of each field's type and range
+            problem = param.problem(getattr(self, param.name))
+            if problem:
+                raise ValueError(f"{param.name}: {problem}")
         if self.fixed_pattern is not None:
             p = np.asarray(self.fixed_pattern, dtype=np.float64)
             if p.ndim != 2 or p.shape[0] != p.shape[1]:

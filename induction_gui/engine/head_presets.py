@@ -33,7 +33,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .forward import HeadKey, Overrides, run_with_cache
-from .metrics import detect_head_from_patterns
+from .detectors import detect_head_from_patterns
 from .weights import Weights
 
 PRESETS: tuple[str, ...] = ("previous_token", "induction", "identity_copy", "random", "zero")

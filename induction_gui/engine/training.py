@@ -27,8 +27,8 @@ import numpy as np
 
 from .backward import Workspace, forward_backward, forward_loss, loss_and_grads, param_names
 from .circuits import copying_scores
-from .config import ModelConfig
-from .metrics import icl_score
+from .losses import icl_score
+from .train_config import DATASETS, PRESETS, TrainConfig, TrainingConfigError
 from .training_data import Batch, batch_detector_scores, induction_targets, make_batch
 from .weights import Weights
 
@@ -48,126 +48,14 @@ __all__ = [
     "make_batch",
 ]
 
-DATASETS: tuple[str, ...] = ("random-blocks", "fixed-period")
-
 # Adam's constants (Kingma & Ba's defaults, as torch.optim.Adam)
 ADAM_BETA1 = 0.9
 ADAM_BETA2 = 0.999
 ADAM_EPS = 1e-8
 
 
-class TrainingConfigError(ValueError):
-    """A training setting is out of range; the message starts with the field's name."""
-
-
 class TrainingDiverged(RuntimeError):
     """The loss (or an update) became NaN or infinite; the weights are those after the last good step."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Model sizes, data and optimiser of one training run (TransformerLens names for the sizes)."""
-
-    n_layers: int = 2  # attention blocks; induction needs 2 (a previous-token head feeds the induction head)
-    n_heads: int = 1  # heads per block
-    d_model: int = 32  # width of the residual stream
-    d_head: int = 16  # width of one head's query, key and value
-    d_vocab: int = 65  # 64 content tokens + the start token (id 0)
-    n_ctx: int = 64  # tokens per training sequence, the start token included
-    batch_size: int = 32  # sequences per Adam step
-    lr: float = 1e-2  # Adam learning rate
-    steps: int = 600  # steps of a full run
-    seed: int = 0  # fixes the initial weights and every batch
-    dataset: str = "random-blocks"  # or "fixed-period" (the counter-example)
-    min_block: int = 8  # shortest block L (random-blocks)
-    max_block: int = 32  # longest block L (random-blocks)
-    period: int | None = None  # fixed-period: block length, default n_ctx // 2 ("the first half repeated")
-    eval_every: int = 10  # steps between the ICL / copying scores in records
-    checkpoint_every: int = 10  # steps between checkpoints the caller writes
-
-    @property
-    def effective_period(self) -> int:
-        """The fixed-period block length: ``period`` or n_ctx // 2."""
-        return self.n_ctx // 2 if self.period is None else self.period
-
-    @property
-    def model_config(self) -> ModelConfig:
-        """The engine's view of the sizes."""
-        return ModelConfig(self.n_layers, self.n_heads, self.d_model, self.d_head, self.d_vocab, self.n_ctx)
-
-    def validate(self) -> None:
-        """Check every field; raise :class:`TrainingConfigError` naming the first bad one."""
-        for name in ("n_layers", "n_heads", "d_model", "d_head", "d_vocab", "n_ctx", "batch_size", "steps", "seed",
-                     "min_block", "max_block", "eval_every", "checkpoint_every"):  # fmt: skip
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer):
-                raise TrainingConfigError(f"{name}: expected an integer, got {value!r}")
-        positive = ("n_layers", "n_heads", "d_model", "d_head", "batch_size", "steps", "eval_every", "checkpoint_every")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise TrainingConfigError(f"{name}: expected ≥ 1, got {getattr(self, name)}")
-        if self.seed < 0:
-            raise TrainingConfigError(f"seed: expected ≥ 0, got {self.seed}")
-        if isinstance(self.lr, bool) or not isinstance(self.lr, int | float | np.floating | np.integer):
-            raise TrainingConfigError(f"lr: expected a number, got {self.lr!r}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise TrainingConfigError(f"lr: expected a positive finite number, got {self.lr}")
-        if self.n_ctx < 4:
-            raise TrainingConfigError(f"n_ctx: expected ≥ 4 (a start token and a block seen twice), got {self.n_ctx}")
-        if self.d_vocab < 2:
-            raise TrainingConfigError(
-                f"d_vocab: expected ≥ 2 (the start token and a content token), got {self.d_vocab}"
-            )
-        if self.dataset not in DATASETS:
-            raise TrainingConfigError(f"dataset: expected one of {DATASETS}, got {self.dataset!r}")
-        if self.dataset == "fixed-period":
-            period = self.period
-            if period is not None and (isinstance(period, bool) or not isinstance(period, int | np.integer)):
-                raise TrainingConfigError(f"period: expected an integer or None, got {self.period!r}")
-            lengths = {"period": self.effective_period}
-        else:
-            if self.min_block > self.max_block:
-                raise TrainingConfigError(f"min_block: {self.min_block} is larger than max_block {self.max_block}")
-            lengths = {"min_block": self.min_block, "max_block": self.max_block}
-        # a block must start repeating inside the context (after the start token), and consist of distinct tokens
-        for name, value in lengths.items():
-            if value < 1:
-                raise TrainingConfigError(f"{name}: expected ≥ 1, got {value}")
-            if value > self.n_ctx - 2:
-                raise TrainingConfigError(
-                    f"{name}: a block of {value} tokens is too long for the context: with n_ctx {self.n_ctx} "
-                    f"a block longer than {self.n_ctx - 2} is never repeated"
-                )
-            if value > self.d_vocab - 1:
-                raise TrainingConfigError(
-                    f"d_vocab: {self.d_vocab - 1} content tokens are too few for a block of {value} distinct tokens "
-                    f"({name} {value})"
-                )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every field, JSON-ready."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        """The config written by :meth:`to_dict`; unknown keys are an error naming them, missing ones default."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise TrainingConfigError(f"{unknown[0]}: unknown training setting (known: {', '.join(sorted(known))})")
-        return cls(**d)
-
-
-PRESETS: dict[str, TrainConfig] = {
-    # induction forms in a couple of hundred steps, about a second on one core
-    "default": TrainConfig(),
-    # wider, more heads, a 10× smaller step: the plateau before the phase change lasts long enough to watch
-    "slow-motion": TrainConfig(n_heads=4, d_model=64, lr=1e-3, steps=3000),
-    # a short context and a small vocabulary: fast enough for tests and slow machines
-    "tiny": TrainConfig(d_vocab=33, n_ctx=32, min_block=4, max_block=12, steps=400),
-    # the counter-example: a fixed period is learnt by position, no induction head forms
-    "fixed-period": TrainConfig(dataset="fixed-period"),
-}
 
 
 @dataclass

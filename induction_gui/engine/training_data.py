@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .training import TrainConfig
+    from .train_config import TrainConfig
 
 START_TOKEN = 0  # the start (BOS) token id; content tokens are 1..d_vocab-1
 

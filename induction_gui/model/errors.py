@@ -1,16 +1,18 @@
-"""The one exception a scenario file can raise, carrying the JSON path of the problem.
+"""The exceptions a hand-written file can raise, each carrying the JSON path of the problem.
 
-Teachers edit scenario files by hand, so every complaint has to point at the
-place to fix: ``tokens[7]: id 40 is outside the vocabulary 0..11``. Keeping the
-path, the explanation and the file apart lets the command line, the window and
-the tests each use the part they need.
+Teachers edit scenario and lesson files by hand, so every complaint has to
+point at the place to fix: ``tokens[7]: id 40 is outside the vocabulary 0..11``.
+Keeping the path, the explanation and the file apart lets the command line,
+the window and the tests each use the part they need.
 """
 
 from __future__ import annotations
 
+from typing import Self
 
-class ScenarioError(ValueError):
-    """A scenario file or object is invalid; the message names the JSON path and what was expected.
+
+class FileError(ValueError):
+    """A file or object is invalid; the message names the JSON path and what was expected.
 
     Attributes
     ----------
@@ -37,14 +39,22 @@ class ScenarioError(ValueError):
 
     def __reduce__(self) -> tuple[object, ...]:
         # The default reduce would call __init__ with the composed message only.
-        return (_rebuild, (self.path, self.detail, self.file))
+        return (_rebuild, (type(self), self.path, self.detail, self.file))
 
-    def in_file(self, file: str) -> ScenarioError:
+    def in_file(self, file: str) -> Self:
         """The same error, attributed to ``file`` (kept if already attributed)."""
         if self.file is not None:
             return self
-        return ScenarioError(self.path, self.detail, file=file)
+        return type(self)(self.path, self.detail, file=file)
 
 
-def _rebuild(path: str, detail: str, file: str | None) -> ScenarioError:
-    return ScenarioError(path, detail, file=file)
+class ScenarioError(FileError):
+    """A scenario file or object is invalid; the message names the JSON path and what was expected."""
+
+
+class LessonError(FileError):
+    """A lesson file is invalid; the message names the file, the JSON path and what was expected."""
+
+
+def _rebuild(cls: type[FileError], path: str, detail: str, file: str | None) -> FileError:
+    return cls(path, detail, file=file)

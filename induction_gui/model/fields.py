@@ -4,6 +4,9 @@ Python's ``json`` module gives untyped dicts and lists; a scenario needs ints
 that are not booleans, finite floats, rectangular arrays. These helpers check
 one value each and raise :class:`ScenarioError` with the path where it sits,
 so the schema code reads as a list of fields rather than a thicket of ``if``\\ s.
+Every file kind uses these same checks: lessons and training runs plug in
+their own exception with ``error=`` (any ``(path, detail) -> Exception``), so
+one value is described the same way whichever file it sits in.
 
 Paths are spelled the way a reader finds the value in the file:
 ``model.weights["blocks.0.attn.W_Q"][1][3]``, ``overrides["L0H1"].key_shift``.
@@ -19,6 +22,8 @@ from collections.abc import Callable, Collection, Sequence
 import numpy as np
 
 from .errors import ScenarioError
+
+ErrorFactory = Callable[[str, str], Exception]  # (JSON path, detail) -> the file kind's exception
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -105,7 +110,7 @@ def expect_object(
     required: Collection[str] = (),
     optional: Collection[str] = (),
     what: str = "an object",
-    error: Callable[[str, str], Exception] = ScenarioError,
+    error: ErrorFactory = ScenarioError,
 ) -> dict[str, object]:
     """``value`` as a dict with only the known keys and all the required ones.
 
@@ -127,57 +132,79 @@ def expect_object(
     return value
 
 
-def expect_keyed_object(value: object, path: str, *, what: str) -> dict[str, object]:
+def expect_keyed_object(
+    value: object, path: str, *, what: str, error: ErrorFactory = ScenarioError
+) -> dict[str, object]:
     """``value`` as a dict whose keys are data (weight names, head names), not fields."""
     if not isinstance(value, dict):
-        raise ScenarioError(path, f"expected {what}, got {describe(value)}")
+        raise error(path, f"expected {what}, got {describe(value)}")
     if isinstance(value, DuplicateKeyDict):
-        raise ScenarioError(entry(path, value.duplicate), "this key appears twice in the same object")
+        raise error(entry(path, value.duplicate), "this key appears twice in the same object")
     return value
 
 
-def expect_str(value: object, path: str, *, one_line: bool = False, non_empty: bool = False) -> str:
-    """``value`` as a string that can be written back as UTF-8."""
+def expect_str(
+    value: object,
+    path: str,
+    *,
+    one_line: bool = False,
+    non_empty: bool = False,
+    not_blank: bool = False,
+    what: str = "a string",
+    error: ErrorFactory = ScenarioError,
+) -> str:
+    """``value`` as a string that can be written back as UTF-8.
+
+    ``non_empty`` refuses ``""``; ``not_blank`` also refuses white space only
+    (a title of spaces), which ``non_empty`` allows (a space can be a token).
+    """
     if not isinstance(value, str):
-        raise ScenarioError(path, f"expected a string, got {describe(value)}")
+        raise error(path, f"expected {what}, got {describe(value)}")
     if non_empty and not value:
-        raise ScenarioError(path, "expected a non-empty string")
+        raise error(path, "expected a non-empty string")
+    if not_blank and not value.strip():
+        raise error(path, "is empty")
     if one_line and ("\n" in value or "\r" in value):
-        raise ScenarioError(path, "expected a single line, got a line break")
+        raise error(path, "expected a single line, got a line break")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         # "\ud800" is legal JSON but no UTF-8 file can hold it
         bad = value[exc.start]
         detail = f"contains an unpaired surrogate U+{ord(bad):04X}, which UTF-8 cannot store"
-        raise ScenarioError(path, detail) from None
+        raise error(path, detail) from None
     return value
 
 
-def expect_choice(value: object, path: str, choices: Sequence[str]) -> str:
+def expect_choice(value: object, path: str, choices: Sequence[str], *, error: ErrorFactory = ScenarioError) -> str:
     """``value`` as one of the strings in ``choices``."""
     if not isinstance(value, str) or value not in choices:
-        options = ", ".join(json.dumps(c) for c in choices)
-        raise ScenarioError(path, f"expected one of {options}, got {describe(value)}")
+        raise error(path, f"expected one of {', '.join(choices)}; got {describe(value)}")
     return value
 
 
-def expect_bool(value: object, path: str) -> bool:
+def expect_bool(value: object, path: str, *, error: ErrorFactory = ScenarioError) -> bool:
     """``value`` as true or false (never 0 or 1)."""
     if not isinstance(value, bool):
-        raise ScenarioError(path, f"expected true or false, got {describe(value)}")
+        raise error(path, f"expected true or false, got {describe(value)}")
     return value
 
 
 def expect_int(
-    value: object, path: str, *, lo: int | None = None, hi: int | None = None, what: str = "an integer"
+    value: object,
+    path: str,
+    *,
+    lo: int | None = None,
+    hi: int | None = None,
+    what: str = "an integer",
+    error: ErrorFactory = ScenarioError,
 ) -> int:
     """``value`` as an int in ``[lo, hi]``; booleans and floats such as 3.0 are refused."""
     if isinstance(value, np.integer):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         problem = _number_problem(value)
-        raise ScenarioError(path, problem or f"expected {what}, got {describe(value)}")
+        raise error(path, problem or f"expected {what}, got {describe(value)}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         if hi is None:
             bounds = f"≥ {lo}"
@@ -185,34 +212,46 @@ def expect_int(
             bounds = f"≤ {hi}"
         else:
             bounds = f"from {lo} to {hi}"
-        raise ScenarioError(path, f"expected {what} {bounds}, got {value}")
+        raise error(path, f"expected {what} {bounds}, got {value}")
     return value
 
 
-def expect_number(value: object, path: str, *, lo: float | None = None, positive: bool = False) -> float:
-    """``value`` as a finite float (ints accepted, booleans refused)."""
+def expect_number(
+    value: object,
+    path: str,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    positive: bool = False,
+    error: ErrorFactory = ScenarioError,
+) -> float:
+    """``value`` as a finite float (ints accepted, booleans refused), optionally in ``[lo, hi]``."""
     if isinstance(value, np.integer | np.floating):
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, int | float):
         problem = _number_problem(value)
-        raise ScenarioError(path, problem or f"expected a number, got {describe(value)}")
+        raise error(path, problem or f"expected a finite number, got {describe(value)}")
     try:
         number = float(value)
     except OverflowError:
-        raise ScenarioError(path, f"expected a finite number, got an integer of {len(str(value))} digits") from None
+        raise error(path, f"expected a finite number, got an integer of {len(str(value))} digits") from None
     if not math.isfinite(number):
-        raise ScenarioError(path, f"expected a finite number, got {number}")
+        raise error(path, f"expected a finite number, got {number}")
     if positive and number <= 0:
-        raise ScenarioError(path, f"expected a number > 0, got {value}")
+        raise error(path, f"expected a number > 0, got {value}")
     if lo is not None and number < lo:
-        raise ScenarioError(path, f"expected a number ≥ {lo}, got {value}")
+        raise error(path, f"expected a number ≥ {lo}, got {value}")
+    if hi is not None and number > hi:
+        raise error(path, f"expected a number ≤ {hi}, got {value}")
     return number
 
 
-def expect_list(value: object, path: str, *, what: str = "a list") -> list[object]:
-    """``value`` as a list."""
-    if not isinstance(value, list):
-        raise ScenarioError(path, f"expected {what}, got {describe(value)}")
+def expect_list(
+    value: object, path: str, *, what: str = "a list", non_empty: bool = False, error: ErrorFactory = ScenarioError
+) -> list[object]:
+    """``value`` as a list (with at least one item if ``non_empty``)."""
+    if not isinstance(value, list) or (non_empty and not value):
+        raise error(path, f"expected {what}, got {describe(value)}")
     return value
 
 

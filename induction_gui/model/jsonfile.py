@@ -140,9 +140,9 @@ def decode_utf8(data: bytes) -> str:
         ) from None
 
 
-def read_json_file(path: Path) -> object:
-    """Read and strictly parse a JSON file of bounded size."""
-    return parse_json_text(decode_utf8(read_bytes(path)))
+def read_json_file(path: Path, *, max_bytes: int = MAX_FILE_BYTES, what: str = "file") -> object:
+    """Read and strictly parse a JSON file of at most ``max_bytes`` (``what`` names it in messages)."""
+    return parse_json_text(decode_utf8(read_bytes(path, max_bytes=max_bytes, what=what)))
 
 
 # -- writing ------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..engine.attention import ABLATIONS, NORMALIZATIONS, HeadOverride
+from ..engine.attention import HeadOverride
+from ..engine.override_schema import OVERRIDE_FIELDS, OVERRIDE_PARAMS
 from .errors import ScenarioError
 from .fields import (
     child,
@@ -28,9 +29,7 @@ from .fields import (
 )
 
 HeadKey = tuple[int, int]  # (layer, head_index)
-OVERRIDE_FIELDS = ("normalization", "eps", "fixed_pattern", "key_shift", "score_scale", "ablation")
 _HEAD_NAME = re.compile(r"L(0|[1-9][0-9]{0,5})H(0|[1-9][0-9]{0,5})")
-_DEFAULT = HeadOverride()
 
 
 def head_name(key: HeadKey) -> str:
@@ -47,21 +46,21 @@ def parse_head_name(name: str, path: str) -> HeadKey:
 
 
 def parse_override(value: object, path: str) -> HeadOverride:
-    """One head's override object; absent fields keep their defaults."""
+    """One head's override object; absent fields keep their defaults (types and ranges: OVERRIDE_PARAMS)."""
     obj = expect_object(value, path, optional=OVERRIDE_FIELDS)
     kwargs: dict[str, object] = {}
-    if "normalization" in obj:
-        kwargs["normalization"] = expect_choice(obj["normalization"], child(path, "normalization"), NORMALIZATIONS)
-    if "eps" in obj:
-        kwargs["eps"] = expect_number(obj["eps"], child(path, "eps"), lo=0.0)
-    if obj.get("fixed_pattern") is not None:
-        kwargs["fixed_pattern"] = _parse_pattern(obj["fixed_pattern"], child(path, "fixed_pattern"))
-    if "key_shift" in obj:
-        kwargs["key_shift"] = expect_int(obj["key_shift"], child(path, "key_shift"), lo=0)
-    if "score_scale" in obj:
-        kwargs["score_scale"] = expect_number(obj["score_scale"], child(path, "score_scale"))
-    if obj.get("ablation") is not None:
-        kwargs["ablation"] = expect_choice(obj["ablation"], child(path, "ablation"), ABLATIONS)
+    for param in OVERRIDE_PARAMS:
+        if param.name not in obj or (obj[param.name] is None and param.default is None):
+            continue  # null is the default of the fields whose default is null
+        v, p = obj[param.name], child(path, param.name)
+        if param.kind == "choice":
+            kwargs[param.name] = expect_choice(v, p, [c for c in param.values if c is not None])
+        elif param.kind == "int":
+            kwargs[param.name] = expect_int(v, p, lo=None if param.lo is None else int(param.lo))
+        elif param.kind == "number":
+            kwargs[param.name] = expect_number(v, p, lo=param.lo)
+        else:
+            kwargs[param.name] = _parse_pattern(v, p)
     try:
         return HeadOverride(**kwargs)  # type: ignore[arg-type]
     except (ValueError, TypeError) as exc:
@@ -88,18 +87,13 @@ def parse_overrides(value: object, path: str) -> dict[HeadKey, HeadOverride]:
 def override_to_json(override: HeadOverride) -> dict[str, object]:
     """Only the fields that differ from the default, as JSON values."""
     out: dict[str, object] = {}
-    if override.normalization != _DEFAULT.normalization:
-        out["normalization"] = override.normalization
-    if override.eps != _DEFAULT.eps:
-        out["eps"] = float(override.eps)
-    if override.fixed_pattern is not None:
-        out["fixed_pattern"] = np.asarray(override.fixed_pattern, dtype=np.float64).tolist()
-    if override.key_shift != _DEFAULT.key_shift:
-        out["key_shift"] = int(override.key_shift)
-    if override.score_scale != _DEFAULT.score_scale:
-        out["score_scale"] = float(override.score_scale)
-    if override.ablation is not None:
-        out["ablation"] = override.ablation
+    for param in OVERRIDE_PARAMS:
+        v = getattr(override, param.name)
+        if param.kind == "matrix":
+            if v is not None:
+                out[param.name] = np.asarray(v, dtype=np.float64).tolist()
+        elif v != param.default:
+            out[param.name] = int(v) if param.kind == "int" else float(v) if param.kind == "number" else v
     return out
 
 

@@ -17,11 +17,13 @@ is why the demo's rows read 0.99999999); ``--float32`` computes as the app does.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
 
 from ..engine.attention import HeadOverride
+from ..engine.override_schema import OVERRIDE_PARAMS
 from .model_block import parameter_count
 from .scenario import Scenario
 
@@ -53,17 +55,15 @@ def _doc_safe(text: str) -> str:
 
 
 def _override_source(o: HeadOverride) -> str:
-    pattern = "None" if o.fixed_pattern is None else _array(o.fixed_pattern, "float64", 8)
-    return (
-        "dict(\n"
-        f"        normalization={o.normalization!r},\n"
-        f"        eps={float(o.eps)!r},\n"
-        f"        fixed_pattern={pattern},\n"
-        f"        key_shift={int(o.key_shift)!r},\n"
-        f"        score_scale={float(o.score_scale)!r},\n"
-        f"        ablation={o.ablation!r},\n"
-        "    )"
-    )
+    fields = []
+    for param in OVERRIDE_PARAMS:
+        v = getattr(o, param.name)
+        if param.kind == "matrix":
+            text = "None" if v is None else _array(v, "float64", 8)
+        else:
+            text = repr(int(v) if param.kind == "int" else float(v) if param.kind == "number" else v)
+        fields.append(f"        {param.name}={text},\n")
+    return "dict(\n" + "".join(fields) + "    )"
 
 
 def script_text(scenario: Scenario, *, filename: str = "scenario_script.py", source: str | None = None) -> str:
@@ -152,10 +152,11 @@ def script_text(scenario: Scenario, *, filename: str = "scenario_script.py", sou
         add("))")
     add("")
     add("# -- the lecture's experiments, per (layer, head) -------------------------------------")
-    add("# fixed_pattern: scores used instead of q·k (a shift matrix makes a previous-token head)")
-    add("# normalization: 'softmax', or 'linear': A = P / (P.sum(-1) + eps), negative scores counted as 0")
-    add("# key_shift s: query i is compared with the key computed at position j - s (induction by hand)")
-    add("# score_scale: multiplies the scores (inverse temperature); ablation: None, 'zero' or 'mean'")
+    for param in OVERRIDE_PARAMS:
+        choices = f" ({', '.join(map(repr, param.values))})" if param.kind == "choice" else ""
+        for line in textwrap.wrap(f"{param.name}{choices}: {param.doc}", 100, initial_indent="# ",
+                                  subsequent_indent="#   "):
+            add(line)
     add("OVERRIDES = {")
     for (layer, head), o in sorted(scenario.overrides.items()):
         add(f"    ({layer}, {head}): {_override_source(o)},")

@@ -32,22 +32,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...engine import HeadOverride, head_presets, shift_matrix
+from ...engine import HeadOverride, shift_matrix
+from ...engine.override_schema import PARAMS
 from ...engine.forward import HeadKey
 from ...model.document import Document, Selection
 from ...model.events import Change, ModelReplaced, OverridesChanged, TokensChanged, VocabChanged
 from ..commands import SetOverrideCommand, SetWeightCommand
 from ..views.heatmap import Heatmap
+from .head_presets_box import HeadPresetsBox
 from .matrix_editor import thinned
 
+_SCALE = PARAMS["score_scale"]  # types, ranges and meanings of the experiments: engine/override_schema.py
 SCALE_STEPS = 100  # slider ticks per unit of score scale
 SCALE_SLIDER_MAX = 4.0  # the slider's range; the spin box goes further
-SCALE_SPIN_MAX = 20.0
-NORMALIZATIONS = (("softmax", "Softmax", "exp(score) / Σ exp(score): the transformer's normalisation."),
-                  ("linear", "Linear", "P / (Σ P + 1e-8): the lecture's demo; rows read 0.99999999."))
-ABLATIONS = ((None, "None", "The head works normally."),
-             ("zero", "Zero", "Zero-ablate: the head's output z is set to 0 (the pattern is still shown)."),
-             ("mean", "Mean", "Mean-ablate: z is replaced by its mean over positions."))
+SCALE_SPIN_MAX = float(_SCALE.widget_max or SCALE_SLIDER_MAX)
+NORMALIZATIONS = PARAMS["normalization"].choices  # (value, label, tooltip)
+ABLATIONS = PARAMS["ablation"].choices
 _drag_ids = itertools.count(1)
 
 
@@ -78,8 +78,6 @@ class HeadControls(QWidget):
         self.undo_stack = undo_stack
         self._drag_id: int | None = None
         self._shown: HeadKey = (-1, -1)  # the head the controls show
-        self._snapshot: dict[HeadKey, tuple[dict[str, np.ndarray], HeadOverride]] = {}
-        self._take_snapshot()
         self._setup_ui()
         document.events.scenario.connect(self._on_scenario_changed)
         document.events.selection.connect(self._on_selection_changed)
@@ -101,18 +99,16 @@ class HeadControls(QWidget):
         self.scale_slider.setPageStep(SCALE_STEPS // 4)
         self.scale_spin = QDoubleSpinBox()
         self.scale_spin.setRange(0.0, SCALE_SPIN_MAX)
-        self.scale_spin.setDecimals(2)
-        self.scale_spin.setSingleStep(0.1)
+        self.scale_spin.setDecimals(_SCALE.decimals)
+        self.scale_spin.setSingleStep(_SCALE.step)
         self.scale_spin.setKeyboardTracking(False)
-        tip = ("Score scale (inverse temperature): multiplies the head's scores before normalising. "
-               "0 makes attention uniform; large values make it sharp (argmax-like).")
+        tip = f"{_SCALE.label}: {_SCALE.doc}"
         self.scale_slider.setToolTip(tip)
         self.scale_spin.setToolTip(tip)
 
         self.shift_spin = QSpinBox()
-        self.shift_spin.setToolTip("Key shift s: query i is compared with the key computed at position j − s. "
-                                   "With s = 1 a head that matches equal tokens attends to the token after an "
-                                   "earlier occurrence: induction by hand.")
+        shift = PARAMS["key_shift"]
+        self.shift_spin.setToolTip(f"{shift.label}: {shift.doc}")
 
         self.norm_group = QButtonGroup(self)
         self.norm_buttons: dict[str, QRadioButton] = {}
@@ -186,49 +182,17 @@ class HeadControls(QWidget):
         self._fixed_layout = fixed_layout
 
         # presets
-        self.preset_buttons: dict[str, QPushButton] = {}
-        presets = QGroupBox("Head presets (one undo step each)")
-        pgrid = QGridLayout(presets)
-        specs = (
-            ("previous_token", "Previous-token",
-             "QK: key-query alignment through the positional embeddings, so query i attends to i − 1. "
-             "OV: copies the token into free residual directions."),
-            ("induction", "Induction",
-             "Layer ≥ 1: the key reads what an earlier previous-token head wrote (K-composition), the "
-             "query reads the current token, and OV copies the attended token into its logit."),
-            ("identity_copy", "Identity copy", "OV ≈ identity on the token subspace (d_head dims); QK unchanged."),
-            ("zero", "Zero", "All Q, K, V, O weights zero: uniform attention, zero output."),
-            ("random", "Random", "A freshly initialised head (TransformerLens init) from the seed."),
-            ("reset", "Reset head to scenario",
-             "This head's weights and experiments as they were when the scenario was opened."),
-        )
-        for i, (key, text, tip) in enumerate(specs):
-            b = QPushButton(text)
-            b.setToolTip(tip)
-            b.clicked.connect(lambda _checked=False, k=key: self._on_preset_clicked(k))
-            self.preset_buttons[key] = b
-        self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 2**31 - 1)
-        self.seed_spin.setPrefix("seed ")
-        self.seed_spin.setToolTip("Seed of the random preset: the same seed gives the same head.")
-        pgrid.addWidget(self.preset_buttons["previous_token"], 0, 0)
-        pgrid.addWidget(self.preset_buttons["induction"], 0, 1)
-        pgrid.addWidget(self.preset_buttons["identity_copy"], 1, 0)
-        pgrid.addWidget(self.preset_buttons["zero"], 1, 1)
-        pgrid.addWidget(self.preset_buttons["random"], 2, 0)
-        pgrid.addWidget(self.seed_spin, 2, 1)
-        pgrid.addWidget(self.preset_buttons["reset"], 3, 0, 1, 2)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.status.hide()
-        pgrid.addWidget(self.status, 4, 0, 1, 2)
+        self.presets = HeadPresetsBox(document=self.document, undo_stack=self.undo_stack)
+        self.preset_buttons = self.presets.preset_buttons  # under the names the rest of the panel (and tests) use
+        self.seed_spin = self.presets.seed_spin
+        self.status = self.presets.status
 
         self._layout = layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(exp)
         layout.addWidget(fixed_box)  # index 2: stretches only while it shows a pattern
-        layout.addWidget(presets)
+        layout.addWidget(self.presets)
         layout.addStretch(1)  # index 4: takes the slack otherwise
 
         self.scale_slider.sliderPressed.connect(self._on_scale_drag_started)
@@ -253,14 +217,7 @@ class HeadControls(QWidget):
 
     def _take_snapshot(self) -> None:
         """Copy every head's weights and override, for "Reset head to scenario"."""
-        s = self.document.scenario
-        cfg = s.weights.config
-        self._snapshot = {
-            (layer, head): (head_presets.head_slices(s.weights, layer, head), s.overrides.get((layer, head),
-                                                                                              HeadOverride()))
-            for layer in range(cfg.n_layers)
-            for head in range(cfg.n_heads)
-        }
+        self.presets.take_snapshot()
 
     def refresh(self) -> None:
         """Show the focused head's override (pushes nothing)."""
@@ -299,11 +256,7 @@ class HeadControls(QWidget):
             labels = _sparse_labels(n)
             self.pattern_view.set_data(pattern, row_labels=labels, col_labels=labels,
                                        levels=(0.0, max(top, 1.0)), what="pattern scores")
-        self.preset_buttons["induction"].setEnabled(layer >= 1)
-        self.preset_buttons["induction"].setToolTip(
-            "Layer ≥ 1: the key reads what an earlier previous-token head wrote (K-composition), the query "
-            "reads the current token, and OV copies the attended token into its logit."
-            if layer >= 1 else "An induction head needs an earlier layer to K-compose with: choose layer ≥ 1.")
+        self.presets.refresh(layer)
 
     @property
     def pattern_view(self) -> Heatmap:
@@ -323,9 +276,7 @@ class HeadControls(QWidget):
         self.undo_stack.push(SetOverrideCommand(self.document, self.key, override, text, merge_key=merge_key))
 
     def _show_status(self, text: str, error: bool = False) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet("color: #b00020; font-weight: bold;" if error else "color: #1b5e20;")
-        self.status.show()
+        self.presets.show_status(text, error)
 
     # -- slots: experiments -----------------------------------------------------------------------------
     def _on_scale_drag_started(self) -> None:
@@ -391,65 +342,6 @@ class HeadControls(QWidget):
         n = o.fixed_pattern.shape[0]
         self._push_override(dataclasses.replace(o, fixed_pattern=shift_matrix(n, self.offset_spin.value())),
                             f"Shift pattern (offset {self.offset_spin.value()}) on L{self.key[0]}H{self.key[1]}")
-
-    # -- slots: presets ---------------------------------------------------------------------------------
-    def _on_preset_clicked(self, preset: str) -> None:
-        layer, head = self.key
-        weights = self.document.scenario.weights
-        title = self.preset_buttons[preset].text()
-        try:
-            if preset == "reset":
-                self._reset_head()
-                return
-            if preset == "previous_token":
-                slices = head_presets.previous_token(weights, layer, head)
-            elif preset == "induction":
-                slices = head_presets.induction(weights, layer, head, overrides=self.document.scenario.overrides)
-            elif preset == "identity_copy":
-                slices = head_presets.identity_copy(weights, layer, head)
-            elif preset == "random":
-                slices = head_presets.random(weights, layer, head, seed=self.seed_spin.value())
-            else:
-                slices = head_presets.zero(weights, layer, head)
-        except ValueError as exc:
-            self._show_status(str(exc), error=True)
-            return
-        self._apply_slices(slices, f"{title} preset on L{layer}H{head}")
-        note = ""
-        if self.override.changes_pattern or self.override.ablation:
-            note = " This head's lecture experiments still apply (see above): clear them to see the preset alone."
-        self._show_status(f"{title} preset applied to L{layer}H{head}.{note}")
-
-    def _apply_slices(self, slices: dict[str, np.ndarray], text: str) -> None:
-        """Set the head's slices as one macro (only parameters that change get a command)."""
-        self.undo_stack.beginMacro(text)
-        try:
-            self._apply_slices_in_macro(slices, text)
-        finally:
-            self.undo_stack.endMacro()
-
-    def _reset_head(self) -> None:
-        layer, head = self.key
-        if (layer, head) not in self._snapshot:
-            self._show_status(f"L{layer}H{head} did not exist when the scenario was opened.", error=True)
-            return
-        slices, override = self._snapshot[(layer, head)]
-        text = f"Reset L{layer}H{head} to the scenario"
-        self.undo_stack.beginMacro(text)
-        try:
-            self._apply_slices_in_macro(slices, text)
-            if self.override != override:
-                self._push_override(override, text)
-        finally:
-            self.undo_stack.endMacro()
-        self._show_status(f"L{layer}H{head} is as it was when the scenario was opened.")
-
-    def _apply_slices_in_macro(self, slices: dict[str, np.ndarray], text: str) -> None:
-        layer, head = self.key
-        full = head_presets.apply_head_slices(self.document.scenario.weights, layer, head, slices)
-        for name, array in full.items():
-            if not np.array_equal(array, self.document.scenario.weights[name]):
-                self.undo_stack.push(SetWeightCommand(self.document, name, array, text))
 
     # -- slots: document --------------------------------------------------------------------------------
     def _on_scenario_changed(self, change: Change) -> None:

@@ -9,94 +9,45 @@ step slider can load any of them into the document and every view (attention,
 circuits, metrics) shows the model at that step. A finished run folder opens
 without retraining.
 
-Scrubbing is navigation, not editing: it pushes nothing on the undo stack.
-The first load replaces the document's scenario (asking to save unsaved work
-first, through :attr:`TrainingPanel.confirm_replace`); later loads only swap
-weights with :meth:`Document.set_model_state`, one event and one recompute.
+The dock is assembled from its parts: :mod:`.training_settings`,
+:mod:`.training_controls`, :mod:`.training_curves`, :mod:`.checkpoint_scrubber`,
+and :mod:`.checkpoint_loading` (how a checkpoint reaches the document). The
+training loop itself is the command line's: :mod:`...model.training_session`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import tempfile
-import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import QSignalBlocker, QSize, Qt, QTimer
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QKeyEvent, QUndoStack
 from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
     QLabel,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
     QScrollArea,
-    QSlider,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from ...engine.training import PRESETS, StepRecord, TrainConfig, TrainingConfigError, induction_formed
-from ...engine.training_data import tiled_blocks
+from ...engine.training import StepRecord, TrainConfig, TrainingConfigError, induction_formed
 from ...engine.weights import Weights
 from ...model.document import Document
 from ...model.scenario import Scenario
-from ...model.training_run import RunWriter, TrainingRun, TrainingRunError, build_scenario
+from ...model.training_run import RunWriter, TrainingRun, TrainingRunError
+from .checkpoint_loading import CheckpointLoading
+from .checkpoint_scrubber import CheckpointScrubber
+from .training_controls import TrainingControls
 from .training_curves import PHASE_CHANGE_PLOTS, TrainingCurves
+from .training_settings import ERROR_STYLE, TrainingSettings
 from .training_worker import CANCELLED, DIVERGED, FINISHED, TrainingWorker
 
-SCRUB_INTERVAL_MS = 16  # slider drags load at most one checkpoint per frame
-FOLLOW_INTERVAL_S = 0.5  # while training, the views follow the newest checkpoint at most this often
-ETA_WINDOW_S = 5.0  # the speed behind the ETA is measured over this much recent time
-ERROR_STYLE = "color: #b00020;"
 
-# spin box key -> (TrainConfig field, label, tooltip)
-HYPERPARAMETERS: dict[str, tuple[str, str, str]] = {
-    "steps": ("steps", "Steps", "Adam steps of the whole run. The phase change usually comes after a plateau."),
-    "lr": ("lr", "Learning rate", "Adam's step size. Smaller makes the plateau longer (slow motion); too large "
-           "and the loss diverges."),
-    "seed": ("seed", "Seed", "Fixes the initial weights and every batch: the same seed gives the same run."),
-    "d_model": ("d_model", "d_model", "Width of the residual stream, where heads read and write."),
-    "n_heads": ("n_heads", "Heads per layer", "Attention heads in each of the layers. The induction circuit needs "
-                "a previous-token head in layer 0 and an induction head in the last layer."),
-    "batch": ("batch_size", "Batch size", "Sequences per Adam step: [BOS, block, block …] with random blocks."),
-}
-
-
-def sample_sequence(config: TrainConfig) -> np.ndarray:
-    """``[BOS, r, r]``: one block of the training distribution, shown twice, for the views.
-
-    Drawn by the trainer's own generator from the run's seed, with a block
-    length the model trained on (the middle of the range, or the period). One
-    repeat is enough to see the induction stripe, and half the tokens of a
-    full training row keep every view quick to redraw while scrubbing.
-
-    Returns
-    -------
-    np.ndarray
-        int64 [pos] with ``pos = 1 + 2 L ≤ n_ctx``.
-    """
-    if config.dataset == "fixed-period":
-        length = config.effective_period
-    else:
-        length = (config.min_block + config.max_block) // 2
-    length = max(1, min(length, config.d_vocab - 1, (config.n_ctx - 1) // 2))
-    batch = tiled_blocks(np.array([length]), 1 + 2 * length, config.d_vocab, np.random.default_rng(config.seed))
-    return batch.tokens[0].astype(np.int64)  # [pos]
-
-
-class TrainingPanel(QWidget):
+class TrainingPanel(CheckpointLoading, QWidget):
     """Settings, Start / Pause / Resume / Cancel, live curves and a checkpoint slider.
 
     Parameters
@@ -139,77 +90,25 @@ class TrainingPanel(QWidget):
         self._worker: TrainingWorker | None = None
         self._temp_folders: list[Path] = []
         self._shown: Scenario | None = None  # the scenario object our first load created
-        self._speed: deque[tuple[float, int]] = deque()  # (wall time, step) for the ETA
         self._last_follow = 0.0
-        self._pending_index: int | None = None
-        self._scrub_timer = QTimer(self)
-        self._scrub_timer.setSingleShot(True)
-        self._scrub_timer.timeout.connect(self._on_scrub_timer)
 
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Space starts and pauses while the panel has focus
         self._setup_ui()
-        self._on_settings_changed()
         self._update_buttons()
 
     # -- construction -----------------------------------------------------------------------------
     def _setup_ui(self) -> None:
-        self.preset_combo = QComboBox()
-        for name in PRESETS:
-            self.preset_combo.addItem(name)
-        self.preset_combo.setToolTip(
-            "Start from a preset: default (the phase change in a few hundred steps), slow-motion (a long "
-            "plateau to talk over), tiny (fast), fixed-period (the counter-example: no induction head forms)."
-        )
-        self.spins: dict[str, QSpinBox | QDoubleSpinBox] = {}
-        for key, (_field, _label, tip) in HYPERPARAMETERS.items():
-            if key == "lr":
-                spin: QSpinBox | QDoubleSpinBox = QDoubleSpinBox()
-                spin.setDecimals(5)
-                spin.setRange(0.0, 10.0)
-                spin.setSingleStep(0.0005)
-            else:
-                spin = QSpinBox()
-                spin.setRange(0, 1_000_000)
-            spin.setToolTip(tip)
-            spin.setKeyboardTracking(False)
-            self.spins[key] = spin
-        self.validation_label = QLabel("")
-        self.validation_label.setWordWrap(True)
-        self.validation_label.setStyleSheet(ERROR_STYLE)
-        self.validation_label.setToolTip("What is wrong with the settings; Start is disabled until it is fixed.")
+        self.settings = TrainingSettings()
+        # the settings' widgets, under the names the rest of the dock (and its tests) use
+        self.preset_combo = self.settings.preset_combo
+        self.spins = self.settings.spins
+        self.validation_label = self.settings.validation_label
 
-        form = QFormLayout()
-        form.addRow("Preset", self.preset_combo)
-        for key, (_field, label, _tip) in HYPERPARAMETERS.items():
-            form.addRow(label, self.spins[key])
-        settings = QGroupBox("Settings")
-        settings_layout = QVBoxLayout(settings)
-        settings_layout.addLayout(form)
-        settings_layout.addWidget(self.validation_label)
-
-        self.start_button = QPushButton("Start")
-        self.start_button.setToolTip("Train a new model from these settings (Space while this panel has focus).")
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setToolTip("Stop stepping; the run keeps its place (Space).")
-        self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Go on from where the run was paused (Space).")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("End the run here; its checkpoints stay and can still be scrubbed.")
-        self.open_button = QPushButton("Open Run…")
-        self.open_button.setToolTip("Open a saved training run folder (history.json and checkpoints/) "
-                                    "to look at its curves and checkpoints without retraining.")
-        self.save_button = QPushButton("Save Run…")
-        self.save_button.setToolTip("Copy this run's folder (history and every checkpoint) to a folder you choose.")
-        controls = QHBoxLayout()
-        for button in (self.start_button, self.pause_button, self.resume_button, self.cancel_button):
-            controls.addWidget(button)
-
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("not started")
-        self.progress.setToolTip("Steps done of the run, and the estimated time left.")
+        self.controls = TrainingControls()
+        c = self.controls  # its widgets, under the names the rest of the dock (and its tests) use
+        self.start_button, self.pause_button, self.resume_button = c.start_button, c.pause_button, c.resume_button
+        self.cancel_button, self.open_button, self.save_button = c.cancel_button, c.open_button, c.save_button
+        self.progress = c.progress
         self.status_label = QLabel("Press Start to train. Watch for the plateau, then the phase change.")
         self.status_label.setWordWrap(True)
         self.status_label.setToolTip(
@@ -221,7 +120,7 @@ class TrainingPanel(QWidget):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(4, 4, 4, 4)
-        left_layout.addWidget(settings)
+        left_layout.addWidget(self.settings)
         left_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(left)
@@ -231,39 +130,17 @@ class TrainingPanel(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.curves = TrainingCurves(induction_formed)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, 0)
-        self.slider.setMinimumWidth(160)  # a handle to drag even when the label beside it is long
-        self.slider.setEnabled(False)
-        self.slider.setToolTip(
-            "Scrub through the checkpoints: the model at that step is loaded into every view, so you can "
-            "watch the attention patterns before, during and after the phase change. Not an edit: no undo entry."
-        )
-        self.step_spin = QSpinBox()
-        self.step_spin.setRange(0, 0)
-        self.step_spin.setEnabled(False)
-        self.step_spin.setPrefix("step ")
-        self.step_spin.setKeyboardTracking(False)
-        self.step_spin.setToolTip("The step to show; the nearest checkpoint at or before it is loaded.")
-        self.checkpoint_label = QLabel("no checkpoints yet")
-        self.checkpoint_label.setToolTip("The checkpoint the views show, and its loss.")
-        scrub = QHBoxLayout()
-        scrub_title = QLabel("Checkpoint")
-        scrub_title.setBuddy(self.slider)
-        scrub.addWidget(scrub_title)
-        scrub.addWidget(self.slider, 1)
-        scrub.addWidget(self.step_spin)
-        scrub.addWidget(self.checkpoint_label)
+        self.scrubber = CheckpointScrubber()
+        self.slider = self.scrubber.slider
+        self.step_spin = self.scrubber.step_spin
+        self.checkpoint_label = self.scrubber.label
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(4, 4, 4, 4)
-        controls.addWidget(self.progress, 1)
-        controls.addWidget(self.open_button)
-        controls.addWidget(self.save_button)
-        right_layout.addLayout(controls)
+        right_layout.addWidget(self.controls)
         right_layout.addWidget(self.curves, 1)
-        right_layout.addLayout(scrub)
+        right_layout.addWidget(self.scrubber)
         right_layout.addWidget(self.status_label)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -276,18 +153,14 @@ class TrainingPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
 
-        self._fill_settings(PRESETS[self.preset_combo.currentText()])
-        self.preset_combo.currentTextChanged.connect(self._on_preset_changed)
-        for spin in self.spins.values():
-            spin.valueChanged.connect(self._on_settings_changed)
+        self.settings.changed.connect(self._update_buttons)
         self.start_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self.pause)
         self.resume_button.clicked.connect(self.resume)
         self.cancel_button.clicked.connect(self.cancel)
         self.open_button.clicked.connect(self.open_run_dialog)
         self.save_button.clicked.connect(self.save_run_dialog)
-        self.slider.valueChanged.connect(self._on_slider_changed)
-        self.step_spin.valueChanged.connect(self._on_step_spin_changed)
+        self.scrubber.step_requested.connect(self.load_checkpoint)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         """Short enough that the views above keep most of the window's height, tall enough for the curves."""
@@ -306,14 +179,13 @@ class TrainingPanel(QWidget):
         """
         self.splitter.widget(0).setVisible(not compact)
         # the run's controls and status line: the curves' own phase-change label says what matters
-        for widget in (self.start_button, self.pause_button, self.resume_button, self.cancel_button,
-                       self.progress, self.open_button, self.save_button, self.status_label):
+        for widget in (*self.controls.widgets, self.status_label):
             widget.setVisible(not compact)
         self.curves.set_shown(PHASE_CHANGE_PLOTS if compact else None)
 
     def detach(self) -> None:
         """Stop training and wait for the thread; delete temporary run folders (no thread outlives the panel)."""
-        self._scrub_timer.stop()
+        self.scrubber.stop()
         worker = self._worker
         if worker is not None:
             worker.cancel()
@@ -324,46 +196,13 @@ class TrainingPanel(QWidget):
         self._temp_folders.clear()
 
     # -- settings ---------------------------------------------------------------------------------
-    def _fill_settings(self, config: TrainConfig) -> None:
-        for key, (field, _label, _tip) in HYPERPARAMETERS.items():
-            blocker = QSignalBlocker(self.spins[key])
-            self.spins[key].setValue(getattr(config, field))
-            del blocker
-
-    def _on_preset_changed(self, name: str) -> None:
-        self._fill_settings(PRESETS[name])
-        self._on_settings_changed()
-
     def settings_config(self) -> TrainConfig:
-        """The preset with the edited hyperparameters.
-
-        Raises
-        ------
-        TrainingConfigError
-            naming the first bad field.
-        """
-        changes = {}
-        for key, (field, _label, _tip) in HYPERPARAMETERS.items():
-            value = self.spins[key].value()
-            changes[field] = float(value) if key == "lr" else int(value)
-        config = dataclasses.replace(PRESETS[self.preset_combo.currentText()], **changes)
-        config.validate()
-        return config
-
-    def _on_settings_changed(self) -> None:
-        try:
-            self.settings_config()
-        except TrainingConfigError as exc:
-            self.validation_label.setText(str(exc))
-            self.validation_label.show()
-        else:
-            self.validation_label.setText("")
-            self.validation_label.hide()
-        self._update_buttons()
+        """The preset with the edited hyperparameters (raises TrainingConfigError naming the first bad field)."""
+        return self.settings.config()
 
     @property
     def settings_valid(self) -> bool:
-        return not self.validation_label.text()
+        return self.settings.valid
 
     # -- training -----------------------------------------------------------------------------------
     @property
@@ -378,7 +217,7 @@ class TrainingPanel(QWidget):
         try:
             config = self.settings_config()
         except TrainingConfigError as exc:
-            self.validation_label.setText(str(exc))
+            self.settings.show_problem(str(exc))
             return False
         writer, note = self._temporary_writer(config)
         self._show_run(config, [], None)
@@ -390,8 +229,7 @@ class TrainingPanel(QWidget):
         worker.ended.connect(self._on_worker_ended)
         self._worker = worker
         self.status = "training"
-        self._speed.clear()
-        self._speed.append((time.monotonic(), 0))
+        self.progress.restart(0)
         self.status_label.setText("Training… the loss first sits on a plateau." + note)
         self._update_progress(0)
         self._update_buttons()
@@ -417,8 +255,7 @@ class TrainingPanel(QWidget):
         if self._worker is not None and self.status == "paused":
             self._worker.resume()
             self.status = "training"
-            self._speed.clear()
-            self._speed.append((time.monotonic(), self._done_steps()))
+            self.progress.restart(self._done_steps())
             self._update_buttons()
 
     def cancel(self) -> None:
@@ -476,19 +313,7 @@ class TrainingPanel(QWidget):
 
     def _update_progress(self, done: int, ended: bool = False) -> None:
         total = self.config.steps if self.config is not None else 1
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(min(done, total))
-        now = time.monotonic()
-        self._speed.append((now, done))
-        while len(self._speed) > 2 and now - self._speed[0][0] > ETA_WINDOW_S:
-            self._speed.popleft()
-        eta = ""
-        if not ended and self.status == "training" and len(self._speed) >= 2:
-            (t0, s0), (t1, s1) = self._speed[0], self._speed[-1]
-            if s1 > s0 and t1 > t0:
-                left = (total - done) * (t1 - t0) / (s1 - s0)
-                eta = f" · ETA {int(left // 60)}:{int(left % 60):02d}"
-        self.progress.setFormat(f"step {done} / {total}{eta}")
+        self.progress.show_steps(done, total, estimate=not ended and self.status == "training")
 
     def _phase_text(self) -> str:
         formed = self.curves.formed_at
@@ -504,15 +329,9 @@ class TrainingPanel(QWidget):
 
     def _update_buttons(self) -> None:
         idle = self._worker is None
-        self.start_button.setEnabled(idle and self.settings_valid)
-        self.pause_button.setEnabled(self.status == "training")
-        self.resume_button.setEnabled(self.status == "paused")
-        self.cancel_button.setEnabled(not idle)
-        self.open_button.setEnabled(idle)
-        self.save_button.setEnabled(idle and self.run_folder is not None)
-        self.preset_combo.setEnabled(idle)
-        for spin in self.spins.values():
-            spin.setEnabled(idle)
+        self.controls.update_state(status=self.status, idle=idle, can_start=self.settings_valid,
+                                   has_folder=self.run_folder is not None)
+        self.settings.set_editable(idle)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
         if event.key() == Qt.Key.Key_Space and not event.modifiers():
@@ -535,116 +354,6 @@ class TrainingPanel(QWidget):
         self.status_label.setStyleSheet("")
         self._update_slider_range(follow=False)
 
-    def _update_slider_range(self, follow: bool) -> None:
-        n = len(self.checkpoint_steps)
-        at_end = self.slider.value() >= self.slider.maximum()
-        with QSignalBlocker(self.slider), QSignalBlocker(self.step_spin):
-            self.slider.setRange(0, max(n - 1, 0))
-            self.step_spin.setRange(0, self.checkpoint_steps[-1] if n else 0)
-            self.step_spin.setSingleStep(self.config.checkpoint_every if self.config else 1)
-            if follow and at_end and n:
-                self.slider.setValue(n - 1)
-                self.step_spin.setValue(self.checkpoint_steps[-1])
-        self.slider.setEnabled(n > 0)
-        self.step_spin.setEnabled(n > 0)
-        if n and self.loaded_step is None:
-            self.checkpoint_label.setText(f"{n} checkpoints: drag to load one")
-        elif not n:
-            self.checkpoint_label.setText("no checkpoints yet")
-        # the views follow a live run once the learner has loaded one of its checkpoints
-        if follow and at_end and n and self._shows_run() and time.monotonic() - self._last_follow > FOLLOW_INTERVAL_S:
-            self._last_follow = time.monotonic()
-            self.load_checkpoint(self.checkpoint_steps[-1])
-
-    # -- scrubbing -------------------------------------------------------------------------------------
-    def _on_slider_changed(self, index: int) -> None:
-        if 0 <= index < len(self.checkpoint_steps):
-            with QSignalBlocker(self.step_spin):
-                self.step_spin.setValue(self.checkpoint_steps[index])
-        self._pending_index = index
-        if not self._scrub_timer.isActive():
-            self._scrub_timer.start(SCRUB_INTERVAL_MS)
-
-    def _on_step_spin_changed(self, step: int) -> None:
-        earlier = [i for i, s in enumerate(self.checkpoint_steps) if s <= step]
-        if earlier:
-            self.slider.setValue(earlier[-1])  # loads through _on_slider_changed
-
-    def _on_scrub_timer(self) -> None:
-        index, self._pending_index = self._pending_index, None
-        if index is not None and 0 <= index < len(self.checkpoint_steps):
-            self.load_checkpoint(self.checkpoint_steps[index])
-
-    def checkpoint_weights(self, step: int) -> Weights:
-        """The weights saved at ``step`` (read from an opened run's folder on first use)."""
-        if step not in self.checkpoints:
-            if self._run is None:
-                raise KeyError(f"no checkpoint at step {step}")
-            self.checkpoints[step] = self._run.load_checkpoint(step)
-        return self.checkpoints[step]
-
-    def _shows_run(self) -> bool:
-        """The document still shows the scenario our first load made (not a file opened since)."""
-        return self._shown is not None and self.document.scenario is self._shown
-
-    def load_checkpoint(self, step: int) -> bool:
-        """Show the model at checkpoint ``step`` in every view; pushes no undo command.
-
-        The first load opens a training scenario (the run's vocabulary, a
-        sequence from its training distribution, the best prefix-matching head
-        in focus); later loads swap only the weights. A copy is loaded, so an
-        edit in the Weights panel never changes the stored checkpoint.
-        """
-        if self.config is None:
-            return False
-        try:
-            weights = self.checkpoint_weights(step).copy()
-        except (KeyError, TrainingRunError) as exc:
-            self.show_error("Cannot load the checkpoint", str(exc))
-            return False
-        if self._shows_run():
-            s = self.document.scenario
-            if self.undo_stack.count():
-                self.undo_stack.clear()  # its commands were recorded on the previous checkpoint's weights
-            self.document.set_model_state(s.vocab, weights, s.tokens, s.bos)
-        else:
-            if not self.confirm_replace():
-                return False
-            name = self.run_folder.name if self._run is not None and self.run_folder else "training run"
-            scenario = build_scenario(self.config, weights, step=step, name=name, status=self.status or "running",
-                                      formed_at=self.curves.formed_at,
-                                      records=[r for r in self.records if r.step <= step])
-            scenario.tokens = sample_sequence(self.config)
-            scenario.view["query_pos"] = scenario.tokens.size - 1
-            scenario.validate()
-            self.replace_scenario(scenario)
-            self._shown = self.document.scenario
-        self.loaded_step = step
-        self.curves.set_cursor(step)
-        record = self._record_at(step)
-        loss = f", loss {record.loss:.3f}" if record is not None else ""
-        self.checkpoint_label.setText(f"views show step {step}{loss}")
-        if step in self.checkpoint_steps:
-            index = self.checkpoint_steps.index(step)
-            if self.slider.value() != index:
-                with QSignalBlocker(self.slider), QSignalBlocker(self.step_spin):
-                    self.slider.setValue(index)
-                    self.step_spin.setValue(step)
-        return True
-
-    def _record_at(self, step: int) -> StepRecord | None:
-        """The record of the step that produced checkpoint ``step`` (step 0, the initial weights, has none)."""
-        for record in reversed(self.records):
-            if record.step <= step:
-                return record if record.step == step else None
-        return None
-
-    def _replace_scenario(self, scenario: Scenario) -> None:
-        """Open the training scenario without a window: its history starts empty."""
-        self.document.replace_scenario(scenario, None)
-        self.undo_stack.clear()
-        self.undo_stack.setClean()
-
     # -- run folders ------------------------------------------------------------------------------------
     def open_run(self, folder: Path | str) -> bool:
         """Show a saved run's curves and checkpoints without retraining; a broken folder changes nothing."""
@@ -656,8 +365,8 @@ class TrainingPanel(QWidget):
         except (TrainingRunError, OSError) as exc:
             self.show_error("Cannot open the training run", str(exc))
             return False
-        self._fill_settings(run.config)
-        self._on_settings_changed()
+        self.settings.fill(run.config)
+        self.settings.check()
         self._show_run(run.config, run.records, run.formed_at)
         self._run = run
         self.run_folder = Path(folder)
@@ -667,10 +376,8 @@ class TrainingPanel(QWidget):
         if self.checkpoint_steps:
             # the handle at the end of the run, so scrubbing back to before the phase change is a drag left;
             # nothing is loaded: the views keep what they show until the learner drags
-            with QSignalBlocker(self.slider), QSignalBlocker(self.step_spin):
-                self.slider.setValue(len(self.checkpoint_steps) - 1)
-                self.step_spin.setValue(self.checkpoint_steps[-1])
-        self._speed.clear()
+            self.scrubber.show_step(self.checkpoint_steps[-1])
+        self.progress.restart(self._done_steps())
         self._update_progress(self._done_steps(), ended=True)
         self.status_label.setText(f"Opened {self.run_folder.name} ({run.status}, {len(run.records)} steps, "
                                   f"{len(run.checkpoint_steps)} checkpoints). {self._phase_text()}")

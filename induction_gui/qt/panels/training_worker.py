@@ -1,4 +1,8 @@
-"""The trainer's thread: step, check pause and cancel, hand records to the window in batches.
+"""The trainer's thread: drive the training session, pause and cancel it, hand records to the window in batches.
+
+The loop itself (steps, checkpoints, divergence, the run folder) is
+:class:`~induction_gui.model.training_session.TrainingSession`, the one the
+``train`` command drives too; pausing is not asking the session for its next step.
 
 Training is a loop of small NumPy steps, so it runs in a ``QThread`` rather
 than a process: the weights and records it produces are plain arrays the GUI
@@ -22,24 +26,27 @@ import traceback
 from collections.abc import Callable
 from PySide6.QtCore import QThread, Signal
 
-from ...engine.training import Trainer, TrainConfig, TrainingDiverged, limit_blas_threads
+from ...engine.training import TrainConfig, limit_blas_threads
 from ...engine.weights import Weights
+from ...model.training_run import RunWriter
+from ...model.training_session import TrainingSession
 
 MAX_UPDATES_PER_S = 10.0  # batches per second: each redraws four plots (~25 ms of GUI time)
 PAUSE_POLL_S = 0.05  # a paused worker rechecks cancel this often
 
-# what a run ended with (also the RunWriter status)
+# what a run ended with, as the dock says it
 FINISHED, CANCELLED, DIVERGED, FAILED = "finished", "cancelled", "diverged", "failed"
-RUN_STATUS = {FINISHED: "finished", CANCELLED: "interrupted", DIVERGED: "diverged", FAILED: "interrupted"}  # run folder
+_ENDED = {"finished": FINISHED, "interrupted": CANCELLED, "diverged": DIVERGED}  # session status -> the dock's
 
 
 class TrainingWorker(QThread):
-    """Runs one :class:`~induction_gui.engine.training.Trainer` to ``config.steps``.
+    """Drives one :class:`~induction_gui.model.training_session.TrainingSession` to ``config.steps``.
 
-    Checkpoints (copies of the weights) are taken before the first step and
-    every ``config.checkpoint_every`` steps and at the last one; ``writer``
-    (a ``RunWriter`` or None) gets every record and checkpoint from this thread,
-    so file writes never stall the window.
+    The session owns the loop, the checkpoints (before the first step, every
+    ``config.checkpoint_every`` steps and the final one) and ``writer`` (a
+    ``RunWriter`` or None), so the dock ends with the same run the command
+    line writes; this thread only paces it (pause, cancel) and batches what it
+    yields for the window. File writes happen here, never on the GUI thread.
 
     Signals
     -------
@@ -56,7 +63,7 @@ class TrainingWorker(QThread):
     paused_changed = Signal(bool)
     ended = Signal(str, str)
 
-    def __init__(self, config: TrainConfig, writer: object | None = None,
+    def __init__(self, config: TrainConfig, writer: RunWriter | None = None,
                  weights: Weights | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.config = config
@@ -65,7 +72,7 @@ class TrainingWorker(QThread):
         self._clock = clock
         self._go = threading.Event()  # cleared while paused
         self._go.set()
-        self._cancel = threading.Event()
+        self._cancel = threading.Event()  # the session's stop request
 
     # -- called from the GUI thread ------------------------------------------------------------
     def pause(self) -> None:
@@ -92,13 +99,21 @@ class TrainingWorker(QThread):
     def run(self) -> None:
         records: list[object] = []
         checkpoints: list[tuple[int, Weights]] = []
-        status, message = FINISHED, ""
-        trainer: Trainer | None = None
+        status, message = FAILED, ""
+        session: TrainingSession | None = None
         try:
-            trainer = Trainer(self.config, self._weights)
-            self._checkpoint(trainer, checkpoints)
+            session = TrainingSession(self.config, writer=self._writer, weights=self._weights,
+                                      stop=self._cancel)
             last_emit = self._clock()
-            while trainer.step_index < self.config.steps:
+            for progress in session.run():
+                if progress.record is not None:
+                    records.append(progress.record)
+                if progress.checkpoint is not None:
+                    checkpoints.append(progress.checkpoint)
+                now = self._clock()
+                if now - last_emit >= 1.0 / MAX_UPDATES_PER_S:
+                    self._flush(records, checkpoints)
+                    last_emit = now
                 if not self._go.is_set():
                     self._flush(records, checkpoints)
                     self.paused_changed.emit(True)
@@ -107,46 +122,20 @@ class TrainingWorker(QThread):
                     if not self._cancel.is_set():
                         self.paused_changed.emit(False)
                     last_emit = self._clock()
-                if self._cancel.is_set():
-                    status, message = CANCELLED, f"at step {trainer.step_index}"
-                    break
-                record = trainer.step()
-                records.append(record)
-                if self._writer is not None:
-                    self._writer.add(record)
-                if trainer.step_index % self.config.checkpoint_every == 0 or trainer.step_index >= self.config.steps:
-                    self._checkpoint(trainer, checkpoints)
-                now = self._clock()
-                if now - last_emit >= 1.0 / MAX_UPDATES_PER_S:
-                    self._flush(records, checkpoints)
-                    last_emit = now
-            else:
-                message = f"{trainer.step_index} steps"
-        except TrainingDiverged as exc:
-            status, message = DIVERGED, str(exc)
+            status = _ENDED[session.status]
+            message = {FINISHED: f"{session.step} steps", CANCELLED: f"at step {session.step}"}.get(
+                status, session.message)
         except Exception as exc:  # noqa: BLE001 - reported to the window, never lost
             traceback.print_exc()
             status, message = FAILED, f"{type(exc).__name__}: {exc}"
         self._flush(records, checkpoints)
-        if self._writer is not None:
-            # a cancel lands between steps, so the trainer's weights are whole; after a
-            # divergence or an error they may not be, and the run shows its last checkpoint
-            whole = trainer is not None and status in (FINISHED, CANCELLED)
+        if session is not None:
             try:
-                self._writer.finish(RUN_STATUS[status], trainer.weights if whole else None,
-                                    trainer.step_index if whole else None)
+                session.finish()
             except Exception as exc:  # noqa: BLE001 - the run in memory is still good
                 traceback.print_exc()
                 message += f" (the run folder could not be completed: {exc})"
         self.ended.emit(status, message)
-
-    def _checkpoint(self, trainer: Trainer, checkpoints: list[tuple[int, Weights]]) -> None:
-        if checkpoints and checkpoints[-1][0] == trainer.step_index:
-            return
-        weights = trainer.weights.copy()  # the trainer keeps updating its own
-        checkpoints.append((trainer.step_index, weights))
-        if self._writer is not None:
-            self._writer.checkpoint(trainer.step_index, weights)
 
     def _flush(self, records: list[object], checkpoints: list[tuple[int, Weights]]) -> None:
         if records or checkpoints:

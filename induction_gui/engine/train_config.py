@@ -1,0 +1,171 @@
+"""The settings of one training run: model sizes, data and optimiser, validated, and the presets.
+
+Kept apart from the trainer so that the batch maker (``training_data``) and the
+run folder can read a configuration without importing the training loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .config import ModelConfig
+
+DATASETS: tuple[str, ...] = ("random-blocks", "fixed-period")
+
+
+class TrainingConfigError(ValueError):
+    """A training setting is out of range; the message starts with the field's name."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Model sizes, data and optimiser of one training run (TransformerLens names for the sizes)."""
+
+    n_layers: int = 2  # attention blocks; induction needs 2 (a previous-token head feeds the induction head)
+    n_heads: int = 1  # heads per block
+    d_model: int = 32  # width of the residual stream
+    d_head: int = 16  # width of one head's query, key and value
+    d_vocab: int = 65  # 64 content tokens + the start token (id 0)
+    n_ctx: int = 64  # tokens per training sequence, the start token included
+    batch_size: int = 32  # sequences per Adam step
+    lr: float = 1e-2  # Adam learning rate
+    steps: int = 600  # steps of a full run
+    seed: int = 0  # fixes the initial weights and every batch
+    dataset: str = "random-blocks"  # or "fixed-period" (the counter-example)
+    min_block: int = 8  # shortest block L (random-blocks)
+    max_block: int = 32  # longest block L (random-blocks)
+    period: int | None = None  # fixed-period: block length, default n_ctx // 2 ("the first half repeated")
+    eval_every: int = 10  # steps between the ICL / copying scores in records
+    checkpoint_every: int = 10  # steps between checkpoints the caller writes
+
+    @property
+    def effective_period(self) -> int:
+        """The fixed-period block length: ``period`` or n_ctx // 2."""
+        return self.n_ctx // 2 if self.period is None else self.period
+
+    @property
+    def model_config(self) -> ModelConfig:
+        """The engine's view of the sizes."""
+        return ModelConfig(self.n_layers, self.n_heads, self.d_model, self.d_head, self.d_vocab, self.n_ctx)
+
+    def validate(self) -> None:
+        """Check every field; raise :class:`TrainingConfigError` naming the first bad one."""
+        for name in ("n_layers", "n_heads", "d_model", "d_head", "d_vocab", "n_ctx", "batch_size", "steps", "seed",
+                     "min_block", "max_block", "eval_every", "checkpoint_every"):  # fmt: skip
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise TrainingConfigError(f"{name}: expected an integer, got {value!r}")
+        positive = ("n_layers", "n_heads", "d_model", "d_head", "batch_size", "steps", "eval_every", "checkpoint_every")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise TrainingConfigError(f"{name}: expected ≥ 1, got {getattr(self, name)}")
+        if self.seed < 0:
+            raise TrainingConfigError(f"seed: expected ≥ 0, got {self.seed}")
+        if isinstance(self.lr, bool) or not isinstance(self.lr, int | float | np.floating | np.integer):
+            raise TrainingConfigError(f"lr: expected a number, got {self.lr!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise TrainingConfigError(f"lr: expected a positive finite number, got {self.lr}")
+        if self.n_ctx < 4:
+            raise TrainingConfigError(f"n_ctx: expected ≥ 4 (a start token and a block seen twice), got {self.n_ctx}")
+        if self.d_vocab < 2:
+            raise TrainingConfigError(
+                f"d_vocab: expected ≥ 2 (the start token and a content token), got {self.d_vocab}"
+            )
+        if self.dataset not in DATASETS:
+            raise TrainingConfigError(f"dataset: expected one of {DATASETS}, got {self.dataset!r}")
+        if self.dataset == "fixed-period":
+            period = self.period
+            if period is not None and (isinstance(period, bool) or not isinstance(period, int | np.integer)):
+                raise TrainingConfigError(f"period: expected an integer or None, got {self.period!r}")
+            lengths = {"period": self.effective_period}
+        else:
+            if self.min_block > self.max_block:
+                raise TrainingConfigError(f"min_block: {self.min_block} is larger than max_block {self.max_block}")
+            lengths = {"min_block": self.min_block, "max_block": self.max_block}
+        # a block must start repeating inside the context (after the start token), and consist of distinct tokens
+        for name, value in lengths.items():
+            if value < 1:
+                raise TrainingConfigError(f"{name}: expected ≥ 1, got {value}")
+            if value > self.n_ctx - 2:
+                raise TrainingConfigError(
+                    f"{name}: a block of {value} tokens is too long for the context: with n_ctx {self.n_ctx} "
+                    f"a block longer than {self.n_ctx - 2} is never repeated"
+                )
+            if value > self.d_vocab - 1:
+                raise TrainingConfigError(
+                    f"d_vocab: {self.d_vocab - 1} content tokens are too few for a block of {value} distinct tokens "
+                    f"({name} {value})"
+                )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-ready."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """The config written by :meth:`to_dict`; unknown keys are an error naming them, missing ones default."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise TrainingConfigError(f"{unknown[0]}: unknown training setting (known: {', '.join(sorted(known))})")
+        return cls(**d)
+
+
+PRESETS: dict[str, TrainConfig] = {
+    # induction forms in a couple of hundred steps, about a second on one core
+    "default": TrainConfig(),
+    # wider, more heads, a 10× smaller step: the plateau before the phase change lasts long enough to watch
+    "slow-motion": TrainConfig(n_heads=4, d_model=64, lr=1e-3, steps=3000),
+    # a short context and a small vocabulary: fast enough for tests and slow machines
+    "tiny": TrainConfig(d_vocab=33, n_ctx=32, min_block=4, max_block=12, steps=400),
+    # the counter-example: a fixed period is learnt by position, no induction head forms
+    "fixed-period": TrainConfig(dataset="fixed-period"),
+}
+
+
+@dataclass(frozen=True)
+class TrainParam:
+    """One training setting as the command line (``--name``) and the Training dock offer it."""
+
+    name: str  # the TrainConfig field; the option is --name-with-dashes
+    label: str  # the dock's caption
+    doc: str  # what it does: the dock's tooltip and the option's --help
+    hi: float = 1_000_000  # top of the dock's spin box (TrainConfig.validate checks the real bounds)
+    decimals: int = 0  # of a float setting's spin box
+    step: float = 1  # of the spin box
+
+    @property
+    def kind(self) -> type:
+        """int, float or str: the type of the TrainConfig field."""
+        annotation = str(TrainConfig.__dataclass_fields__[self.name].type)
+        return {"float": float, "str": str}.get(annotation, int)
+
+
+# every setting the command line can override, in --help order
+TRAIN_PARAMS: tuple[TrainParam, ...] = (
+    TrainParam("steps", "Steps", "Adam steps of the whole run. The phase change usually comes after a plateau."),
+    TrainParam("seed", "Seed", "Fixes the initial weights and every batch: the same seed gives the same run."),
+    TrainParam("n_layers", "Layers", "Attention blocks; induction needs 2 (a previous-token head feeds the "
+               "induction head)."),
+    TrainParam("n_heads", "Heads per layer", "Attention heads in each of the layers. The induction circuit needs "
+               "a previous-token head in layer 0 and an induction head in the last layer."),
+    TrainParam("d_model", "d_model", "Width of the residual stream, where heads read and write."),
+    TrainParam("d_head", "d_head", "Width of one head's query, key and value."),
+    TrainParam("d_vocab", "d_vocab", "Tokens in the vocabulary: the start token (id 0) and the content tokens."),
+    TrainParam("n_ctx", "n_ctx", "Tokens per training sequence, the start token included."),
+    TrainParam("lr", "Learning rate", "Adam's step size. Smaller makes the plateau longer (slow motion); too "
+               "large and the loss diverges.", hi=10.0, decimals=5, step=0.0005),
+    TrainParam("batch_size", "Batch size", "Sequences per Adam step: [BOS, block, block …] with random blocks."),
+    TrainParam("dataset", "Data", "random-blocks, or fixed-period (the counter-example: no induction head forms)."),
+    TrainParam("min_block", "Shortest block", "Shortest repeated block (random-blocks)."),
+    TrainParam("max_block", "Longest block", "Longest repeated block (random-blocks)."),
+    TrainParam("period", "Period", "Block length of fixed-period data (default n_ctx // 2)."),
+    TrainParam("checkpoint_every", "Checkpoint every", "Steps between checkpoints."),
+)
+TRAIN_PARAM: dict[str, TrainParam] = {p.name: p for p in TRAIN_PARAMS}
+DOCK_PARAMS: tuple[str, ...] = ("steps", "lr", "seed", "d_model", "n_heads", "batch_size")  # the dock's spin boxes

@@ -1,0 +1,167 @@
+"""One training run from the untrained model to its last checkpoint: the loop the command line and the dock share.
+
+``induction-gui train`` and the window's Training dock used to each own a copy
+of this loop, and the copies disagreed on the last checkpoint (the dock kept
+an older one after a divergence, the command line the last good step). Now
+both drive a :class:`TrainingSession`: it steps the trainer, keeps the
+records, takes the checkpoints (step 0, every ``checkpoint_every`` steps and
+the final one), handles divergence and a stop request, and writes the run
+folder through an optional :class:`~.run_writer.RunWriter`. It is a generator,
+so pausing is simply not asking for the next step; the caller decides where
+the progress goes (a terminal line, a Qt signal).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..engine.training import StepRecord, TrainConfig, Trainer, TrainingDiverged, induction_formed
+from ..engine.weights import Weights
+from .run_folder import Status
+from .run_writer import RunWriter
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What one turn of the loop produced: a step's record, a checkpoint, or both."""
+
+    record: StepRecord | None = None  # None for the checkpoint of the untrained model
+    checkpoint: tuple[int, Weights] | None = None  # (step, a copy of the weights) when one was taken
+
+
+class TrainingSession:
+    """The training loop of one run.
+
+    Parameters
+    ----------
+    config
+        the run's settings (validated by the trainer).
+    writer
+        where records and checkpoints are written as they come, or None to keep
+        them in memory only.
+    weights
+        initial weights of the config's sizes (default: random from the seed).
+    stop
+        an event another thread (or a signal handler) sets to end the run after
+        the current step; the session makes its own when none is given.
+
+    Attributes
+    ----------
+    records
+        every step's record, in order.
+    checkpoint_steps
+        the steps checkpointed so far, ascending.
+    formed_at
+        the first step whose record shows an induction head, or None.
+    status
+        "running" until :meth:`run` ends, then "finished", "interrupted" (a stop
+        request, Ctrl+C or an error) or "diverged".
+    message
+        why a diverged run stopped (the trainer's explanation).
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        *,
+        writer: RunWriter | None = None,
+        weights: Weights | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.config = config
+        self.trainer = Trainer(config, weights)
+        self.writer = writer
+        self.stop_event = stop if stop is not None else threading.Event()
+        self.records: list[StepRecord] = []
+        self.checkpoint_steps: list[int] = []
+        self.formed_at: int | None = None
+        self.status: Status = "running"
+        self.message = ""
+        # whether the trainer's weights are those after a complete step (not the case after
+        # an exception in the middle of one): only whole weights become the final checkpoint
+        self._whole = True
+
+    @property
+    def step(self) -> int:
+        """Steps done so far."""
+        return self.trainer.step_index
+
+    def stop(self) -> None:
+        """End the run after the current step (the final checkpoint is still taken)."""
+        self.stop_event.set()
+
+    def run(self) -> Iterator[Progress]:
+        """Train to ``config.steps`` or a stop request, yielding after every checkpoint and step.
+
+        The first item is the checkpoint of the untrained model; the last one
+        carries the final checkpoint (the last step done, or the last good step
+        after a divergence). An exception from the trainer or the writer (or a
+        KeyboardInterrupt) marks the run "interrupted" and is raised again; the
+        weights may then be half updated, so :meth:`finish` shows the last
+        checkpoint taken.
+        """
+        trainer, config = self.trainer, self.config
+        try:
+            yield Progress(checkpoint=self._checkpoint())
+            while trainer.step_index < config.steps and not self.stop_event.is_set():
+                record = trainer.step()
+                self._add(record)
+                checkpoint = None
+                if trainer.step_index % config.checkpoint_every == 0:
+                    checkpoint = self._checkpoint()
+                yield Progress(record, checkpoint)
+            self.status = "interrupted" if trainer.step_index < config.steps else "finished"
+        except TrainingDiverged as exc:
+            # the trainer has restored the weights after the last good step: they are whole
+            self.status, self.message = "diverged", str(exc)
+        except BaseException:
+            self.status, self._whole = "interrupted", False
+            raise
+        if trainer.step_index not in self.checkpoint_steps:
+            yield Progress(checkpoint=self._checkpoint())
+
+    def run_to_end(self) -> StepRecord | None:
+        """Drive :meth:`run` without looking at the progress; the last record, if any."""
+        for _ in self.run():
+            pass
+        return self.records[-1] if self.records else None
+
+    def finish(self) -> list[Path]:
+        """Close the run folder: the final history and the scenario that opens the model.
+
+        Returns the files written (none without a writer). Call it once the
+        generator has ended, also after an exception; a run abandoned while
+        still "running" is closed as "interrupted".
+        """
+        if self.status == "running":
+            self.status, self._whole = "interrupted", False
+        if self.writer is None:
+            return []
+        if self._whole:
+            return self.writer.finish(self.status, self.trainer.weights, self.trainer.step_index)
+        return self.writer.finish(self.status)
+
+    def finish_quietly(self) -> None:
+        """:meth:`finish`, ignoring a failure: for closing a run while another error is being reported."""
+        with contextlib.suppress(Exception):
+            self.finish()
+
+    # -- steps -------------------------------------------------------------------------------------
+    def _add(self, record: StepRecord) -> None:
+        self.records.append(record)
+        if self.formed_at is None and induction_formed(record):
+            self.formed_at = int(record.step)
+        if self.writer is not None:
+            self.writer.add(record)
+
+    def _checkpoint(self) -> tuple[int, Weights]:
+        step = self.trainer.step_index
+        weights = self.trainer.weights.copy()  # the trainer keeps updating its own
+        if self.writer is not None:
+            self.writer.checkpoint(step, weights)
+        self.checkpoint_steps.append(step)
+        return step, weights

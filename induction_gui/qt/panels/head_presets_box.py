@@ -1,0 +1,152 @@
+"""Head presets: rebuild the focused head's W_Q, W_K, W_V, W_O as a previous-token head, an induction head, ...
+
+Each preset is one undo step (a macro of the weight commands that change
+something); "Reset head to scenario" restores the head's weights and
+experiments from a snapshot taken when the scenario was opened. The
+constructions themselves are the engine's (:mod:`~induction_gui.engine.head_presets`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QPushButton, QSpinBox, QWidget
+
+from ...engine import HeadOverride, head_presets
+from ...engine.forward import HeadKey
+from ...model.document import Document
+from ..commands import SetOverrideCommand, SetWeightCommand
+
+INDUCTION_TIP = ("Layer ≥ 1: the key reads what an earlier previous-token head wrote (K-composition), the query "
+                 "reads the current token, and OV copies the attended token into its logit.")
+
+
+class HeadPresetsBox(QGroupBox):
+    """Preset buttons for the document's focused head, the random preset's seed, and a status line."""
+
+    def __init__(self, *, document: Document, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
+        super().__init__("Head presets (one undo step each)", parent)
+        self.document = document
+        self.undo_stack = undo_stack
+        self._snapshot: dict[HeadKey, tuple[dict[str, np.ndarray], HeadOverride]] = {}
+        self.take_snapshot()
+        self.preset_buttons: dict[str, QPushButton] = {}
+        pgrid = QGridLayout(self)
+        specs = (
+            ("previous_token", "Previous-token",
+             "QK: key-query alignment through the positional embeddings, so query i attends to i − 1. "
+             "OV: copies the token into free residual directions."),
+            ("induction", "Induction", INDUCTION_TIP),
+            ("identity_copy", "Identity copy", "OV ≈ identity on the token subspace (d_head dims); QK unchanged."),
+            ("zero", "Zero", "All Q, K, V, O weights zero: uniform attention, zero output."),
+            ("random", "Random", "A freshly initialised head (TransformerLens init) from the seed."),
+            ("reset", "Reset head to scenario",
+             "This head's weights and experiments as they were when the scenario was opened."),
+        )
+        for key, text, tip in specs:
+            b = QPushButton(text)
+            b.setToolTip(tip)
+            b.clicked.connect(lambda _checked=False, k=key: self._on_preset_clicked(k))
+            self.preset_buttons[key] = b
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2**31 - 1)
+        self.seed_spin.setPrefix("seed ")
+        self.seed_spin.setToolTip("Seed of the random preset: the same seed gives the same head.")
+        pgrid.addWidget(self.preset_buttons["previous_token"], 0, 0)
+        pgrid.addWidget(self.preset_buttons["induction"], 0, 1)
+        pgrid.addWidget(self.preset_buttons["identity_copy"], 1, 0)
+        pgrid.addWidget(self.preset_buttons["zero"], 1, 1)
+        pgrid.addWidget(self.preset_buttons["random"], 2, 0)
+        pgrid.addWidget(self.seed_spin, 2, 1)
+        pgrid.addWidget(self.preset_buttons["reset"], 3, 0, 1, 2)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.hide()
+        pgrid.addWidget(self.status, 4, 0, 1, 2)
+
+    @property
+    def key(self) -> HeadKey:
+        sel = self.document.selection
+        return sel.layer, sel.head
+
+    def refresh(self, layer: int) -> None:
+        """The induction preset needs an earlier layer to compose with."""
+        self.preset_buttons["induction"].setEnabled(layer >= 1)
+        self.preset_buttons["induction"].setToolTip(
+            INDUCTION_TIP if layer >= 1 else
+            "An induction head needs an earlier layer to K-compose with: choose layer ≥ 1.")
+
+    def show_status(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #b00020; font-weight: bold;" if error else "color: #1b5e20;")
+        self.status.show()
+
+    def take_snapshot(self) -> None:
+        """Copy every head's weights and override, for "Reset head to scenario"."""
+        s = self.document.scenario
+        cfg = s.weights.config
+        self._snapshot = {
+            (layer, head): (head_presets.head_slices(s.weights, layer, head), s.overrides.get((layer, head),
+                                                                                              HeadOverride()))
+            for layer in range(cfg.n_layers)
+            for head in range(cfg.n_heads)
+        }
+
+    def _on_preset_clicked(self, preset: str) -> None:
+        layer, head = self.key
+        weights = self.document.scenario.weights
+        title = self.preset_buttons[preset].text()
+        try:
+            if preset == "reset":
+                self._reset_head()
+                return
+            if preset == "previous_token":
+                slices = head_presets.previous_token(weights, layer, head)
+            elif preset == "induction":
+                slices = head_presets.induction(weights, layer, head, overrides=self.document.scenario.overrides)
+            elif preset == "identity_copy":
+                slices = head_presets.identity_copy(weights, layer, head)
+            elif preset == "random":
+                slices = head_presets.random(weights, layer, head, seed=self.seed_spin.value())
+            else:
+                slices = head_presets.zero(weights, layer, head)
+        except ValueError as exc:
+            self.show_status(str(exc), error=True)
+            return
+        self._apply_slices(slices, f"{title} preset on L{layer}H{head}")
+        note = ""
+        override = self.document.override(self.key)
+        if override.changes_pattern or override.ablation:
+            note = " This head's lecture experiments still apply (see above): clear them to see the preset alone."
+        self.show_status(f"{title} preset applied to L{layer}H{head}.{note}")
+
+    def _apply_slices(self, slices: dict[str, np.ndarray], text: str) -> None:
+        """Set the head's slices as one macro (only parameters that change get a command)."""
+        self.undo_stack.beginMacro(text)
+        try:
+            self._apply_slices_in_macro(slices, text)
+        finally:
+            self.undo_stack.endMacro()
+
+    def _reset_head(self) -> None:
+        layer, head = self.key
+        if (layer, head) not in self._snapshot:
+            self.show_status(f"L{layer}H{head} did not exist when the scenario was opened.", error=True)
+            return
+        slices, override = self._snapshot[(layer, head)]
+        text = f"Reset L{layer}H{head} to the scenario"
+        self.undo_stack.beginMacro(text)
+        try:
+            self._apply_slices_in_macro(slices, text)
+            if self.document.override(self.key) != override:
+                self.undo_stack.push(SetOverrideCommand(self.document, self.key, override, text))
+        finally:
+            self.undo_stack.endMacro()
+        self.show_status(f"L{layer}H{head} is as it was when the scenario was opened.")
+
+    def _apply_slices_in_macro(self, slices: dict[str, np.ndarray], text: str) -> None:
+        layer, head = self.key
+        full = head_presets.apply_head_slices(self.document.scenario.weights, layer, head, slices)
+        for name, array in full.items():
+            if not np.array_equal(array, self.document.scenario.weights[name]):
+                self.undo_stack.push(SetWeightCommand(self.document, name, array, text))

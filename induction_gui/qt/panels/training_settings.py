@@ -1,0 +1,117 @@
+"""The Training dock's settings: a preset and the hyperparameters a learner may change, checked as typed.
+
+Labels, tooltips and ranges come from :data:`~induction_gui.engine.train_config.TRAIN_PARAMS`,
+the table ``induction-gui train --help`` prints too, so the dock and the
+command line describe a setting in the same words.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from ...engine.train_config import DOCK_PARAMS, PRESETS, TRAIN_PARAM, TrainConfig, TrainingConfigError
+
+ERROR_STYLE = "color: #b00020;"
+
+
+class TrainingSettings(QGroupBox):
+    """Preset, hyperparameter spin boxes and the reason the settings are refused, if they are.
+
+    Signals
+    -------
+    changed
+        a setting changed (the validation label is already up to date).
+    """
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Settings", parent)
+        self.preset_combo = QComboBox()
+        for name in PRESETS:
+            self.preset_combo.addItem(name)
+        self.preset_combo.setToolTip(
+            "Start from a preset: default (the phase change in a few hundred steps), slow-motion (a long "
+            "plateau to talk over), tiny (fast), fixed-period (the counter-example: no induction head forms)."
+        )
+        self.spins: dict[str, QSpinBox | QDoubleSpinBox] = {}
+        for name in DOCK_PARAMS:
+            param = TRAIN_PARAM[name]
+            if param.kind is float:
+                spin: QSpinBox | QDoubleSpinBox = QDoubleSpinBox()
+                spin.setDecimals(param.decimals)
+                spin.setRange(0.0, param.hi)
+                spin.setSingleStep(param.step)
+            else:
+                spin = QSpinBox()
+                spin.setRange(0, int(param.hi))
+            spin.setToolTip(param.doc)
+            spin.setKeyboardTracking(False)
+            self.spins[name] = spin
+        self.validation_label = QLabel("")
+        self.validation_label.setWordWrap(True)
+        self.validation_label.setStyleSheet(ERROR_STYLE)
+        self.validation_label.setToolTip("What is wrong with the settings; Start is disabled until it is fixed.")
+
+        form = QFormLayout()
+        form.addRow("Preset", self.preset_combo)
+        for name, spin in self.spins.items():
+            form.addRow(TRAIN_PARAM[name].label, spin)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.validation_label)
+
+        self.fill(PRESETS[self.preset_combo.currentText()])
+        self.preset_combo.currentTextChanged.connect(self._on_preset_changed)
+        for spin in self.spins.values():
+            spin.valueChanged.connect(self.check)
+        self.check()
+
+    def fill(self, config: TrainConfig) -> None:
+        """Show ``config``'s values (without announcing each one)."""
+        for name, spin in self.spins.items():
+            with QSignalBlocker(spin):
+                spin.setValue(getattr(config, name))
+
+    def config(self) -> TrainConfig:
+        """The preset with the edited hyperparameters.
+
+        Raises
+        ------
+        TrainingConfigError
+            naming the first bad field.
+        """
+        changes = {name: TRAIN_PARAM[name].kind(spin.value()) for name, spin in self.spins.items()}
+        config = dataclasses.replace(PRESETS[self.preset_combo.currentText()], **changes)
+        config.validate()
+        return config
+
+    @property
+    def valid(self) -> bool:
+        return not self.validation_label.text()
+
+    def show_problem(self, text: str) -> None:
+        self.validation_label.setText(text)
+        self.validation_label.setVisible(bool(text))
+
+    def set_editable(self, editable: bool) -> None:
+        self.preset_combo.setEnabled(editable)
+        for spin in self.spins.values():
+            spin.setEnabled(editable)
+
+    def _on_preset_changed(self, name: str) -> None:
+        self.fill(PRESETS[name])
+        self.check()
+
+    def check(self) -> None:
+        """Show why the settings are refused (or nothing), and announce the change."""
+        try:
+            self.config()
+        except TrainingConfigError as exc:
+            self.show_problem(str(exc))
+        else:
+            self.show_problem("")
+        self.changed.emit()
