@@ -3,8 +3,9 @@
 A check is a JSON object with a ``kind`` (see :data:`CHECK_KINDS`), never code:
 a lesson file is data a learner may download, and it must not be able to run
 anything. Each kind has a validator, which names the JSON path of a mistake,
-and an evaluator, which reads only the document's scenario, selection and
-results, so the checks are tested without a window.
+and an evaluator in the analysis floor (:mod:`induction_gui.analysis.lesson_checks`),
+which reads the scenario and the analysis's entries, so the checks are tested
+without a window and show the numbers the views show.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .document import DETECTORS, Document
+from .document import DETECTORS
 from .errors import LessonError
 from .fields import child, describe, expect_bool, expect_choice, expect_int, expect_list, expect_number, expect_object
 
@@ -154,133 +155,15 @@ def _validate_all(check: dict, path: str) -> None:
         validate_check(sub, f"{path}.of[{i}]")
 
 
-HeadEvaluator = Callable[[Mapping[str, Any], Document, int, int, str], CheckResult]
-
-
-def _on_head(evaluate: HeadEvaluator) -> Callable[[Mapping[str, Any], Document], CheckResult]:
-    """An evaluator of a check that names a head: a head this model lacks is "not yet", with the reason.
-
-    ``evaluate(check, doc, layer, head, name)`` gets the head's indices and its name ("L1H0").
-    """
-
-    def evaluator(check: Mapping[str, Any], doc: Document) -> CheckResult:
-        cfg = doc.scenario.weights.config
-        layer, head = int(check["layer"]), int(check["head"])
-        if not (0 <= layer < cfg.n_layers and 0 <= head < cfg.n_heads):
-            return CheckResult(False, f"this model has no head L{layer}H{head}")
-        return evaluate(check, doc, layer, head, f"L{layer}H{head}")
-
-    evaluator.__doc__ = evaluate.__doc__
-    return evaluator
-
-
-def _in_bounds(value: float, check: Mapping[str, Any]) -> tuple[bool, str]:
-    parts = []
-    ok = bool(np.isfinite(value))
-    if "min" in check:
-        ok = ok and value >= check["min"]
-        parts.append(f"≥ {check['min']:g}")
-    if "max" in check:
-        ok = ok and value <= check["max"]
-        parts.append(f"≤ {check['max']:g}")
-    return ok, " and ".join(parts)
-
-
-@_on_head
-def _eval_attention(check: Mapping[str, Any], doc: Document, layer: int, h: int, name: str) -> CheckResult:
-    s = doc.scenario
-    q, why = resolve_position(check["query"], s.tokens, s.vocab)
-    if q is None:
-        return CheckResult(False, why)
-    k, why = resolve_position(check["key"], s.tokens, s.vocab)
-    if k is None:
-        return CheckResult(False, why)
-    value = float(doc.results.pattern(layer, h)[q, k])
-    ok, want = _in_bounds(value, check)
-    return CheckResult(ok, f"{name} attends {value:.2f} from position {q} to position {k} (want {want})")
-
-
-@_on_head
-def _eval_score(check: Mapping[str, Any], doc: Document, layer: int, h: int, name: str) -> CheckResult:
-    measure, exclude_bos = check.get("measure", "mul"), bool(check.get("exclude_bos", False))
-    value = float(doc.results.score(check["detector"], measure, exclude_bos)[layer, h])
-    ok, want = _in_bounds(value, check)
-    label = check["detector"].replace("_", " ")
-    return CheckResult(ok, f"{name} {label} score is {value:.2f} (want {want})")
-
-
-@_on_head
-def _eval_ablated(check: Mapping[str, Any], doc: Document, layer: int, h: int, name: str) -> CheckResult:
-    ablation = doc.override((layer, h)).ablation
-    want = check.get("ablation", "any")
-    if ablation is None:
-        return CheckResult(False, f"{name} is not ablated")
-    if want != "any" and ablation != want:
-        return CheckResult(False, f"{name} is {ablation}-ablated (want {want}-ablation)")
-    return CheckResult(True, f"{name} is {ablation}-ablated")
-
-
-@_on_head
-def _eval_key_shift(check: Mapping[str, Any], doc: Document, layer: int, h: int, name: str) -> CheckResult:
-    shift = doc.override((layer, h)).key_shift
-    return CheckResult(shift == check["equals"], f"{name} key shift is {shift} (want {check['equals']})")
-
-
-def _eval_prediction_wrong(check: Mapping[str, Any], doc: Document) -> CheckResult:
-    """Top-1 prediction differs from the actual next token, at a repeated token (or a given position).
-
-    With ``copied`` the wrong guess must be a token that followed an earlier
-    occurrence of the current one: the induction head did its job and the
-    sequence, not the circuit, made it wrong.
-    """
-    s, results = doc.scenario, doc.results
-    tokens = s.tokens
-    n = int(tokens.size)
-    if check["at"] == "repeat":
-        positions = [i for i in range(1, n - 1) if (tokens[:i] == tokens[i]).any()]
-        if not positions:
-            return CheckResult(False, "no token repeats before the last position")
-    else:
-        pos, why = resolve_position(check["at"], tokens, s.vocab)
-        if pos is None:
-            return CheckResult(False, why)
-        if pos >= n - 1:
-            return CheckResult(False, f"position {pos} is the last one: there is no next token to get wrong")
-        positions = [pos]
-    guesses = results.logits.argmax(-1)
-    copied = bool(check.get("copied", False))
-    for i in positions:
-        guess = int(guesses[i])
-        if guess == int(tokens[i + 1]):
-            continue
-        followers = {int(tokens[j + 1]) for j in np.flatnonzero(tokens[:i] == tokens[i])}
-        if copied and guess not in followers:
-            continue
-        return CheckResult(
-            True,
-            f"at position {i} ({s.vocab[tokens[i]]}) the model predicts {s.vocab[guess]}, "
-            f"but {s.vocab[tokens[i + 1]]} comes next",
-        )
-    what = "copied a wrong token" if copied else "predicts wrongly"
-    return CheckResult(False, f"the model never {what} at the {len(positions)} position(s) checked")
-
-
-def _eval_all(check: Mapping[str, Any], doc: Document) -> CheckResult:
-    results = [evaluate(sub, doc) for sub in check["of"]]
-    for r in results:
-        if not r.met:
-            return CheckResult(False, r.detail)
-    return CheckResult(True, "; ".join(r.detail for r in results))
-
-
-# kind -> (validator of the object, evaluator on a document)
-CHECK_KINDS: dict[str, tuple[Callable[[dict, str], None], Callable[[Mapping[str, Any], Document], CheckResult]]] = {
-    "attention": (_validate_attention, _eval_attention),
-    "score": (_validate_score, _eval_score),
-    "ablated": (_validate_ablated, _eval_ablated),
-    "prediction_wrong": (_validate_prediction_wrong, _eval_prediction_wrong),
-    "key_shift": (_validate_key_shift, _eval_key_shift),
-    "all": (_validate_all, _eval_all),
+# kind -> validator of the object (the evaluators, which read numbers, are in the analysis floor:
+# induction_gui.analysis.lesson_checks, with one evaluator for each of these kinds)
+CHECK_KINDS: dict[str, Callable[[dict, str], None]] = {
+    "attention": _validate_attention,
+    "score": _validate_score,
+    "ablated": _validate_ablated,
+    "prediction_wrong": _validate_prediction_wrong,
+    "key_shift": _validate_key_shift,
+    "all": _validate_all,
 }
 
 
@@ -294,15 +177,5 @@ def validate_check(check: object, path: str = "check") -> dict[str, Any]:
     if kind not in CHECK_KINDS:
         known = ", ".join(CHECK_KINDS)
         raise LessonError(child(path, "kind"), f"unknown kind {describe(kind)} (known kinds: {known})")
-    CHECK_KINDS[kind][0](check, path)
+    CHECK_KINDS[kind](check, path)
     return check
-
-
-def evaluate(check: Mapping[str, Any], document: Document) -> CheckResult:
-    """Whether ``document`` (its scenario and results) satisfies ``check`` now.
-
-    Never raises for a valid check: a missing token or head is "not yet" with a reason.
-    """
-    return CHECK_KINDS[check["kind"]][1](check, document)
-
-

@@ -11,12 +11,12 @@ import pytest
 
 from induction_gui.engine import HeadOverride, head_presets
 from induction_gui.analysis import Analysis
+from induction_gui.analysis.lesson_checks import EVALUATORS, evaluate
 from induction_gui.model.document import Document
 from induction_gui.model.lessons import (
     CHECK_KINDS,
     VIEWS,
     LessonError,
-    evaluate,
     lesson_files,
     lesson_from_json,
     lessons_folder,
@@ -144,7 +144,7 @@ def test_all_check_reports_the_first_failure() -> None:
     assert evaluate(check, d).detail == "L0H0 is not ablated"
     d.document.set_override((0, 0), HeadOverride(ablation="zero"))
     assert evaluate(check, d).met
-    assert set(CHECK_KINDS) == {"attention", "score", "ablated", "prediction_wrong", "key_shift", "all"}
+    assert set(CHECK_KINDS) == set(EVALUATORS) == {"attention", "score", "ablated", "prediction_wrong", "key_shift", "all"}
 
 
 # -- broken lesson files --------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from ...engine.override_schema import PARAMS
 from ...engine.forward import HeadKey
 from ...model.document import Document, Selection
 from ...model.events import Change, ModelReplaced, OverridesChanged, TokensChanged, VocabChanged
-from ..commands import SetOverrideCommand, SetWeightCommand
+from ..commands import SetOverrideCommand
 from ..views.heatmap import Heatmap
 from .head_presets_box import HeadPresetsBox
 from .matrix_editor import thinned

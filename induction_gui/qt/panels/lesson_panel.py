@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
 from ...analysis import Analysis, Results
 from ...model.document import Selection
 from ...model.events import Change, ModelReplaced
-from ...model.lessons import CheckResult, Lesson, LessonError, Step, evaluate, lesson_files, load_lesson
+from ...analysis.lesson_checks import evaluate
+from ...model.lessons import CheckResult, Lesson, LessonError, Step, lesson_files, load_lesson
 from ...model.scenario import ScenarioError
 from ..views.circuits_view import PAGE_KEYS, CircuitsView
 
