@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
 from .. import __version__
 from ..model.document import Document
 from ..model.scenario import Scenario, ScenarioError, list_presets, load_scenario, save_scenario
-from . import colormaps
 from . import theme
 from .autosave import Autosaver
 from .panels.sequence_panel import SequencePanel
@@ -50,6 +49,7 @@ from .views.copying_view import CopyingView
 from .views.heads_grid import HeadsGrid
 from .views.metrics_view import MetricsView
 from .views.predictions_view import PredictionsView
+from .widgets import colormaps
 
 APP_NAME = "Induction Head Explorer"
 FILE_FILTER = "Scenario files (*.json);;All files (*)"

@@ -13,8 +13,9 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
 from induction_gui.app import build_gui_parser
-from induction_gui.qt import colormaps, theme
-from induction_gui.qt.views.base import EXPLANATION
+from induction_gui.qt import theme
+from induction_gui.qt.widgets import colormaps
+from induction_gui.qt.widgets.style import EXPLANATION
 from induction_gui.resources import resource_path
 
 PROJECTOR = QSize(1280, 720)

@@ -36,7 +36,7 @@ from ...engine import HeadOverride, head_presets, shift_matrix
 from ...engine.forward import HeadKey
 from ...model.document import Document, Selection
 from ..commands import SetOverrideCommand, SetWeightCommand
-from ..views.heatmap import Heatmap
+from ..widgets.heatmap import Heatmap
 from .matrix_editor import thinned
 
 SCALE_STEPS = 100  # slider ticks per unit of score scale

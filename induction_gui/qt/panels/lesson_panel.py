@@ -32,9 +32,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...model.document import Document, Results, Selection
-from ...model.lessons import CheckResult, Lesson, LessonError, Step, evaluate, lesson_files, load_lesson
+from ...model.lessons import CIRCUITS, CheckResult, Lesson, LessonError, Step, evaluate, lesson_files, load_lesson
 from ...model.scenario import ScenarioError
-from ..views.circuits_view import PAGE_KEYS, CircuitsView
 
 # lesson "view" -> centre tab title (the training view is a dock, not a tab)
 TAB_TITLES: dict[str, str] = {
@@ -309,9 +308,10 @@ class LessonPanel(QWidget):
                 tabs.setCurrentIndex(i)  # builds a lazy view
                 break
         if step.circuit is not None:
-            view = getattr(tabs.currentWidget(), "view", None)
-            if isinstance(view, CircuitsView):
-                view.show_circuit(PAGE_KEYS.index(step.circuit))
+            # the Circuits view's pages are in CIRCUITS order (a test holds the two together)
+            show_circuit = getattr(getattr(tabs.currentWidget(), "view", None), "show_circuit", None)
+            if callable(show_circuit):
+                show_circuit(CIRCUITS.index(step.circuit))
 
     # -- showing a step -------------------------------------------------------------------------
     def _show_step(self) -> None:

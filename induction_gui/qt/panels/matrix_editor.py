@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from ...model.document import Document
 from ..commands import set_weight_cell
-from ..views.heatmap import Heatmap
+from ..widgets.heatmap import Heatmap
 
 _Index = QModelIndex | QPersistentModelIndex
 _POSITIVE = QColor(214, 39, 40)  # the diverging map's red end: tints match the heatmap's hues

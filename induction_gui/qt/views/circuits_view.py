@@ -30,9 +30,10 @@ from ... import engine
 from ...engine.metrics import PREVIOUS_TOKEN_VARIANT
 from ...model.labels import COPYING_FULL_OV, COPYING_OV, FULL_OV_TOP1
 from ...model.document import Document, Results
-from .base import View, mark_explanation
-from .heatmap import Heatmap
-from .plotting import caption, make_plot, qfont, style_heatmap, style_plot
+from ..widgets.heatmap import Heatmap
+from ..widgets.plotting import caption, make_plot, qfont, style_heatmap, style_plot
+from ..widgets.style import mark_explanation
+from .base import View
 
 PAGES = (
     "QK circuit: query token × key token",

@@ -38,8 +38,8 @@ from ...model.document import Document, Results
 from ...model.report import BASELINE_SAMPLES, repeated_block
 from ..workers import Task
 from .base import View
-from .heatmap import Heatmap
-from .plotting import caption, qfont, style_heatmap, tint_cell
+from ..widgets.heatmap import Heatmap
+from ..widgets.plotting import caption, qfont, style_heatmap, tint_cell
 from .predictions_view import DELTA_ROLE, VALUE_ROLE
 
 DETECTOR_COLUMNS = (  # (pattern of labels.DETECTOR_DESCRIPTIONS, column name)

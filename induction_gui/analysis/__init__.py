@@ -1,0 +1,1 @@
+"""Qt-free analysis floor: every number the app shows, declared once, memoized by revision."""
