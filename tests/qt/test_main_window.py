@@ -44,11 +44,11 @@ def test_edit_undo_redo_and_modified_title(make_window) -> None:
     assert doc.scenario.weights[name][0, 0, 0] == 3.5
     assert window.isWindowModified() and "[*]" in window.windowTitle()
     assert doc.latest_results.generation == doc.generation, "the edit was recomputed"
-    window.actions["undo"].trigger()
+    window.action_table["undo"].trigger()
     window.wait_idle()
     np.testing.assert_array_equal(doc.scenario.weights[name], before)
     assert not window.isWindowModified()
-    window.actions["redo"].trigger()
+    window.action_table["redo"].trigger()
     assert doc.scenario.weights[name][0, 0, 0] == 3.5
 
 
@@ -146,14 +146,14 @@ def test_closing_with_unsaved_changes_asks(make_window) -> None:
 def test_pin_shows_differences_after_edits(make_window) -> None:
     window = make_window()
     doc = window.document
-    window.actions["pin"].trigger()
+    window.action_table["pin"].trigger()
     assert doc.pinned is not None and "pinned" in window.pin_label.text()
     window.undo_stack.push(SetOverrideCommand(doc, (0, 0), engine.HeadOverride(ablation="zero")))
     window.wait_idle()
     assert doc.comparable(doc.results)
     diff = doc.results.cache["pattern", 1] - doc.pinned.cache["pattern", 1]
     assert np.abs(diff).max() > 0.5, "ablating the previous-token head moves the induction pattern"
-    window.actions["pin"].trigger()
+    window.action_table["pin"].trigger()
     assert doc.pinned is None
 
 
@@ -224,7 +224,7 @@ def test_soak_random_edits_no_exception_and_bounded_memory(make_window) -> None:
             window.undo_stack.push(SetOverrideCommand(doc, (int(rng.integers(2)), int(rng.integers(2))),
                                                       engine.HeadOverride(score_scale=float(rng.uniform(0, 3)))))
         elif kind == 2:
-            window.actions["undo"].trigger()
+            window.action_table["undo"].trigger()
         else:
             doc.set_selection(layer=int(rng.integers(2)), head=int(rng.integers(2)),
                               query_pos=int(rng.integers(doc.scenario.tokens.size)))
