@@ -150,7 +150,7 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
 
     def _setup_lessons(self) -> None:
         """The course: a Lesson dock (tabbed with the weights), its toggle (Ctrl+L), step_lesson() for PgDn/PgUp."""
-        from .panels.lesson_panel import install_lessons
+        from .panels.lesson_dock import install_lessons
 
         self.lesson_panel = install_lessons(self)
         self.tabifyDockWidget(self.weights_dock, self.lesson_dock)
