@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QUndoStack
@@ -28,7 +29,6 @@ from .file_actions import FileActions
 from .layout import DockLayout, LazyTab
 from .menus import build_menus
 from .panels.sequence_panel import SequencePanel
-from .panels.training_panel import TrainingPanel
 from .panels.weights_panel import WeightsPanel
 from .presentation import Presentation
 from .scheduler import RecomputeScheduler
@@ -42,6 +42,9 @@ from .views.heads_grid import HeadsGrid
 from .views.metrics_view import MetricsView
 from .views.predictions_view import PredictionsView
 from .widgets import colormaps
+
+if TYPE_CHECKING:
+    from .panels.training_panel import TrainingPanel
 
 BASE_FONT_POINTS = 11.0
 
@@ -68,6 +71,7 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         self._font_scale = 1.0
         self._view_presentation = False  # the centre views in their projector layout
         self._theme = theme.DEFAULT_THEME
+        self._training_panel: TrainingPanel | None = None  # built when the Training dock is first shown
         self.presentation = Presentation(self)
         self._setup_actions()
         self._setup_ui()
@@ -118,14 +122,10 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         self.sequence_dock = self._dock("Sequence", "sequence", self.sequence_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.weights_panel = WeightsPanel(doc, self.undo_stack)
         self.weights_dock = self._dock("Weights", "weights", self.weights_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.training_panel = TrainingPanel(doc, self.undo_stack)
-        # the window's own replace resets title, pin and history; unsaved work is asked about first
-        self.training_panel.confirm_replace = lambda: self.maybe_save()
-        self.training_panel.replace_scenario = lambda scenario: self.replace(scenario, None)
-        self.training_panel.show_error = lambda title, message: self.show_error(title, message)
-        # at the bottom: the curves want the window's width; hidden until asked for (View ▸ Training, Ctrl+T)
-        self.training_dock = self._dock("Training", "training", self.training_panel,
-                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        # at the bottom: the curves want the window's width; hidden until asked for (View ▸ Training, Ctrl+T),
+        # and its panel (curves, trainer, run files) is built then, not before the first paint
+        self.training_dock = self._dock("Training", "training", QWidget(), Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.training_dock.visibilityChanged.connect(self._on_training_dock_visibility)
         self.training_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+T"))
         self.training_dock.toggleViewAction().setToolTip(
             "Train the toy model and watch the induction head form (Ctrl+T)")
@@ -144,6 +144,35 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         status.addPermanentWidget(self.pin_label)
         status.addPermanentWidget(self.progress)
         status.addPermanentWidget(self.recompute_label)
+
+    @property
+    def training_panel(self) -> TrainingPanel:
+        """The Training dock's panel, built the first time the dock is shown or the panel is asked for."""
+        return self._ensure_training_panel()
+
+    def _ensure_training_panel(self) -> TrainingPanel:
+        if self._training_panel is None:
+            from .panels.training_panel import TrainingPanel
+
+            panel = self._training_panel = TrainingPanel(self.document, self.undo_stack)
+            # the window's own replace resets title, pin and history; unsaved work is asked about first
+            panel.confirm_replace = lambda: self.maybe_save()
+            panel.replace_scenario = lambda scenario: self.replace(scenario, None)
+            panel.show_error = lambda title, message: self.show_error(title, message)
+            panel.set_font_size(self._font_points)
+            placeholder = self.training_dock.widget()
+            self.training_dock.setWidget(panel)
+            placeholder.deleteLater()
+        return self._training_panel
+
+    def _on_training_dock_visibility(self, visible: bool) -> None:
+        if visible:
+            self._ensure_training_panel()
+
+    def _panels(self) -> list[QWidget]:
+        """The dock panels built so far (the training panel only once it was shown or used)."""
+        panels = [self.sequence_panel, self.weights_panel, self._training_panel, getattr(self, "lesson_panel", None)]
+        return [p for p in panels if p is not None]
 
     def _setup_menus(self) -> None:
         build_menus(self)
@@ -227,7 +256,7 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         self._font_points = points
         for view in self._built_views():  # the others take it when built
             view.set_font_size(points)
-        for panel in (self.sequence_panel, self.weights_panel, self.training_panel):
+        for panel in self._panels():  # a panel built later takes the size then
             set_size = getattr(panel, "set_font_size", None)
             if set_size is not None:
                 set_size(points)
@@ -313,7 +342,7 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         self.scheduler.detach()
         for view in self._built_views():
             view.detach()
-        for panel in (self.sequence_panel, self.weights_panel, self.training_panel, self.lesson_panel):
+        for panel in self._panels():
             detach = getattr(panel, "detach", None)
             if detach is not None:
                 detach()
