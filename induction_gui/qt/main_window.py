@@ -44,6 +44,7 @@ from .views.predictions_view import PredictionsView
 from .widgets import colormaps
 
 if TYPE_CHECKING:
+    from .panels.lesson_panel import LessonPanel
     from .panels.training_panel import TrainingPanel
 
 BASE_FONT_POINTS = 11.0
@@ -169,9 +170,14 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         if visible:
             self._ensure_training_panel()
 
+    @property
+    def lesson_panel(self) -> LessonPanel:
+        """The Lesson dock's panel, built the first time the dock is shown or the panel is asked for."""
+        return self.lesson_dock.panel
+
     def _panels(self) -> list[QWidget]:
-        """The dock panels built so far (the training panel only once it was shown or used)."""
-        panels = [self.sequence_panel, self.weights_panel, self._training_panel, getattr(self, "lesson_panel", None)]
+        """The dock panels built so far (training and lesson panels only once shown or used)."""
+        panels = [self.sequence_panel, self.weights_panel, self._training_panel, self.lesson_dock.built_panel]
         return [p for p in panels if p is not None]
 
     def _setup_menus(self) -> None:
@@ -181,7 +187,7 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         """The course: a Lesson dock (tabbed with the weights), its toggle (Ctrl+L), step_lesson() for PgDn/PgUp."""
         from .panels.lesson_dock import install_lessons
 
-        self.lesson_panel = install_lessons(self)
+        install_lessons(self)
         self.tabifyDockWidget(self.weights_dock, self.lesson_dock)
         self.weights_dock.raise_()
         self.lesson_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+L"))
