@@ -322,3 +322,32 @@ def test_window_is_disposed_before_the_interpreter_shuts_down(qapp, settings, tm
     assert window.close()  # leaves presentation mode, saves the layout, stops the threads
     app_module._dispose(window, qapp)
     assert not shiboken6.isValid(window)
+
+
+def test_action_table_leaves_qwidget_actions_alone(make_window) -> None:
+    """The window's actions by key live in ``action_table``; ``actions()`` stays Qt's method."""
+    window = make_window()
+    assert callable(window.actions)
+    assert window.action_table["undo"] in window.actions() and window.action_table["presentation"] in window.actions()
+
+
+def test_hidden_docks_build_their_panels_when_first_shown(make_window) -> None:
+    """The Training and Lesson panels cost nothing before the first paint; showing a dock builds its panel."""
+    window = make_window()
+    assert window._training_panel is None and window.lesson_dock.built_panel is None
+    window.training_dock.show()
+    window.wait_idle()
+    assert window._training_panel is not None and window.training_panel.isVisible()
+    assert window.training_dock.widget() is window.training_panel
+    window.lesson_dock.raise_()
+    window.wait_idle()
+    panel = window.lesson_dock.built_panel
+    assert panel is not None and panel.isVisible() and window.lesson_panel is panel
+
+
+def test_weight_heatmap_is_built_when_its_tab_is_shown(make_window) -> None:
+    window = make_window()
+    editor = window.weights_panel.editor
+    assert editor._heatmap is None, "the table shows first; the heatmap waits for its tab"
+    editor.tabs.setCurrentIndex(1)
+    np.testing.assert_array_equal(editor.heatmap.data, editor.current_matrix().astype(np.float32))
