@@ -42,6 +42,7 @@ from .views.heads_grid import HeadsGrid
 from .views.metrics_view import MetricsView
 from .views.predictions_view import PredictionsView
 from .widgets import colormaps
+from .widgets.lazy_dock import LazyDock
 
 if TYPE_CHECKING:
     from .panels.lesson_panel import LessonPanel
@@ -72,7 +73,6 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         self._font_scale = 1.0
         self._view_presentation = False  # the centre views in their projector layout
         self._theme = theme.DEFAULT_THEME
-        self._training_panel: TrainingPanel | None = None  # built when the Training dock is first shown
         self.presentation = Presentation(self)
         self._setup_actions()
         self._setup_ui()
@@ -125,8 +125,9 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         self.weights_dock = self._dock("Weights", "weights", self.weights_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         # at the bottom: the curves want the window's width; hidden until asked for (View ▸ Training, Ctrl+T),
         # and its panel (curves, trainer, run files) is built then, not before the first paint
-        self.training_dock = self._dock("Training", "training", QWidget(), Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.training_dock.visibilityChanged.connect(self._on_training_dock_visibility)
+        self.training_dock = LazyDock("Training", self, self._make_training_panel)
+        self.training_dock.setObjectName("dock_training")  # saveState needs object names
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.training_dock)
         self.training_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+T"))
         self.training_dock.toggleViewAction().setToolTip(
             "Train the toy model and watch the induction head form (Ctrl+T)")
@@ -149,26 +150,18 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
     @property
     def training_panel(self) -> TrainingPanel:
         """The Training dock's panel, built the first time the dock is shown or the panel is asked for."""
-        return self._ensure_training_panel()
+        return self.training_dock.content
 
-    def _ensure_training_panel(self) -> TrainingPanel:
-        if self._training_panel is None:
-            from .panels.training_panel import TrainingPanel
+    def _make_training_panel(self) -> TrainingPanel:
+        from .panels.training_panel import TrainingPanel
 
-            panel = self._training_panel = TrainingPanel(self.document, self.undo_stack)
-            # the window's own replace resets title, pin and history; unsaved work is asked about first
-            panel.confirm_replace = lambda: self.maybe_save()
-            panel.replace_scenario = lambda scenario: self.replace(scenario, None)
-            panel.show_error = lambda title, message: self.show_error(title, message)
-            panel.set_font_size(self._font_points)
-            placeholder = self.training_dock.widget()
-            self.training_dock.setWidget(panel)
-            placeholder.deleteLater()
-        return self._training_panel
-
-    def _on_training_dock_visibility(self, visible: bool) -> None:
-        if visible:
-            self._ensure_training_panel()
+        panel = TrainingPanel(self.document, self.undo_stack)
+        # the window's own replace resets title, pin and history; unsaved work is asked about first
+        panel.confirm_replace = lambda: self.maybe_save()
+        panel.replace_scenario = lambda scenario: self.replace(scenario, None)
+        panel.show_error = lambda title, message: self.show_error(title, message)
+        panel.set_font_size(self._font_points)
+        return panel
 
     @property
     def lesson_panel(self) -> LessonPanel:
@@ -177,7 +170,8 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
 
     def _panels(self) -> list[QWidget]:
         """The dock panels built so far (training and lesson panels only once shown or used)."""
-        panels = [self.sequence_panel, self.weights_panel, self._training_panel, self.lesson_dock.built_panel]
+        panels = [self.sequence_panel, self.weights_panel, self.training_dock.built_content,
+                  self.lesson_dock.built_content]
         return [p for p in panels if p is not None]
 
     def _setup_menus(self) -> None:

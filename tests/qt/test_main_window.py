@@ -334,20 +334,12 @@ def test_action_table_leaves_qwidget_actions_alone(make_window) -> None:
 def test_hidden_docks_build_their_panels_when_first_shown(make_window) -> None:
     """The Training and Lesson panels cost nothing before the first paint; showing a dock builds its panel."""
     window = make_window()
-    assert window._training_panel is None and window.lesson_dock.built_panel is None
+    assert window.training_dock.built_content is None and window.lesson_dock.built_content is None
     window.training_dock.show()
     window.wait_idle()
-    assert window._training_panel is not None and window.training_panel.isVisible()
+    assert window.training_dock.built_content is not None and window.training_panel.isVisible()
     assert window.training_dock.widget() is window.training_panel
     window.lesson_dock.raise_()
     window.wait_idle()
-    panel = window.lesson_dock.built_panel
+    panel = window.lesson_dock.built_content
     assert panel is not None and panel.isVisible() and window.lesson_panel is panel
-
-
-def test_weight_heatmap_is_built_when_its_tab_is_shown(make_window) -> None:
-    window = make_window()
-    editor = window.weights_panel.editor
-    assert editor._heatmap is None, "the table shows first; the heatmap waits for its tab"
-    editor.tabs.setCurrentIndex(1)
-    np.testing.assert_array_equal(editor.heatmap.data, editor.current_matrix().astype(np.float32))

@@ -11,52 +11,36 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+from ..widgets.lazy_dock import LazyDock
 
 if TYPE_CHECKING:
     from .lesson_panel import LessonPanel
 
 
-class LessonDock(QDockWidget):
+class LessonDock(LazyDock["LessonPanel"]):
     """The "Lesson" dock of a main window; :attr:`panel` builds the lesson panel on first use."""
 
     def __init__(self, window: QMainWindow) -> None:
-        super().__init__("Lesson", window)
+        super().__init__("Lesson", window, lambda: _make_panel(window), tabbed=True)  # behind the weights
         self.setObjectName("dock_lesson")  # saveState needs object names
-        self._window = window
-        self._panel: LessonPanel | None = None
-        self.setWidget(QWidget())  # stands in for the panel until it is built
-        self.visibilityChanged.connect(self._on_visibility_changed)
 
     @property
     def panel(self) -> LessonPanel:
         """The lesson panel, built the first time the dock is shown or the panel is asked for."""
-        return self._ensure_panel()
+        return self.content
 
-    def _ensure_panel(self) -> LessonPanel:
-        if self._panel is None:
-            from .lesson_panel import LessonPanel
 
-            window = self._window
-            panel = self._panel = LessonPanel(window.document, window.undo_stack, window,
-                                              settings=getattr(window, "settings", None))
-            # in a window, PgDn/PgUp are the window's next/previous-step actions (they call step_lesson);
-            # the panel's own shortcuts would make the keys ambiguous
-            panel.next_shortcut.setEnabled(False)
-            panel.prev_shortcut.setEnabled(False)
-            placeholder = self.widget()
-            self.setWidget(panel)
-            placeholder.deleteLater()
-        return self._panel
+def _make_panel(window: QMainWindow) -> LessonPanel:
+    from .lesson_panel import LessonPanel
 
-    @property
-    def built_panel(self) -> LessonPanel | None:
-        """The panel if it was built, else None (nothing is built by asking)."""
-        return self._panel
-
-    def _on_visibility_changed(self, visible: bool) -> None:
-        if visible:
-            self._ensure_panel()
+    panel = LessonPanel(window.document, window.undo_stack, window, settings=getattr(window, "settings", None))
+    # in a window, PgDn/PgUp are the window's next/previous-step actions (they call step_lesson);
+    # the panel's own shortcuts would make the keys ambiguous
+    panel.next_shortcut.setEnabled(False)
+    panel.prev_shortcut.setEnabled(False)
+    return panel
 
 
 def install_lessons(window: QMainWindow) -> LessonDock:

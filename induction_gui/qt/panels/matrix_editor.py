@@ -7,8 +7,7 @@ largest magnitude, and with it every tint, changed): a table cell costs a
 Python call per role, and a full repaint of the visible cells ~10 ms.
 Typing a number pushes an undoable command; text that is not a finite number
 is refused in :meth:`.matrix_model.MatrixModel.setData`, never reaches the document, and the
-editor says why in a red line under the table (and a tooltip at the cell). The
-heatmap is built when its tab is first shown.
+editor says why in a red line under the table (and a tooltip at the cell).
 """
 
 from __future__ import annotations
@@ -78,18 +77,14 @@ class MatrixEditor(QWidget):
         self.table.setToolTip("Exact values. Double-click a cell (or select it and type) to change it; "
                               "Enter applies, Escape cancels, Ctrl+Z undoes.")
 
-        # the heatmap is built when its tab is first shown (or asked for): a pyqtgraph canvas
-        # costs start-up time, and the table is what the dock shows first
-        self._heatmap: Heatmap | None = None
-        self._heatmap_page = QWidget()
-        page_layout = QVBoxLayout(self._heatmap_page)
-        page_layout.setContentsMargins(0, 0, 0, 0)
+        self.heatmap = Heatmap(signed=True)
+        self.heatmap.setToolTip("The same matrix as colours: red positive, blue negative, white zero. "
+                                "Click a cell to edit it in the table.")
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self.table, "Numbers")
-        self.tabs.addTab(self._heatmap_page, "Heatmap")
+        self.tabs.addTab(self.heatmap, "Heatmap")
         self.tabs.setDocumentMode(True)
-        self.tabs.currentChanged.connect(self._on_tab_changed)
 
         self.caption = QLabel()
         self.caption.setWordWrap(True)
@@ -108,27 +103,8 @@ class MatrixEditor(QWidget):
 
         self.model.edit_requested.connect(self._on_edit_requested)
         self.model.refused.connect(self._on_refused)
-
-    @property
-    def heatmap(self) -> Heatmap:
-        """The signed heatmap of the slice, built (and filled) the first time it is shown or asked for."""
-        return self._ensure_heatmap()
-
-    def _ensure_heatmap(self) -> Heatmap:
-        if self._heatmap is None:
-            heatmap = self._heatmap = Heatmap(signed=True)
-            heatmap.setToolTip("The same matrix as colours: red positive, blue negative, white zero. "
-                               "Click a cell to edit it in the table.")
-            heatmap.clicked.connect(self._on_heatmap_clicked)
-            heatmap.hovered.connect(self._on_heatmap_hovered)
-            self._heatmap_page.layout().addWidget(heatmap)
-            if self._name is not None:
-                self._draw_heatmap(self.model.matrix, labels_changed=True)
-        return self._heatmap
-
-    def _on_tab_changed(self, index: int) -> None:
-        if self.tabs.widget(index) is self._heatmap_page:
-            self._ensure_heatmap()
+        self.heatmap.clicked.connect(self._on_heatmap_clicked)
+        self.heatmap.hovered.connect(self._on_heatmap_hovered)
 
     # -- what to show ----------------------------------------------------------------------------
     @property
@@ -156,6 +132,7 @@ class MatrixEditor(QWidget):
         self._labels = (list(row_labels), list(col_labels), row_title, col_title)
         self.caption.setText(caption)
         self.caption.setVisible(bool(caption))
+        self.heatmap.set_axis_labels(col_title, row_title)
         self.error.hide()
         self.refresh(labels_changed=True)
 
@@ -177,19 +154,11 @@ class MatrixEditor(QWidget):
         data = np.array(current, copy=True)  # [rows, cols], a snapshot the table may keep
         rows, cols, row_title, col_title = self._labels
         self.model.set_matrix(data, rows, cols, row_title, col_title)
-        if self._heatmap is not None:  # else drawn when first shown
-            self._draw_heatmap(data, labels_changed)
-
-    def _draw_heatmap(self, data: np.ndarray, labels_changed: bool) -> None:
-        """The slice ``data`` [rows, cols] on the heatmap; its axes too when the labels changed."""
-        rows, cols, row_title, col_title = self._labels
-        heatmap = self.heatmap
         if labels_changed:
-            heatmap.set_axis_labels(col_title, row_title)
-            heatmap.set_data(data, row_labels=thinned(rows, HEATMAP_ROW_LABELS),
-                             col_labels=thinned(cols, HEATMAP_COL_LABELS), what="weights")
+            self.heatmap.set_data(data, row_labels=thinned(rows, HEATMAP_ROW_LABELS),
+                                  col_labels=thinned(cols, HEATMAP_COL_LABELS), what="weights")
         else:
-            heatmap.set_data(data, what="weights")
+            self.heatmap.set_data(data, what="weights")
 
     # -- slots ----------------------------------------------------------------------------------------
     def _on_edit_requested(self, row: int, col: int, value: float) -> None:
