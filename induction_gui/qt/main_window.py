@@ -161,6 +161,8 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         panel.replace_scenario = lambda scenario: self.replace(scenario, None)
         panel.show_error = lambda title, message: self.show_error(title, message)
         panel.set_font_size(self._font_points)
+        if self._theme != theme.DEFAULT_THEME:  # as set_theme did to the canvases built before it
+            theme.apply_plot_theme(panel, self._theme)
         return panel
 
     @property
