@@ -6,7 +6,8 @@ recompute forced synchronous and the paint forced by ``repaint()`` of each
 visible view, then pending paints of the rest (the weights table) flushed by
 ``processEvents``; default layout, 2 layers × 4 heads, d_model 64. ``startup_to_first_paint_s``: a fresh
 process until the window has painted once, next to the same for a bare
-PySide6 + pyqtgraph window with one ImageItem, measured in the same run.
+PySide6 + pyqtgraph window with one ImageItem, measured in the same run
+(registered on its own as ``startup``: ``python -m bench --only startup``).
 """
 
 from __future__ import annotations
@@ -135,6 +136,12 @@ def bench_gui(quick: bool) -> dict[str, Metric]:
         times = _edit_to_paint(n_ctx, n)
         out[f"gui_edit_to_paint_p95_ms_T{n_ctx}"] = Metric(float(np.percentile(times, 95)), "ms", target)
         out[f"gui_edit_to_paint_median_ms_T{n_ctx}"] = Metric(float(np.median(times)), "ms")
+    return out
+
+
+@register("startup")
+def bench_startup(quick: bool) -> dict[str, Metric]:
+    out: dict[str, Metric] = {}
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     with tempfile.TemporaryDirectory() as tmp:
         env["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")

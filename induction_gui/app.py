@@ -42,12 +42,15 @@ def build_gui_parser() -> argparse.ArgumentParser:
 
 def run_gui(args: argparse.Namespace) -> int:
     """Start Qt, open the scenario, and run the event loop (or take a screenshot)."""
+    # The Qt-free floors first: once PySide6 is loaded, every later import passes through
+    # its import hook (which reads each module's source), so NumPy, the engine and the
+    # model load faster before it.
+    from .model.document import Document
+    from .model.scenario import ScenarioError, load_scenario
+
     import PySide6  # noqa: F401  # before pyqtgraph, so it binds to PySide6
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication, QMessageBox
-
-    from .model.document import Document
-    from .model.scenario import ScenarioError, load_scenario
 
     QCoreApplication.setOrganizationName("InductionHeadExplorer")
     QCoreApplication.setApplicationName("induction-gui")

@@ -14,12 +14,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, QByteArray, QObject, Qt, Signal
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QComboBox, QMainWindow
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QDockWidget
-
-    from .main_window import MainWindow
 
 DEFAULT_FONT_SCALE = 1.6  # ~18 pt: readable at 1280x720 from the back of a classroom
 PRESENTATION_COLORMAP = "cividis"  # high contrast on washed-out projectors, and colour-blind safe
@@ -50,11 +48,19 @@ class _Saved:
 
 
 class Presentation(QObject):
-    """Enters and leaves presentation mode on a main window; ``active`` says which."""
+    """Enters and leaves presentation mode on a main window; ``active`` says which.
+
+    The window is the app's main window, not imported here (it imports this
+    module): besides ``QMainWindow`` it offers ``settings``, ``tabs``,
+    ``attention_splitter``, ``action_table``, ``font_scale``, ``colormap``,
+    ``set_font_scale``, ``set_colormap``, ``set_view_presentation`` and the
+    ``sequence_dock``, ``weights_dock`` (and maybe ``lesson_dock``,
+    ``training_dock``, ``lesson_panel``, ``training_panel``, ``step_lesson``).
+    """
 
     changed = Signal(bool)
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
         self.window = window
         self.active = False
@@ -71,8 +77,8 @@ class Presentation(QObject):
             geometry=w.saveGeometry(),
             window_state=w.windowState(),
             docks={name: self._dock(name).isVisible() for name in HIDDEN_DOCKS},
-            font_scale=w._font_scale,
-            colormap=w._colormap,
+            font_scale=w.font_scale,
+            colormap=w.colormap,
             status_bar=w.statusBar().isVisible(),
             dock_layout=w.saveState(),
             bottom_right_corner=w.corner(Qt.Corner.BottomRightCorner),
@@ -218,7 +224,7 @@ class Presentation(QObject):
         return getattr(self.window, name)
 
     def _sync_actions(self) -> None:
-        actions = self.window.actions
+        actions = self.window.action_table
         if "presentation" in actions:
             actions["presentation"].setChecked(self.active)
         if "leave_presentation" in actions:

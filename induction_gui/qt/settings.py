@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
+APP_NAME = "Induction Head Explorer"  # window titles and dialogs
 ORGANIZATION = "InductionHeadExplorer"
 APPLICATION = "induction-gui"
 MAX_RECENT = 8

@@ -24,7 +24,7 @@ from induction_gui.qt.views.attention_view import AttentionView
 from induction_gui.qt.views.base import View
 from induction_gui.qt.views.copying_view import CopyingView
 from induction_gui.qt.views.heads_grid import FOCUS_WIDTH, HeadsGrid
-from induction_gui.qt.views.heatmap import Heatmap
+from induction_gui.qt.widgets.heatmap import Heatmap
 
 VIEWS: list[type[View]] = [AttentionView, HeadsGrid, CopyingView]
 

@@ -44,11 +44,11 @@ def test_edit_undo_redo_and_modified_title(make_window) -> None:
     assert doc.scenario.weights[name][0, 0, 0] == 3.5
     assert window.isWindowModified() and "[*]" in window.windowTitle()
     assert window.analysis.latest_results.generation == doc.generation, "the edit was recomputed"
-    window.actions["undo"].trigger()
+    window.action_table["undo"].trigger()
     window.wait_idle()
     np.testing.assert_array_equal(doc.scenario.weights[name], before)
     assert not window.isWindowModified()
-    window.actions["redo"].trigger()
+    window.action_table["redo"].trigger()
     assert doc.scenario.weights[name][0, 0, 0] == 3.5
 
 
@@ -146,14 +146,14 @@ def test_closing_with_unsaved_changes_asks(make_window) -> None:
 def test_pin_shows_differences_after_edits(make_window) -> None:
     window = make_window()
     doc = window.document
-    window.actions["pin"].trigger()
+    window.action_table["pin"].trigger()
     assert window.analysis.pinned is not None and "pinned" in window.pin_label.text()
     window.undo_stack.push(SetOverrideCommand(doc, (0, 0), engine.HeadOverride(ablation="zero")))
     window.wait_idle()
     assert window.analysis.comparable(window.analysis.results)
     diff = window.analysis.results.cache["pattern", 1] - window.analysis.pinned.results.cache["pattern", 1]
     assert np.abs(diff).max() > 0.5, "ablating the previous-token head moves the induction pattern"
-    window.actions["pin"].trigger()
+    window.action_table["pin"].trigger()
     assert window.analysis.pinned is None
 
 
@@ -225,7 +225,7 @@ def test_soak_random_edits_no_exception_and_bounded_memory(make_window) -> None:
             window.undo_stack.push(SetOverrideCommand(doc, (int(rng.integers(2)), int(rng.integers(2))),
                                                       engine.HeadOverride(score_scale=float(rng.uniform(0, 3)))))
         elif kind == 2:
-            window.actions["undo"].trigger()
+            window.action_table["undo"].trigger()
         else:
             doc.set_selection(layer=int(rng.integers(2)), head=int(rng.integers(2)),
                               query_pos=int(rng.integers(doc.scenario.tokens.size)))
@@ -321,3 +321,24 @@ def test_window_is_disposed_before_the_interpreter_shuts_down(qapp, settings, tm
     assert window.close()  # leaves presentation mode, saves the layout, stops the threads
     app_module._dispose(window, qapp)
     assert not shiboken6.isValid(window)
+
+
+def test_action_table_leaves_qwidget_actions_alone(make_window) -> None:
+    """The window's actions by key live in ``action_table``; ``actions()`` stays Qt's method."""
+    window = make_window()
+    assert callable(window.actions)
+    assert window.action_table["undo"] in window.actions() and window.action_table["presentation"] in window.actions()
+
+
+def test_hidden_docks_build_their_panels_when_first_shown(make_window) -> None:
+    """The Training and Lesson panels cost nothing before the first paint; showing a dock builds its panel."""
+    window = make_window()
+    assert window.training_dock.built_content is None and window.lesson_dock.built_content is None
+    window.training_dock.show()
+    window.wait_idle()
+    assert window.training_dock.built_content is not None and window.training_panel.isVisible()
+    assert window.training_dock.widget() is window.training_panel
+    window.lesson_dock.raise_()
+    window.wait_idle()
+    panel = window.lesson_dock.built_content
+    assert panel is not None and panel.isVisible() and window.lesson_panel is panel

@@ -13,8 +13,9 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
 from induction_gui.app import build_gui_parser
-from induction_gui.qt import colormaps, theme
-from induction_gui.qt.views.base import EXPLANATION
+from induction_gui.qt import theme
+from induction_gui.qt.widgets import colormaps
+from induction_gui.qt.widgets.style import EXPLANATION
 from induction_gui.resources import resource_path
 
 PROJECTOR = QSize(1280, 720)
@@ -36,7 +37,7 @@ def test_f11_enters_and_leaves_presentation(make_window, qtbot) -> None:
     assert window.sequence_dock.isVisible() and window.weights_dock.isVisible()
 
     qtbot.keyClick(window, Qt.Key.Key_F11)
-    assert window.presentation.active and window.actions["presentation"].isChecked()
+    assert window.presentation.active and window.action_table["presentation"].isChecked()
     assert not window.sequence_dock.isVisible() and not window.weights_dock.isVisible()
     assert window._font_scale == pytest.approx(1.6)
     assert window._colormap == "cividis"
@@ -48,13 +49,13 @@ def test_f11_enters_and_leaves_presentation(make_window, qtbot) -> None:
     assert window.settings.get("view/colormap") == "viridis"
 
     qtbot.keyClick(window, Qt.Key.Key_Escape)
-    assert not window.presentation.active and not window.actions["presentation"].isChecked()
+    assert not window.presentation.active and not window.action_table["presentation"].isChecked()
     assert window.sequence_dock.isVisible() and window.weights_dock.isVisible()
     assert window._font_scale == pytest.approx(1.0)
     assert window._colormap == "viridis"
     assert not window.windowState() & Qt.WindowState.WindowFullScreen
     assert window.statusBar().isVisible()
-    assert not window.actions["leave_presentation"].isEnabled(), "Esc is free again outside the mode"
+    assert not window.action_table["leave_presentation"].isEnabled(), "Esc is free again outside the mode"
 
 
 def test_toggle_restores_hidden_dock_and_keeps_high_contrast_choice(make_window) -> None:
@@ -91,8 +92,8 @@ def test_page_down_steps_lesson_when_there_is_one(make_window, monkeypatch: pyte
     steps: list[int] = []
     monkeypatch.setattr(window, "step_lesson", steps.append, raising=False)
     window.tabs.setCurrentIndex(0)
-    window.actions["next_step"].trigger()
-    window.actions["previous_step"].trigger()
+    window.action_table["next_step"].trigger()
+    window.action_table["previous_step"].trigger()
     assert steps == [1, -1]
     assert window.tabs.currentIndex() == 0, "lessons decide what is shown"
 

@@ -53,7 +53,7 @@ def test_build_the_circuit_from_head_presets_then_break_it(make_window, qtbot) -
     qtbot.mouseClick(controls.ablate_buttons["zero"], Qt.MouseButton.LeftButton)
     window.wait_idle()
     assert _induction_score(window) < built - 0.3, "ablating the previous-token head breaks induction"
-    window.actions["undo"].trigger()
+    window.action_table["undo"].trigger()
     window.wait_idle()
     assert abs(_induction_score(window) - built) < 1e-6
 
@@ -66,6 +66,6 @@ def test_build_the_circuit_from_head_presets_then_break_it(make_window, qtbot) -
 
     # undo everything: back to the random model
     while window.undo_stack.canUndo():
-        window.actions["undo"].trigger()
+        window.action_table["undo"].trigger()
     window.wait_idle()
     assert _induction_score(window) < 0.3

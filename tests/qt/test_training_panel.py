@@ -361,7 +361,7 @@ def test_window_training_dock(qtbot, make_window, tmp_path: Path) -> None:
     assert toggle.shortcut().toString() == "Ctrl+T"
     toggle.trigger()
     assert dock.isVisible()
-    assert window.actions["open_run"] in window.menuBar().actions()[0].menu().actions()
+    assert window.action_table["open_run"] in window.menuBar().actions()[0].menu().actions()
 
     panel = window.training_panel
     panel.preset_combo.setCurrentText("tiny")

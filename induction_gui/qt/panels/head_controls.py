@@ -38,7 +38,7 @@ from ...engine.forward import HeadKey
 from ...model.document import Document, Selection
 from ...model.events import Change, ModelReplaced, OverridesChanged, TokensChanged, VocabChanged
 from ..commands import SetOverrideCommand
-from ..views.heatmap import Heatmap
+from ..widgets.heatmap import Heatmap
 from .head_presets_box import HeadPresetsBox
 from .matrix_editor import thinned
 

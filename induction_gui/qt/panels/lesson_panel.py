@@ -5,6 +5,8 @@ under discussion, so a learner (or a teacher at the projector) never has to
 hunt for it. A step's task is re-checked on every new result, so the "✓ done"
 appears the moment the learner's edit works, whichever panel it was made in.
 Progress is remembered per lesson: closing the app mid-course is normal.
+:func:`~induction_gui.qt.panels.lesson_dock.install_lessons` puts the panel in
+the main window.
 """
 
 from __future__ import annotations
@@ -18,12 +20,10 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
-    QDockWidget,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMenu,
     QPushButton,
     QSizePolicy,
     QTextBrowser,
@@ -32,12 +32,11 @@ from PySide6.QtWidgets import (
 )
 
 from ...analysis import Analysis, Results
+from ...analysis.lesson_checks import evaluate
 from ...model.document import Selection
 from ...model.events import Change, ModelReplaced
-from ...analysis.lesson_checks import evaluate
-from ...model.lessons import CheckResult, Lesson, LessonError, Step, lesson_files, load_lesson
+from ...model.lessons import CIRCUITS, CheckResult, Lesson, LessonError, Step, lesson_files, load_lesson
 from ...model.scenario import ScenarioError
-from ..views.circuits_view import PAGE_KEYS, CircuitsView
 
 # lesson "view" -> centre tab title (the training view is a dock, not a tab)
 TAB_TITLES: dict[str, str] = {
@@ -314,9 +313,10 @@ class LessonPanel(QWidget):
                 tabs.setCurrentIndex(i)  # builds a lazy view
                 break
         if step.circuit is not None:
-            view = getattr(tabs.currentWidget(), "view", None)
-            if isinstance(view, CircuitsView):
-                view.show_circuit(PAGE_KEYS.index(step.circuit))
+            # the Circuits view's pages are in CIRCUITS order (a test holds the two together)
+            show_circuit = getattr(getattr(tabs.currentWidget(), "view", None), "show_circuit", None)
+            if callable(show_circuit):
+                show_circuit(CIRCUITS.index(step.circuit))
 
     # -- showing a step -------------------------------------------------------------------------
     def _show_step(self) -> None:
@@ -411,37 +411,3 @@ class LessonPanel(QWidget):
         if r is None:
             return ""
         return ("✓ done — " if r.met else "not yet — ") + r.detail
-
-
-def install_lessons(window: QMainWindow) -> LessonPanel:
-    """Add the Lesson dock, its View-menu toggle and ``window.step_lesson(delta)`` to a main window.
-
-    Uses only the window's public API, so the window module need not know about lessons.
-    """
-    panel = LessonPanel(window.analysis, window.undo_stack, window, settings=getattr(window, "settings", None))
-    dock = QDockWidget("Lesson", window)
-    dock.setObjectName("dock_lesson")  # saveState needs object names
-    dock.setWidget(panel)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    toggle = dock.toggleViewAction()
-    toggle.setToolTip("Show or hide the guided lesson")
-    view_menu = next(
-        (a.menu() for a in window.menuBar().actions()
-         if isinstance(a.menu(), QMenu) and a.text().replace("&", "") == "View"),
-        None,
-    )
-    if view_menu is not None:
-        view_menu.addAction(toggle)
-
-    def step_lesson(delta: int) -> bool:
-        """Move the lesson by ``delta`` steps (PgDn/PgUp in presentation mode)."""
-        return panel.step(delta)
-
-    # in a window, PgDn/PgUp are the window's next/previous-step actions (they call step_lesson);
-    # the panel's own shortcuts would make the keys ambiguous
-    panel.next_shortcut.setEnabled(False)
-    panel.prev_shortcut.setEnabled(False)
-    window.step_lesson = step_lesson  # type: ignore[attr-defined]
-    window.lesson_panel = panel  # type: ignore[attr-defined]
-    window.lesson_dock = dock  # type: ignore[attr-defined]
-    return panel

@@ -10,7 +10,9 @@ own widgets, and ``_typing`` while a keystroke's command is being pushed (so the
 text the learner is typing is never rewritten under the cursor).
 
 What typed text means and how a generator fits its sequence to the model is
-Qt-free (:mod:`induction_gui.model.sequence_edit`); the generator's widgets are
+Qt-free (:mod:`induction_gui.model.sequence_edit`); the text editor is in
+:mod:`~induction_gui.qt.panels.sequence_text`, the Tokens box in
+:mod:`~induction_gui.qt.panels.token_list` and the generator's widgets are
 :class:`~induction_gui.qt.panels.generator_form.GeneratorForm`.
 """
 
@@ -20,33 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
-from PySide6.QtCore import QEvent, QModelIndex, Qt, Signal
-from PySide6.QtGui import (
-    QCloseEvent,
-    QFocusEvent,
-    QFont,
-    QFontDatabase,
-    QKeyEvent,
-    QKeySequence,
-    QResizeEvent,
-    QTextLayout,
-    QTextOption,
-    QUndoStack,
-)
-from PySide6.QtWidgets import (
-    QComboBox,
-    QFrame,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QPlainTextEdit,
-    QPushButton,
-    QScrollArea,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QCloseEvent, QFont, QFontDatabase, QUndoStack
+from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from ...engine import sequences
 from ...engine.sequences import GeneratedSequence
@@ -55,147 +32,16 @@ from ...model.document import Document, Selection
 from ...model.events import Change, ModelReplaced, TokensChanged, VocabChanged
 from ...model.scenario import Scenario
 from ...model.sequence_edit import GeneratorSpec, Parsed, focus_position, parse_sequence
-from ..commands import SET_TOKENS_ID, SetModelStateCommand, SetTokensCommand
-from .generator_form import ERROR_COLOR, GeneratorForm, button, message_label, show_message
-
-# A merge id of its own: keystrokes must merge only with keystrokes of the same burst,
-# never with another panel's merging SetTokensCommand (which uses SET_TOKENS_ID).
-_TYPING_ID = SET_TOKENS_ID + 0x10000
-_INVALID_FRAME = f"QPlainTextEdit {{ border: 2px solid {ERROR_COLOR}; border-radius: 3px; }}"
-_VALID_FRAME = "QPlainTextEdit { border: 2px solid palette(mid); border-radius: 3px; }"
-
-
-def shown_token(word: str) -> str:
-    """A token as the list shows it: spaces and line breaks made visible (chars mode)."""
-    return word.replace(" ", "␣").replace("\n", "⏎").replace("\t", "⇥") or "∅"
-
-
-# -- small widgets -------------------------------------------------------------------------------
-
-
-class _SequenceEdit(QPlainTextEdit):
-    """The sequence as text; Enter and focus-out end a typing burst, Ctrl+Z undoes the document.
-
-    Ctrl+Z / Ctrl+Shift+Z are taken from the text box's own undo (which would
-    undo characters behind the document's back) and handed to the window's
-    undo stack, so undo means the same thing everywhere.
-    """
-
-    committed = Signal()  # Enter or focus-out: the typing burst ends
-    undo_requested = Signal()
-    redo_requested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setUndoRedoEnabled(False)
-        self.setTabChangesFocus(True)
-        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-        self.textChanged.connect(self.fit_height)
-
-    def fit_height(self, min_lines: int = 2, max_lines: int = 6) -> None:
-        """As tall as the wrapped text, within limits: a long sequence stays visible without scrolling."""
-        lines = min(max(self._wrapped_lines(), min_lines), max_lines)
-        frame = 2 * self.frameWidth() + 2 * self.document().documentMargin() + 8  # 8: the style-sheet border
-        height = int(self.fontMetrics().lineSpacing() * lines + frame)
-        if self.height() != height:
-            self.setFixedHeight(height)
-
-    def _wrapped_lines(self) -> int:
-        """Lines the text wraps to at the current width, measured here: the editor lays out lazily."""
-        width = self.viewport().width() - 2 * self.document().documentMargin()
-        option = QTextOption()
-        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
-        lines = 0
-        block = self.document().firstBlock()
-        while block.isValid():
-            layout = QTextLayout(block.text(), self.font())
-            layout.setTextOption(option)
-            layout.beginLayout()
-            while (line := layout.createLine()).isValid():
-                line.setLineWidth(max(width, 1.0))
-                lines += 1
-            layout.endLayout()
-            lines += 0 if block.text() else 1
-            block = block.next()
-        return lines
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
-        super().resizeEvent(event)
-        self.fit_height()
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
-            if event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo):
-                event.accept()  # deliver as a key press to us rather than firing a window shortcut twice
-                return True
-        return super().event(event)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.committed.emit()  # a line break means nothing in a token sequence
-        elif event.matches(QKeySequence.StandardKey.Undo):
-            self.undo_requested.emit()
-        elif event.matches(QKeySequence.StandardKey.Redo):
-            self.redo_requested.emit()
-        else:
-            super().keyPressEvent(event)
-
-    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt API
-        super().focusOutEvent(event)
-        self.committed.emit()
-
-
-class _TokenList(QListWidget):
-    """"position: token" rows; Insert, Delete and Alt+Up/Down edit, drag reorders."""
-
-    insert_requested = Signal()
-    delete_requested = Signal()
-    move_requested = Signal(int)  # -1 up, +1 down
-    drag_finished = Signal()  # a drag started here is over (dropped or not)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
-        self.setDragDropMode(QListWidget.DragDropMode.InternalMove)
-        self.setDefaultDropAction(Qt.DropAction.MoveAction)
-        self.setAlternatingRowColors(True)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
-        key, alt = event.key(), bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
-        if key == Qt.Key.Key_Insert:
-            self.insert_requested.emit()
-        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            self.delete_requested.emit()
-        elif alt and key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
-            self.move_requested.emit(-1 if key == Qt.Key.Key_Up else 1)
-        else:
-            super().keyPressEvent(event)
-
-    def startDrag(self, supported: Qt.DropAction) -> None:  # noqa: N802 - Qt API
-        # Returns after the drop, including a move done as insert-then-remove (a style or
-        # Qt version may do that instead of moveRow), so the final order can be read now.
-        super().startDrag(supported)
-        self.drag_finished.emit()
-
-
-class _TypingCommand(SetTokensCommand):
-    """One keystroke's tokens; keystrokes of one burst merge into a single undo step."""
-
-    def __init__(self, document: Document, tokens: np.ndarray, burst: int) -> None:
-        super().__init__(document, tokens, "Type sequence", merge=True)
-        self.burst = burst
-
-    def id(self) -> int:
-        return _TYPING_ID
-
-    def mergeWith(self, other: object) -> bool:  # noqa: N802 - Qt API
-        return isinstance(other, _TypingCommand) and other.burst == self.burst and super().mergeWith(other)
+from ..commands import SetModelStateCommand, SetTokensCommand
+from .generator_form import GeneratorForm, message_label, show_message
+from .sequence_text import INVALID_FRAME, VALID_FRAME, SequenceEdit, TypingCommand
+from .token_list import TokenListEditing
 
 
 # -- the panel ---------------------------------------------------------------------------------------
 
 
-class SequencePanel(QWidget):
+class SequencePanel(TokenListEditing, QWidget):
     """Edit the token sequence: type it, edit it token by token, or generate a test sequence.
 
     Parameters
@@ -251,7 +97,7 @@ class SequencePanel(QWidget):
         box.setToolTip("The sequence as text. Edits apply as you type; Enter ends one undo step.")
         self.text_hint = QLabel()
         self.text_hint.setWordWrap(True)
-        self.text_edit = _SequenceEdit()
+        self.text_edit = SequenceEdit()
         self.text_edit.setToolTip(
             "The sequence as text. Each valid edit applies at once; a burst of typing is one undo step, "
             "ended by Enter or leaving the field. Ctrl+Z undoes the document."
@@ -271,39 +117,6 @@ class SequencePanel(QWidget):
         inner.addWidget(self.error_label)
         inner.addWidget(self.add_words_button)
         return box
-
-    def _build_token_box(self) -> QGroupBox:
-        self.token_box = QGroupBox("Tokens")
-        self.token_box.setToolTip("One row per position. Select a row to make it the query position in every view.")
-        self.token_list = _TokenList()
-        self.token_list.setToolTip(
-            "position: token. Selecting a row focuses that query position. Drag a row to move it; "
-            "Insert adds a copy of the selected token, Delete removes it, Alt+Up/Down moves it."
-        )
-        self.insert_button = button("&Insert", "Insert a copy of the selected token after it (Insert key).")
-        self.delete_button = button("&Delete", "Remove the selected token (Delete key).")
-        self.up_button = button("▲", "Move the selected token one position earlier (Alt+Up).")
-        self.down_button = button("▼", "Move the selected token one position later (Alt+Down).")
-        self.up_button.setAccessibleName("Move token up")
-        self.down_button.setAccessibleName("Move token down")
-        buttons = QHBoxLayout()
-        for b in (self.insert_button, self.delete_button, self.up_button, self.down_button):
-            buttons.addWidget(b)
-        self.token_combo = QComboBox()
-        self.token_combo.setToolTip("Replace the token at the selected position by another word of the vocabulary.")
-        self.token_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.combo_label = QLabel("Tok&en here:")
-        self.combo_label.setBuddy(self.token_combo)
-        row = QHBoxLayout()
-        row.addWidget(self.combo_label)
-        row.addWidget(self.token_combo, 1)
-        self.list_message = message_label()
-        inner = QVBoxLayout(self.token_box)
-        inner.addWidget(self.token_list, 1)
-        inner.addLayout(buttons)
-        inner.addLayout(row)
-        inner.addWidget(self.list_message)
-        return self.token_box
 
     def _build_generator_form(self) -> GeneratorForm:
         """The generator form; its widgets keep their names on the panel, where menus and tests reach them."""
@@ -423,60 +236,6 @@ class SequencePanel(QWidget):
                 self.text_edit.setTextCursor(c)
         self._show_parse_problem(parse_sequence(self.text_edit.toPlainText(), s))
 
-    def _refresh_list(self) -> None:
-        """Rows "position: token"; rows are updated in place so a drop in progress is not disturbed."""
-        s = self.scenario
-        tokens = s.tokens
-        lst = self.token_list
-        n_ctx = s.weights.config.n_ctx
-        self.token_box.setTitle(f"Tokens ({tokens.size} of n_ctx {n_ctx})")
-        width = len(str(max(tokens.size - 1, 0)))
-        with self._writing_widgets():
-            while lst.count() > tokens.size:
-                lst.takeItem(lst.count() - 1)
-            while lst.count() < tokens.size:
-                item = QListWidgetItem()
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
-                lst.addItem(item)
-            for pos, tok in enumerate(tokens.tolist()):
-                item = lst.item(pos)
-                word = s.vocab[tok]
-                label = f"{pos:>{width}}: {shown_token(word)}"
-                if item.text() == label and item.data(Qt.ItemDataRole.UserRole) == tok:
-                    continue  # a keystroke usually changes one row: leave the others alone
-                item.setText(label)
-                item.setData(Qt.ItemDataRole.UserRole, tok)
-                bos = " (the start token)" if s.bos is not None and tok == s.bos else ""
-                item.setToolTip(f"Position {pos}: token {word!r}, id {tok}{bos}")
-            q = self.document.selection.query_pos
-            if lst.currentRow() != q and 0 <= q < lst.count():
-                lst.setCurrentRow(q)
-        self._refresh_buttons()
-
-    def _refresh_buttons(self) -> None:
-        n = self.scenario.tokens.size
-        row = self.token_list.currentRow()
-        self.insert_button.setEnabled(n < self.scenario.weights.config.n_ctx)
-        self.delete_button.setEnabled(n > 1 and row >= 0)
-        self.up_button.setEnabled(row > 0)
-        self.down_button.setEnabled(0 <= row < n - 1)
-        self.token_combo.setEnabled(row >= 0)
-
-    def _refresh_combo_items(self) -> None:
-        with self._writing_widgets():
-            self.token_combo.clear()
-            for i, word in enumerate(self.scenario.vocab):
-                self.token_combo.addItem(shown_token(word), i)
-                self.token_combo.setItemData(i, f"id {i}: {word!r}", Qt.ItemDataRole.ToolTipRole)
-
-    def _refresh_combo_value(self) -> None:
-        row = self.token_list.currentRow()
-        tokens = self.scenario.tokens
-        self.combo_label.setText(f"Tok&en at {row}:" if row >= 0 else "Tok&en here:")
-        if 0 <= row < tokens.size:
-            with self._writing_widgets():
-                self.token_combo.setCurrentIndex(int(tokens[row]))
-
     def _on_selection_changed(self, selection: Selection) -> None:
         if self._syncing:
             return
@@ -496,13 +255,13 @@ class SequencePanel(QWidget):
             return
         self._typing = True
         try:
-            self.undo_stack.push(_TypingCommand(self.document, parsed.tokens, self._burst))
+            self.undo_stack.push(TypingCommand(self.document, parsed.tokens, self._burst))
         finally:
             self._typing = False
 
     def _show_parse_problem(self, parsed: Parsed) -> None:
         show_message(self.error_label, parsed.problem)
-        frame = _INVALID_FRAME if parsed.problem else _VALID_FRAME
+        frame = INVALID_FRAME if parsed.problem else VALID_FRAME
         if self.text_edit.styleSheet() != frame:  # re-polishing on every keystroke would be wasted work
             self.text_edit.setStyleSheet(frame)
         can_add = bool(parsed.unknown) and not parsed.too_long
@@ -533,100 +292,6 @@ class SequencePanel(QWidget):
     def _on_redo_requested(self) -> None:
         self._end_burst()
         self.undo_stack.redo()
-
-    # -- the token list ----------------------------------------------------------------------------------
-    def _on_row_changed(self, row: int) -> None:
-        if self._syncing or row < 0:
-            return
-        with self._writing_widgets():
-            self.document.set_selection(query_pos=row)
-        self._refresh_combo_value()
-        self._refresh_buttons()
-
-    def _on_rows_moved(self, _parent: QModelIndex, start: int, _end: int, _dest: QModelIndex, row: int) -> None:
-        """A drop moved one row: the list already shows the new order; make it the document's."""
-        if not self._syncing:
-            self._apply_list_order(row - 1 if row > start else row)
-
-    def _on_drag_finished(self) -> None:
-        """Catch a drop that reordered rows without ``rowsMoved`` (insert, then remove)."""
-        self._apply_list_order(self.token_list.currentRow())
-
-    def _apply_list_order(self, new_row: int) -> None:
-        lst = self.token_list
-        order = [lst.item(i).data(Qt.ItemDataRole.UserRole) for i in range(lst.count())]
-        if len(order) != self.scenario.tokens.size or any(t is None for t in order):
-            self._refresh_list()  # not a reorder we understand: show the document again
-            return
-        tokens = np.array(order, dtype=np.int64)  # [pos]
-        if np.array_equal(tokens, self.scenario.tokens):
-            return
-        self._push_tokens(tokens, f"Move token to {new_row}")
-        if new_row >= 0:
-            self.document.set_selection(query_pos=new_row)
-
-    def _selected_row(self) -> int:
-        row = self.token_list.currentRow()
-        return row if 0 <= row < self.scenario.tokens.size else -1
-
-    def _copy_for_insert(self, row: int) -> int:
-        """The selected token, or (for none, or the start token) the first token that is not the start token."""
-        s = self.scenario
-        tokens = s.tokens
-        if row >= 0 and (s.bos is None or tokens[row] != s.bos):
-            return int(tokens[row])
-        body = [int(t) for t in tokens if s.bos is None or t != s.bos]
-        if body:
-            return body[0]
-        return next(i for i in range(len(s.vocab)) if i != s.bos)
-
-    def insert_token(self) -> None:
-        """Insert a copy of the selected token after it (at the end if nothing is selected)."""
-        s = self.scenario
-        n_ctx = s.weights.config.n_ctx
-        if s.tokens.size >= n_ctx:
-            show_message(self.list_message,
-                         f"The model's context n_ctx is {n_ctx}: there is no room for another token.")
-            return
-        row = self._selected_row()
-        at = row + 1 if row >= 0 else s.tokens.size
-        tokens = np.insert(s.tokens, at, self._copy_for_insert(row))  # [pos + 1]
-        self._push_tokens(tokens, f"Insert token at {at}")
-        self.document.set_selection(query_pos=at)
-
-    def delete_token(self) -> None:
-        """Remove the selected token (a sequence keeps at least one)."""
-        s = self.scenario
-        row = self._selected_row()
-        if row < 0:
-            return
-        if s.tokens.size <= 1:
-            show_message(self.list_message, "A sequence needs at least one token: the last one cannot be deleted.")
-            return
-        self._push_tokens(np.delete(s.tokens, row), f"Delete token at {row}")
-        self.document.set_selection(query_pos=min(row, s.tokens.size - 1))
-
-    def move_token(self, step: int) -> None:
-        """Move the selected token ``step`` positions (−1 earlier, +1 later)."""
-        row = self._selected_row()
-        to = row + step
-        if row < 0 or not 0 <= to < self.scenario.tokens.size:
-            return
-        tokens = self.scenario.tokens.copy()
-        tokens[row], tokens[to] = tokens[to], tokens[row]
-        self._push_tokens(tokens, f"Move token {row} to {to}")
-        self.document.set_selection(query_pos=to)
-
-    def _on_token_combo_changed(self, index: int) -> None:
-        row = self._selected_row()
-        if self._syncing or row < 0 or index < 0:
-            return
-        new = int(self.token_combo.itemData(index))
-        if new == int(self.scenario.tokens[row]):
-            return
-        tokens = self.scenario.tokens.copy()
-        tokens[row] = new
-        self._push_tokens(tokens, f"Set token {row} to {self.scenario.vocab[new]!r}")
 
     # -- generators ---------------------------------------------------------------------------------------------
     def generate(self) -> None:

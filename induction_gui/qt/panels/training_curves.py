@@ -26,8 +26,8 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 import pyqtgraph as pg
 
-from ..views.base import line_width
-from ..views.plotting import make_plot, qfont, style_plot
+from ..widgets.plotting import make_plot, qfont, style_plot
+from ..widgets.style import line_width
 
 # Okabe–Ito: distinguishable with colour-blindness and on a washed-out projector
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")

@@ -17,13 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QResizeEvent
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 import pyqtgraph as pg
 
 from ...analysis import Analysis, Results
-from .base import View, line_width, mark_explanation
-from .heatmap import TEXT_COLOR, Heatmap, free_width
+from ..widgets.heatmap import TEXT_COLOR, Heatmap, free_width
+from ..widgets.labels import plain_label, set_label_points, show_warnings, warning_label
+from ..widgets.style import line_width, mark_explanation
+from .base import View
 
 # -- what kind of head is it? (shared with the heads grid) --------------------------------------
 
@@ -93,38 +95,6 @@ def head_kinds(results: Results) -> list[list[HeadKind]]:
             row.append(HeadKind(layer, head, s, max(passing, key=passing.__getitem__) if passing else None))
         kinds.append(row)
     return kinds
-
-
-def set_label_points(label: QWidget, points: float, *, bold: bool = False) -> None:
-    """Font size of a QLabel in points (projector-sized text follows the settings)."""
-    font = QFont(label.font())
-    font.setPointSizeF(points)
-    font.setBold(bold)
-    label.setFont(font)
-
-
-def plain_label(text: str = "", *, wrap: bool = True) -> QLabel:
-    """A QLabel that never reads text as HTML: the token ``<s>`` must not turn into strikethrough."""
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(wrap)
-    return label
-
-
-def warning_label() -> QLabel:
-    """A red, wrapped, hidden label for ``results.warnings`` (never swallowed silently)."""
-    label = plain_label()
-    label.setStyleSheet("color: #b00020; font-weight: bold;")
-    label.hide()
-    return label
-
-
-def show_warnings(label: QLabel, warnings: list[str]) -> None:
-    if warnings:
-        label.setText("⚠ Not every number is finite: " + "; ".join(warnings) + ". A weight is too large.")
-        label.show()
-    else:
-        label.hide()
 
 
 # -- the focused row as bars, lined up with the heatmap's key columns ------------------------------

@@ -20,8 +20,8 @@ import pyqtgraph as pg
 from ...analysis import EntryFailed, Pending
 from ...analysis import Analysis, Results
 from .base import View
-from .heatmap import Heatmap
-from .plotting import caption, make_plot, qfont, style_heatmap, style_plot
+from ..widgets.heatmap import Heatmap
+from ..widgets.plotting import caption, make_plot, qfont, style_heatmap, style_plot
 
 LAYER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")  # heads, by layer
 DIRECT_COLOUR, BIAS_COLOUR = "#7f7f7f", "#c7c7c7"

@@ -22,28 +22,13 @@ import pyqtgraph as pg
 
 from ...analysis import Analysis, Pending, Results
 from ...model.document import Selection
+from ..widgets.style import EXPLANATION, line_width, mark_explanation
 
-EXPLANATION = "explanation"  # dynamic property of a widget that explains a view; presentation mode hides it
-BASE_LINE_POINTS = 11.0  # the font size at which lines have their nominal width
+# re-exported: the drawing helpers moved to qt.widgets; a view may still take them from its base
+__all__ = ["View", "mark_explanation", "line_width", "EXPLANATION"]
+
 HEADING_SCALE = 1.35  # a view's heading, relative to its text
 PRESENTATION_HEADING_SCALE = 1.1  # projector fonts are large already; a bigger heading took three lines
-
-
-def mark_explanation(*widgets: QWidget) -> None:
-    """Mark static explanations (captions, hints) that a projector layout leaves to the lesson and the teacher.
-
-    On a 720-row projector every caption line is a line the heatmap loses; the
-    numbers a view shows stay (they carry their variant in the heading or in
-    a tool tip), only the prose goes.
-    """
-    for widget in widgets:
-        widget.setProperty(EXPLANATION, True)
-
-
-def line_width(width: float, points: float) -> float:
-    """A pen width scaled with the font, so lines stay as visible as text on a projector (never thinner)."""
-    return width * max(1.0, points / BASE_LINE_POINTS)
-
 
 
 class View(QWidget):

@@ -29,9 +29,10 @@ import pyqtgraph as pg
 from ...analysis import PREVIOUS_TOKEN_VARIANT
 from ...model.labels import COPYING_FULL_OV, COPYING_OV, FULL_OV_TOP1
 from ...analysis import Analysis, Results
-from .base import View, mark_explanation
-from .heatmap import Heatmap
-from .plotting import caption, make_plot, qfont, style_heatmap, style_plot
+from ..widgets.heatmap import Heatmap
+from ..widgets.plotting import caption, make_plot, qfont, style_heatmap, style_plot
+from ..widgets.style import mark_explanation
+from .base import View
 
 PAGES = (
     "QK circuit: query token × key token",

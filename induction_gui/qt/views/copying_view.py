@@ -19,9 +19,10 @@ from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, Q
 import pyqtgraph as pg
 
 from ...analysis import Analysis, Results
-from .attention_view import plain_label, set_label_points, show_warnings, warning_label
-from .base import View, mark_explanation
-from .heatmap import TEXT_COLOR, Heatmap
+from ..widgets.heatmap import TEXT_COLOR, Heatmap
+from ..widgets.labels import plain_label, set_label_points, show_warnings, warning_label
+from ..widgets.style import mark_explanation
+from .base import View
 
 MAX_BARS = 16  # more tokens than this: the 8 most boosted and the 8 most suppressed
 MAX_COLUMN_TICKS = 12  # component numbers labelled along the heatmap's bottom axis

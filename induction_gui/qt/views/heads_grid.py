@@ -16,7 +16,10 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 import pyqtgraph as pg
 
 from ...analysis import Analysis
-from ..colormaps import colormap, diverging
+from ..widgets.colormaps import colormap, diverging
+from ..widgets.heatmap import TEXT_COLOR, FastImageItem, free_width
+from ..widgets.labels import plain_label, set_label_points, show_warnings, warning_label
+from ..widgets.style import mark_explanation
 from .attention_view import (
     DETECTOR_NAMES,
     KIND_THRESHOLD,
@@ -24,13 +27,8 @@ from .attention_view import (
     HeadKind,
     format_score,
     head_kinds,
-    plain_label,
-    set_label_points,
-    show_warnings,
-    warning_label,
 )
-from .base import View, mark_explanation
-from .heatmap import TEXT_COLOR, FastImageItem, free_width
+from .base import View
 
 FOCUS_COLOR, FOCUS_WIDTH = "#d62728", 5  # the focused head: the same red as the focused query row
 IDLE_PEN = pg.mkPen("#9a9a9a", width=1)

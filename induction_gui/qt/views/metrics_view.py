@@ -36,8 +36,8 @@ from ...analysis import COMPOSITION_MODES, Analysis, EntryFailed, Pending, Resul
 from ...model import labels
 from ...analysis.report import BASELINE_SAMPLES
 from .base import View
-from .heatmap import Heatmap
-from .plotting import caption, qfont, style_heatmap, tint_cell
+from ..widgets.heatmap import Heatmap
+from ..widgets.plotting import caption, qfont, style_heatmap, tint_cell
 from .predictions_view import DELTA_ROLE, VALUE_ROLE
 
 DETECTOR_COLUMNS = (  # (pattern of labels.DETECTOR_DESCRIPTIONS, column name)

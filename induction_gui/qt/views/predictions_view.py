@@ -28,8 +28,8 @@ import pyqtgraph as pg
 from ...model.labels import loss_first_half
 from ...analysis import Analysis, Results
 from .base import View
-from .heatmap import Heatmap
-from .plotting import caption, make_plot, position_ticks, qfont, style_heatmap, style_plot, tint_cell
+from ..widgets.heatmap import Heatmap
+from ..widgets.plotting import caption, make_plot, position_ticks, qfont, style_heatmap, style_plot, tint_cell
 
 TOP_K = 3
 VALUE_ROLE = Qt.ItemDataRole.UserRole  # the number behind a table cell, for tests and export

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 import pyqtgraph as pg
 
-from ..colormaps import DEFAULT_SEQUENTIAL, colormap, diverging
-from .base import line_width
+from .colormaps import DEFAULT_SEQUENTIAL, colormap, diverging
+from .style import line_width
 
 def free_width(label: pg.LabelItem) -> pg.LabelItem:
     """Stop a pyqtgraph LabelItem from forcing its layout column as wide as its text.

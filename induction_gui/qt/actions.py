@@ -1,0 +1,86 @@
+"""The window's actions: one table of key, text, slot, shortcut and tip.
+
+Menus, tests and presentation mode find an action by its key in
+``MainWindow.action_table`` (not ``actions``: that name is ``QWidget.actions()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QKeySequence
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMainWindow
+
+S = QKeySequence.StandardKey
+
+
+def add_action(window: QMainWindow, table: dict[str, QAction], key: str, text: str, slot: Callable[[], object],
+               shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None, tip: str = "") -> QAction:
+    """A window-wide action (its shortcut works wherever the focus is), entered in ``table`` under ``key``."""
+    action = QAction(text, window)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    action.setStatusTip(tip or text.replace("&", ""))
+    action.setToolTip(tip or text.replace("&", ""))
+    action.triggered.connect(slot)
+    table[key] = action
+    window.addAction(action)
+    return action
+
+
+def build_actions(w) -> dict[str, QAction]:  # noqa: ANN001 - the MainWindow (not imported: it imports us)
+    """Every action of the main window ``w``, by key, wired to the window's slots."""
+    table: dict[str, QAction] = {}
+
+    def add(key: str, text: str, slot: Callable[[], object],
+            shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None, tip: str = "") -> QAction:
+        return add_action(w, table, key, text, slot, shortcut, tip)
+
+    add("new", "&New", w.new_document, S.New, "Start again from the default scenario")
+    add("open", "&Open…", w.open_dialog, S.Open, "Open a scenario file")
+    add("save", "&Save", w.save, S.Save, "Save the scenario")
+    add("save_as", "Save &As…", w.save_as_dialog, S.SaveAs, "Save the scenario under a new name")
+    add("export_png", "Export View as &PNG…", lambda: w.export_view_dialog("png"), None,
+        "Save the current view as a picture")
+    add("export_svg", "Export View as S&VG…", lambda: w.export_view_dialog("svg"), None,
+        "Save the current view as a vector drawing")
+    add("export_csv", "Export View &Matrices as CSV…", w.export_matrices_dialog, None,
+        "Save the matrices of the current view as CSV files")
+    add("open_run", "Open &Training Run…", w.open_training_run_dialog, None,
+        "Open a training run folder: its loss curves and checkpoints, without retraining")
+    add("export_script", "Export as Python &Script…", w.export_script_dialog, None,
+        "Save a NumPy-only script that rebuilds this scenario and prints its attention weights "
+        "and copied representations, as the lecture did")
+    add("export_npz", "Export &Cache as NPZ…", w.export_cache_dialog, None,
+        "Save every activation (TransformerLens hook names) as a NumPy .npz file")
+    add("quit", "&Quit", w.close, S.Quit)
+    undo = w.undo_stack.createUndoAction(w, "&Undo")
+    undo.setShortcut(QKeySequence(S.Undo))
+    redo = w.undo_stack.createRedoAction(w, "&Redo")
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    table["undo"], table["redo"] = undo, redo
+    w.addAction(undo)
+    w.addAction(redo)
+    add("pin", "&Pin for Comparison", w.toggle_pin, "Ctrl+P",
+        "Keep the current results; the views then show the difference after edits")
+    table["pin"].setCheckable(True)
+    add("font_bigger", "&Larger Text", lambda: w.set_font_scale(w.font_scale * 1.15), S.ZoomIn)
+    add("font_smaller", "&Smaller Text", lambda: w.set_font_scale(w.font_scale / 1.15), S.ZoomOut)
+    add("font_reset", "&Normal Text Size", lambda: w.set_font_scale(1.0), "Ctrl+0")
+    add("reset_layout", "Reset &Layout", w.reset_layout, None, "Put the docks back where they were")
+    add("about", "&About", w.show_about)
+    for i in range(1, 8):
+        add(f"tab{i}", f"View {i}", lambda i=i: w.tabs.setCurrentIndex(i - 1), f"Ctrl+{i}")
+    add("presentation", "&Presentation Mode", w.presentation.toggle, "F11",
+        "Full screen, large text and a high-contrast colour map for a projector (F11, Esc leaves)")
+    table["presentation"].setCheckable(True)
+    add("leave_presentation", "Leave Presentation Mode", w.presentation.leave, "Esc")
+    table["leave_presentation"].setEnabled(False)  # Esc belongs to the widgets outside the mode
+    add("next_step", "&Next Step", lambda: w.presentation.step(+1), "PgDown",
+        "The next lesson step, or the next view (Page Down)")
+    add("previous_step", "P&revious Step", lambda: w.presentation.step(-1), "PgUp",
+        "The previous lesson step, or the previous view (Page Up)")
+    return table
