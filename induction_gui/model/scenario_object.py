@@ -15,6 +15,7 @@ import numpy as np
 from ..engine.attention import HeadOverride
 from ..engine.config import ModelConfig
 from ..engine.weights import Weights, WeightsError
+from .appearance import SEQUENTIAL_MAPS
 from .errors import ScenarioError
 from .fields import (
     describe,
@@ -31,7 +32,7 @@ from .overrides import HeadKey, check_overrides
 from .tokenizer import TOKENIZERS, Tokenizer, detokenize
 
 
-COLORMAPS: tuple[str, ...] = ("viridis", "cividis", "magma", "inferno", "plasma", "gray")
+COLORMAPS: tuple[str, ...] = tuple(SEQUENTIAL_MAPS)  # the maps the View menu offers, one list for both
 VIEW_FIELDS: tuple[str, ...] = ("layer", "head", "query_pos", "colormap", "show_values")
 
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QP
 
 from .. import __version__
 from ..analysis import Analysis
+from ..model.appearance import BASE_FONT_POINTS, Appearance, Look
 from ..model.document import Document
 from ..model.events import Change, ModelReplaced
 from . import theme
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
     from .panels.lesson_panel import LessonPanel
     from .panels.training_panel import TrainingPanel
 
-BASE_FONT_POINTS = 11.0
 
 
 class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
@@ -74,11 +74,10 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         self.analysis = Analysis(document, executor=self.executor)
         self.scheduler = RecomputeScheduler(self.analysis, self)
         self._lazy_tabs: list[LazyTab] = []
-        self._colormap = colormaps.DEFAULT_SEQUENTIAL
-        self._font_points = BASE_FONT_POINTS
+        # colour map, text size, theme and projector layout: one object every view and heatmap follows
+        self.appearance = Appearance(Look(theme=theme.DEFAULT_THEME))
         self._font_scale = 1.0
-        self._view_presentation = False  # the centre views in their projector layout
-        self._theme = theme.DEFAULT_THEME
+        self._user_colormap = colormaps.DEFAULT_SEQUENTIAL  # the View menu's choice, remembered in the settings
         self.presentation = Presentation(self)
         self._setup_actions()
         self._setup_ui()
@@ -106,8 +105,8 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
     def _setup_ui(self) -> None:
         doc = self.document
         self.setDockNestingEnabled(True)
-        self.attention_view = AttentionView(self.analysis)
-        self.heads_grid = HeadsGrid(self.analysis)
+        self.attention_view = AttentionView(self.analysis, appearance=self.appearance)
+        self.heads_grid = HeadsGrid(self.analysis, appearance=self.appearance)
         attention_tab = self.attention_splitter = QSplitter(Qt.Orientation.Horizontal)
         attention_tab.addWidget(self.attention_view)
         attention_tab.addWidget(self.heads_grid)
@@ -166,9 +165,9 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         panel.confirm_replace = lambda: self.maybe_save()
         panel.replace_scenario = lambda scenario: self.replace(scenario, None)
         panel.show_error = lambda title, message: self.show_error(title, message)
-        panel.set_font_size(self._font_points)
-        if self._theme != theme.DEFAULT_THEME:  # as set_theme did to the canvases built before it
-            theme.apply_plot_theme(panel, self._theme)
+        panel.set_font_size(self.appearance.font_points)
+        if self.appearance.theme != theme.DEFAULT_THEME:  # as set_theme did to the canvases built before it
+            theme.apply_plot_theme(panel, self.appearance.theme)
         return panel
 
     @property
@@ -198,22 +197,19 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         """Layout, font scale, colour map and theme as the user left them."""
         self._restore_layout()
         self.set_font_scale(self.settings.get("view/font_scale"))
-        self.set_colormap(self.settings.get("view/colormap"))
+        self._user_colormap = self.settings.get("view/colormap")
+        self._apply_scenario_colormap()
         self._restore_theme()
 
     # -- centre views ----------------------------------------------------------------------------
     def _make_view(self, cls: type[View]) -> View:
-        view = cls(self.analysis)
-        view.set_colormap(self._colormap)
-        view.set_font_size(self._font_points)
-        view.set_presentation(self._view_presentation)
+        view = cls(self.analysis, appearance=self.appearance)
+        view.sync_appearance()  # built while presenting: starts in the projector layout
         return view
 
     def set_view_presentation(self, on: bool) -> None:
         """Projector layout of the centre views (presentation mode); views built later take it too."""
-        self._view_presentation = on
-        for view in self._built_views():
-            view.set_presentation(on)
+        self.appearance.set(presenting=on)
 
     def _on_tab_changed(self, index: int) -> None:
         page = self.tabs.widget(index)
@@ -237,22 +233,29 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
     @property
     def colormap(self) -> str:
         """Name of the sequential colour map every view uses."""
-        return self._colormap
+        return self.appearance.colormap
 
     @property
     def theme_name(self) -> str:
         """``"light"`` or ``"dark"``."""
-        return self._theme
+        return self.appearance.theme
 
     def set_colormap(self, name: str) -> None:
-        if name not in colormaps.SEQUENTIAL.values():
-            name = colormaps.DEFAULT_SEQUENTIAL
+        """The View menu's colour map: shown everywhere, remembered, and kept in the scenario when saved."""
+        self._show_colormap(name)
+        self._user_colormap = self.appearance.colormap
+        self.settings.set("view/colormap", self.appearance.colormap)
+        if self.document.scenario.view.get("colormap", self.appearance.colormap) != self.appearance.colormap:
+            self.document.set_view_setting("colormap", self.appearance.colormap)
+
+    def _show_colormap(self, name: str) -> None:
+        self.appearance.set(colormap=name)  # an unknown name falls back to the default
         for n, action in self.colormap_actions.items():
-            action.setChecked(n == name)
-        self._colormap = name
-        for view in self._built_views():  # the others take it when built
-            view.set_colormap(name)
-        self.settings.set("view/colormap", name)
+            action.setChecked(n == self.appearance.colormap)
+
+    def _apply_scenario_colormap(self) -> None:
+        """A scenario that names a colour map (``view.colormap``) opens in it; others in the user's choice."""
+        self._show_colormap(self.document.scenario.view.get("colormap", self._user_colormap))
 
     def set_font_scale(self, scale: float) -> None:
         scale = float(min(max(scale, 0.6), 3.0))
@@ -261,9 +264,7 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         font = QFont(self.font())
         font.setPointSizeF(points)
         self.setFont(font)
-        self._font_points = points
-        for view in self._built_views():  # the others take it when built
-            view.set_font_size(points)
+        self.appearance.set(font_points=points)  # views and heatmaps follow
         for panel in self._panels():  # a panel built later takes the size then
             set_size = getattr(panel, "set_font_size", None)
             if set_size is not None:
@@ -279,7 +280,7 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
     def set_theme(self, name: str) -> None:
         """Light or dark palette for the whole application, remembered (see ``theme`` for what follows it)."""
         name = theme.apply_theme(name)
-        self._theme = name
+        self.appearance.set(theme=name)
         for n, action in self.theme_actions.items():
             action.setChecked(n == name)
         theme.apply_plot_theme(self, name)
@@ -301,6 +302,7 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
     def _on_scenario_changed(self, change: Change) -> None:
         if isinstance(change, ModelReplaced):
             self._update_title()
+            self._apply_scenario_colormap()
 
     def _on_recomputed(self, elapsed_ms: float, in_worker: bool) -> None:
         where = " (background)" if in_worker else ""

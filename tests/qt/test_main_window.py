@@ -342,3 +342,27 @@ def test_hidden_docks_build_their_panels_when_first_shown(make_window) -> None:
     window.wait_idle()
     panel = window.lesson_dock.built_content
     assert panel is not None and panel.isVisible() and window.lesson_panel is panel
+
+
+def test_one_appearance_reaches_every_heatmap_and_a_scenarios_colormap_is_applied(make_window, tmp_path) -> None:
+    """View ▸ Colour Map changes every built heatmap; a scenario naming view.colormap opens in it."""
+    from induction_gui.model.scenario import save_scenario
+    from induction_gui.qt.views.circuits_view import CircuitsView
+
+    window = make_window()
+    window.tabs.setCurrentIndex(next(i for i in range(window.tabs.count()) if window.tabs.tabText(i) == "Circuits"))
+    window.wait_idle()
+    circuits = next(v for v in window.views if isinstance(v, CircuitsView))
+    window.colormap_actions["magma"].trigger()
+    assert window.appearance.colormap == "magma" and window.colormap_actions["magma"].isChecked()
+    assert window.attention_view.heatmap._sequential == "magma"
+    assert circuits.pos_attn._sequential == "magma"
+    assert window.settings.get("view/colormap") == "magma"
+
+    scenario = window.document.scenario_for_saving()
+    scenario.view["colormap"] = "cividis"
+    save_scenario(scenario, tmp_path / "cividis.json")
+    assert window.open_path(tmp_path / "cividis.json")
+    assert window.appearance.colormap == "cividis" and window.colormap_actions["cividis"].isChecked()
+    assert window.attention_view.heatmap._sequential == "cividis"
+    assert window.settings.get("view/colormap") == "magma", "opening a file does not change the user's choice"

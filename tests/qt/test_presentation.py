@@ -40,7 +40,7 @@ def test_f11_enters_and_leaves_presentation(make_window, qtbot) -> None:
     assert window.presentation.active and window.action_table["presentation"].isChecked()
     assert not window.sequence_dock.isVisible() and not window.weights_dock.isVisible()
     assert window._font_scale == pytest.approx(1.6)
-    assert window._colormap == "cividis"
+    assert window.colormap == "cividis"
     assert not window.statusBar().isVisible()
     assert all(v.colormap_name == "cividis" for v in window._built_views())
     assert window.windowState() & Qt.WindowState.WindowFullScreen
@@ -52,7 +52,7 @@ def test_f11_enters_and_leaves_presentation(make_window, qtbot) -> None:
     assert not window.presentation.active and not window.action_table["presentation"].isChecked()
     assert window.sequence_dock.isVisible() and window.weights_dock.isVisible()
     assert window._font_scale == pytest.approx(1.0)
-    assert window._colormap == "viridis"
+    assert window.colormap == "viridis"
     assert not window.windowState() & Qt.WindowState.WindowFullScreen
     assert window.statusBar().isVisible()
     assert not window.action_table["leave_presentation"].isEnabled(), "Esc is free again outside the mode"
@@ -63,10 +63,10 @@ def test_toggle_restores_hidden_dock_and_keeps_high_contrast_choice(make_window)
     window.weights_dock.hide()
     window.set_colormap("gray")
     window.presentation.toggle()
-    assert window._colormap == "gray", "a high-contrast map chosen by the teacher is kept"
+    assert window.colormap == "gray", "a high-contrast map chosen by the teacher is kept"
     window.presentation.toggle()
     assert window.sequence_dock.isVisible() and not window.weights_dock.isVisible()
-    assert window._colormap == "gray"
+    assert window.colormap == "gray"
 
 
 def test_present_flag_is_parsed() -> None:
@@ -190,7 +190,7 @@ def test_presentation_hides_explanations_and_shortens_the_row_profile(make_windo
     assert sizes[0] > 1.8 * sizes[1], "the focused pattern gets most of the width"
     # lines grow with the projector fonts
     marker_width = view.heatmap.row_marker.lines[0].pen.widthF()
-    assert marker_width == pytest.approx(3 * window._font_points / 11.0)
+    assert marker_width == pytest.approx(3 * window.appearance.font_points / 11.0)
     window.presentation.leave()
     assert not view.presenting and not view.kind.isHidden() and not view.heatmap.readout.isHidden()
     assert not grid.caption.isHidden()

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 import pyqtgraph as pg
 
 from ...analysis import Analysis, Results
+from ...model.appearance import Appearance
 from ..widgets.heatmap import TEXT_COLOR, Heatmap, free_width
 from ..widgets.labels import plain_label, set_label_points, show_warnings, warning_label
 from ..widgets.style import line_width, mark_explanation
@@ -193,8 +194,9 @@ class AttentionView(View):
     tooltip = ("Where each query position of the focused head looks: row = query (the token attending), "
                "column = key (the token attended to), colour = attention weight.")
 
-    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
-        super().__init__(analysis, parent)
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
+                 appearance: Appearance | None = None) -> None:
+        super().__init__(analysis, parent, appearance=appearance)
         self._labels: list[str] = []
         self._pattern = np.zeros((1, 1), dtype=np.float32)  # [query_pos, key_pos] current
         self._pinned: np.ndarray | None = None  # [query_pos, key_pos] pinned, when comparing
@@ -205,7 +207,7 @@ class AttentionView(View):
         self.compare_note = plain_label()
         self.compare_note.setStyleSheet("color: #8a4b00;")
         self.warnings = warning_label()
-        self.heatmap = Heatmap(x_label=AXIS_LABELS[0][0], y_label=AXIS_LABELS[0][1])
+        self.heatmap = Heatmap(x_label=AXIS_LABELS[0][0], y_label=AXIS_LABELS[0][1], appearance=self.appearance)
         self.heatmap.set_cell_describer(self._describe_cell)
         self.heatmap.set_value_format(lambda v: f"{v:.2f}")
         self.heatmap.set_hint("Hover a cell to read its weight · click a row to focus that query position")
@@ -292,7 +294,6 @@ class AttentionView(View):
             return
         self._applied = wanted
         points = self.font_points
-        self.heatmap.set_colormap(self.colormap_name)
         self.heatmap.set_font_size(points)
         self.row_profile.set_font_size(points)
         set_label_points(self.heading, self.heading_points, bold=True)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 import pyqtgraph as pg
 
 from ...analysis import EntryFailed, Pending
+from ...model.appearance import Appearance
 from ...analysis import Analysis, Results
 from .base import View
 from ..widgets.heatmap import Heatmap
@@ -35,13 +36,14 @@ class AttributionView(View):
     tooltip = ("Logit attribution of the correct next token at the focused position (direct path, each head, "
                "biases), and what zero-ablating each head does to the loss and to the induction scores")
 
-    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
-        super().__init__(analysis, parent)
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
+                 appearance: Appearance | None = None) -> None:
+        super().__init__(analysis, parent, appearance=appearance)
         self.heading = caption(bold=True)
         self.attr_plot = make_plot()
         self.sum_label = caption()
         self.loss_plot = make_plot()
-        self.induction = Heatmap(signed=True)
+        self.induction = Heatmap(signed=True, appearance=self.appearance)
         self.induction.set_value_format(lambda v: f"change of induction score {v:+.3f}")
         self.ablation_label = caption()
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QWidget
 import pyqtgraph as pg
 
 from ...analysis import Analysis, Pending, Results
+from ...model.appearance import Appearance
 from ...model.document import Selection
 from ..widgets.style import EXPLANATION, line_width, mark_explanation
 
@@ -41,22 +42,26 @@ class View(QWidget):
     title = "View"  # tab title
     tooltip = ""  # one sentence on what the view shows, in the lecture's terms
 
-    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
+                 appearance: Appearance | None = None) -> None:
         super().__init__(parent)
         assert analysis.document is not None, "views draw a live document's analysis"
         self.analysis = analysis
         self.document = analysis.document
+        # the window's one appearance (colour map, text size, projector layout); a view alone gets its own
+        self.appearance = appearance if appearance is not None else Appearance()
         self._out_of_date = True
         self.last_error: str | None = None  # the last exception a refresh raised
-        self.colormap_name = "viridis"
-        self.font_points = 11.0
-        self.presenting = False  # the projector layout (presentation mode)
+        self.colormap_name = self.appearance.colormap
+        self.font_points = self.appearance.font_points
+        self.presenting = False  # the projector layout (presentation mode), applied below
         self._hidden_for_presentation: list[QWidget] = []
         self.waiting_for: set[str] = set()  # slow entries this view showed as "computing…"
         analysis.events.results.connect(self._on_results_changed)
         analysis.events.ready.connect(self._on_entry_ready)
         self.document.events.selection.connect(self._on_selection_changed)
         analysis.events.pinned.connect(self._on_pinned_changed)
+        self.appearance.events.changed.connect(self._on_appearance_changed)
 
     def detach(self) -> None:
         """Stop following the document and the analysis (before the view is deleted)."""
@@ -64,6 +69,7 @@ class View(QWidget):
         self.analysis.events.ready.disconnect(self._on_entry_ready)
         self.document.events.selection.disconnect(self._on_selection_changed)
         self.analysis.events.pinned.disconnect(self._on_pinned_changed)
+        self.appearance.events.changed.disconnect(self._on_appearance_changed)
 
     # -- scheduling ------------------------------------------------------------------------
     def _on_results_changed(self, results: Results) -> None:
@@ -130,17 +136,32 @@ class View(QWidget):
         """Name -> (matrix, row labels, column labels) of what the view shows, for CSV export."""
         return {}
 
+    # -- appearance -----------------------------------------------------------------------------------
     def set_colormap(self, name: str) -> None:
-        """Sequential colour map for unsigned data (patterns); subclasses pass it to their heatmaps."""
-        self.colormap_name = name
-        self.update_if_visible()
+        """Sequential colour map for unsigned data (patterns): a change of the shared appearance."""
+        self.appearance.set(colormap=name)
 
     def set_font_size(self, points: float) -> None:
-        """Font size for labels (the settings' font scale, presentation mode)."""
-        self.font_points = points
-        self.update_if_visible()
+        """Font size for labels (the settings' font scale, presentation mode): a change of the shared appearance."""
+        self.appearance.set(font_points=points)
 
     def set_presentation(self, on: bool) -> None:
+        """The projector layout on or off: a change of the shared appearance."""
+        self.appearance.set(presenting=on)
+
+    def sync_appearance(self) -> None:
+        """Take the appearance as it is now (a view built while presenting starts in the projector layout)."""
+        self._on_appearance_changed(("colormap", "font_points", "presenting"))
+
+    def _on_appearance_changed(self, names: tuple[str, ...]) -> None:
+        look = self.appearance.look
+        self.colormap_name, self.font_points = look.colormap, look.font_points
+        if look.presenting != self.presenting:
+            self._apply_presentation_layout(look.presenting)  # redraws
+        elif {"colormap", "font_points"} & set(names):
+            self.update_if_visible()
+
+    def _apply_presentation_layout(self, on: bool) -> None:
         """Projector layout: explanations hidden, plots given the rows (leaving shows them again).
 
         Only widgets shown at the time are hidden, and only those are shown

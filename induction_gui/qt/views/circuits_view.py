@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 import pyqtgraph as pg
 
 from ...analysis import PREVIOUS_TOKEN_VARIANT
+from ...model.appearance import Appearance
 from ...model.labels import COPYING_FULL_OV, COPYING_OV, FULL_OV_TOP1
 from ...analysis import Analysis, Results
 from ..widgets.heatmap import Heatmap
@@ -65,8 +66,9 @@ class CircuitsView(View):
     tooltip = ("Weight-space circuits of the focused head: QK (key-query alignment), full OV (copying), "
                "K-composition through a previous-token head, and the OV eigenvalues")
 
-    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
-        super().__init__(analysis, parent)
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
+                 appearance: Appearance | None = None) -> None:
+        super().__init__(analysis, parent, appearance=appearance)
         self.head_label = caption(bold=True)
         self.head_label.setWordWrap(False)
         self.circuit_combo = QComboBox()
@@ -78,18 +80,18 @@ class CircuitsView(View):
         self.summary = caption()
 
         # page 0: full QK circuit
-        self.qk = Heatmap(signed=True)
+        self.qk = Heatmap(signed=True, appearance=self.appearance)
         self.qk_caption = caption()
         # page 1: positional QK and its masked softmax
-        self.pos_qk = Heatmap(signed=True)
-        self.pos_attn = Heatmap(signed=False)
+        self.pos_qk = Heatmap(signed=True, appearance=self.appearance)
+        self.pos_attn = Heatmap(signed=False, appearance=self.appearance)
         self.pos_attn.set_value_format(lambda v: f"attention {v:.3f}")
         self.pos_caption = caption()
         # page 2: full OV circuit
-        self.ov = Heatmap(signed=True)
+        self.ov = Heatmap(signed=True, appearance=self.appearance)
         self.ov_caption = caption()
         # page 3: K-composition
-        self.kcomp = Heatmap(signed=True)
+        self.kcomp = Heatmap(signed=True, appearance=self.appearance)
         self.kcomp_caption = caption()
         # page 4: eigenvalues
         self.eig_plots = (make_plot(), make_plot())
@@ -186,7 +188,6 @@ class CircuitsView(View):
         self.pos_qk.set_data(raw, row_labels=labels, col_labels=labels, what="positional QK values")
         style_heatmap(self.pos_qk, self.font_points, "W_pos W_QK W_posᵀ (unmasked)", "key position",
                       "query position")
-        self.pos_attn.set_colormap(self.colormap_name)
         self.pos_attn.set_data(attn, row_labels=labels, col_labels=labels, levels=(0.0, 1.0),
                                what="attention weights")
         style_heatmap(self.pos_attn, self.font_points, "its causal softmax (÷ √d_head)", "key position",

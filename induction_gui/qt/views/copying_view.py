@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, Q
 import pyqtgraph as pg
 
 from ...analysis import Analysis, Results
+from ...model.appearance import Appearance
 from ..widgets.heatmap import TEXT_COLOR, Heatmap
 from ..widgets.labels import plain_label, set_label_points, show_warnings, warning_label
 from ..widgets.style import mark_explanation
@@ -42,8 +43,9 @@ class CopyingView(View):
     tooltip = ("What the focused head copies: its output z (and W_O·z, the result it adds to the residual stream) "
                "at every position, and at the focused query which tokens that output boosts (result · W_U).")
 
-    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
-        super().__init__(analysis, parent)
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
+                 appearance: Appearance | None = None) -> None:
+        super().__init__(analysis, parent, appearance=appearance)
         self._labels: list[str] = []
         self._matrix = np.zeros((1, 1), dtype=np.float32)  # [pos, d_head] or [pos, d_model], what the heatmap shows
         self._logit_effect = np.zeros(1, dtype=np.float32)  # [d_vocab] at the focused query
@@ -70,7 +72,8 @@ class CopyingView(View):
         choice.addWidget(self.show_result)
         choice.addStretch(1)
 
-        self.heatmap = Heatmap(signed=True, x_label="component of z (d_head)", y_label="position (query)")
+        self.heatmap = Heatmap(signed=True, x_label="component of z (d_head)", y_label="position (query)",
+                               appearance=self.appearance)
         self.heatmap.set_cell_describer(self._describe_cell)
         self.heatmap.set_hint("Hover a cell to read its value · click a row to focus that query position")
         self.heatmap.clicked.connect(self._on_cell_clicked)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 import pyqtgraph as pg
 
 from ...analysis import Analysis
+from ...model.appearance import Appearance
 from ..widgets.colormaps import colormap, diverging
 from ..widgets.heatmap import TEXT_COLOR, FastImageItem, free_width
 from ..widgets.labels import plain_label, set_label_points, show_warnings, warning_label
@@ -89,8 +90,9 @@ class HeadsGrid(View):
 
     hovered = Signal(int, int)
 
-    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
-        super().__init__(analysis, parent)
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
+                 appearance: Appearance | None = None) -> None:
+        super().__init__(analysis, parent, appearance=appearance)
         self._thumbs: list[list[_Thumbnail]] = []  # [layer][head]
         self._kinds: list[list[HeadKind]] = []  # [layer][head], from the last refresh
         self._focused: tuple[int, int] | None = None

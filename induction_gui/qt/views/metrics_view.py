@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 import pyqtgraph as pg
 
 from ...analysis import COMPOSITION_MODES, Analysis, EntryFailed, Pending, Results
+from ...model.appearance import Appearance
 from ...model import labels
 from ...analysis.report import BASELINE_SAMPLES
 from .base import View
@@ -65,8 +66,9 @@ class MetricsView(View):
     tooltip = ("Dashboard: previous-token, duplicate-token and induction scores of every head (variant stated), "
                "copying scores, K-composition against a random baseline, and the in-context-learning score")
 
-    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
-        super().__init__(analysis, parent)
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
+                 appearance: Appearance | None = None) -> None:
+        super().__init__(analysis, parent, appearance=appearance)
         self.baseline_samples = BASELINE_SAMPLES  # same count as metrics.json, so both show the same baseline
         self.baseline: object | None = None  # the CompositionBaseline shown, once sampled
         self._baseline_key: tuple[int, int, int, int] | None = None  # (d_model, d_head, seed, samples) asked for
@@ -99,7 +101,7 @@ class MetricsView(View):
         for mode in COMPOSITION_MODES:
             self.mode_combo.addItem(f"{mode}-composition", mode)
         self.mode_combo.setCurrentIndex(COMPOSITION_MODES.index("K"))
-        self.composition = Heatmap(signed=False)
+        self.composition = Heatmap(signed=False, appearance=self.appearance)
         self.composition.set_value_format(lambda v: f"composition score {v:.3f}")
         self.composition.clicked.connect(self._on_composition_clicked)
         self.baseline_label = caption()
@@ -286,7 +288,6 @@ class MetricsView(View):
         early = scores[:-1, :, 1:, :].reshape((cfg.n_layers - 1) * H, (cfg.n_layers - 1) * H)  # [earlier, later]
         rows = [f"L{l}H{h}" for l in range(cfg.n_layers - 1) for h in range(H)]
         cols = [f"L{l}H{h}" for l in range(1, cfg.n_layers) for h in range(H)]
-        self.composition.set_colormap(self.colormap_name)
         self.composition.set_data(early, row_labels=rows, col_labels=cols, levels=(0.0, 1.0),
                                   what="composition scores")
         style_heatmap(self.composition, self.font_points, f"{mode}-composition score", "later head",

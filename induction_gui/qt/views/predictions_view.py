@@ -27,6 +27,7 @@ import pyqtgraph as pg
 
 from ...model.labels import loss_first_half
 from ...analysis import Analysis, Results
+from ...model.appearance import Appearance
 from .base import View
 from ..widgets.heatmap import Heatmap
 from ..widgets.plotting import caption, make_plot, position_ticks, qfont, style_heatmap, style_plot, tint_cell
@@ -55,8 +56,9 @@ class PredictionsView(View):
 
     COLUMNS = ("pos", "token", "actual next", "top-1  p", "top-2  p", "top-3  p", "correct?")
 
-    def __init__(self, analysis: Analysis, parent: QWidget | None = None) -> None:
-        super().__init__(analysis, parent)
+    def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
+                 appearance: Appearance | None = None) -> None:
+        super().__init__(analysis, parent, appearance=appearance)
         self._table_points: float | None = None  # font size the table was last set to
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
@@ -79,7 +81,7 @@ class PredictionsView(View):
             self.table.horizontalHeaderItem(col).setToolTip(tip)
         self.table.cellClicked.connect(self._on_table_cell_clicked)
 
-        self.logits = Heatmap(signed=True)
+        self.logits = Heatmap(signed=True, appearance=self.appearance)
         self.logits.set_value_format(lambda v: f"logit {v:+.3f}")
         self.logits.clicked.connect(self._on_logits_clicked)
         self._next_marker = pg.ScatterPlotItem(symbol="s", size=10, pen=pg.mkPen("k", width=2), brush=None)
@@ -272,9 +274,6 @@ class PredictionsView(View):
 
     def _on_logits_clicked(self, row: int, col: int) -> None:
         self.document.set_selection(query_pos=row)
-
-    def set_colormap(self, name: str) -> None:
-        super().set_colormap(name)  # logits are signed: the diverging map stays
 
     def matrices(self) -> dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]]:
         results = self.analysis.latest_results

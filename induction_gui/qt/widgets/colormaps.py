@@ -10,16 +10,12 @@ from __future__ import annotations
 import PySide6  # noqa: F401  # bind pyqtgraph to PySide6
 import pyqtgraph as pg
 
-# name shown in the menu -> pyqtgraph colour map name
-SEQUENTIAL: dict[str, str] = {
-    "viridis (perceptual)": "viridis",
-    "cividis (colour-blind safe)": "cividis",
-    "magma": "magma",
-    "inferno": "inferno",
-    "gray (high contrast)": "gray",
-}
-DEFAULT_SEQUENTIAL = "viridis"
-DIVERGING = "CET-D1"  # blue - white - red, perceptually uniform, white exactly at zero
+from ...model.appearance import DEFAULT_COLORMAP, DIVERGING_MAP, SEQUENTIAL_MAPS
+
+# name shown in the menu -> pyqtgraph colour map name (the list is the appearance model's)
+SEQUENTIAL: dict[str, str] = {label: name for name, label in SEQUENTIAL_MAPS.items()}
+DEFAULT_SEQUENTIAL = DEFAULT_COLORMAP
+DIVERGING = DIVERGING_MAP
 
 _cache: dict[str, pg.ColorMap] = {}
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 import pyqtgraph as pg
 
+from ...model.appearance import Appearance, levels_for
 from .colormaps import DEFAULT_SEQUENTIAL, colormap, diverging
 from .style import line_width
 
@@ -100,16 +101,18 @@ class Heatmap(QWidget):
         signed: bool = False,
         colorbar: bool = True,
         readout: bool = True,
+        appearance: Appearance | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._signed = signed
+        self._appearance = appearance  # followed for the colour map (and levels), when given
         self._x_label, self._y_label = x_label, y_label
         self._row_labels: list[str] | None = None
         self._col_labels: list[str] | None = None
         self._data = np.zeros((1, 1), dtype=np.float32)  # [rows, cols] as given (may hold NaN)
         self._format: Callable[[float], str] = lambda v: f"{v:.4g}"
-        self._sequential = DEFAULT_SEQUENTIAL
+        self._sequential = appearance.colormap if appearance is not None else DEFAULT_SEQUENTIAL
         self._describer: Callable[[int, int], str] | None = None
         self._title_points: float | None = None
         self._hint = " "  # read-out text while the mouse is not over a cell
@@ -150,6 +153,9 @@ class Heatmap(QWidget):
             self.colorbar.axis.setTextPen(TEXT_COLOR)
             self.colorbar.axis.setPen(TEXT_COLOR)
         self._apply_colormap()
+        if appearance is not None:
+            appearance.events.changed.connect(self._on_appearance_changed)
+            self.destroyed.connect(lambda *_: appearance.events.changed.disconnect(self._on_appearance_changed))
 
         self.plot.vb.sigResized.connect(self._update_ticks)
 
@@ -199,6 +205,10 @@ class Heatmap(QWidget):
         """Sequential map for unsigned data; signed data keeps the diverging map."""
         self._sequential = name
         self._apply_colormap()
+
+    def _on_appearance_changed(self, names: tuple[str, ...]) -> None:
+        if "colormap" in names and self._appearance is not None:
+            self.set_colormap(self._appearance.colormap)
 
     def set_signed(self, signed: bool) -> None:
         self._signed = signed
@@ -282,11 +292,7 @@ class Heatmap(QWidget):
                                  "a weight is too large or not a number")
             self.warning.show()
         if levels is None:
-            if self._signed:
-                m = float(np.abs(shown).max()) if shown.size else 1.0
-                levels = (-m or -1.0, m or 1.0)
-            else:
-                levels = (0.0, 1.0)
+            levels = levels_for(shown, self._signed)  # the appearance's rule: fixed [0, 1], or ±max|x|
         levels = (float(levels[0]), float(levels[1]))
         self.image.setImage(np.ascontiguousarray(shown), autoLevels=False, levels=levels)
         if self.colorbar is not None and levels != self._shown_levels:
