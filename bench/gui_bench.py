@@ -132,7 +132,7 @@ def _edit_to_paint(n_ctx: int, n_edits: int) -> list[float]:
 def bench_gui(quick: bool) -> dict[str, Metric]:
     n = 30 if quick else 100
     out: dict[str, Metric] = {}
-    for n_ctx, target in ((64, 16.0), (512, 50.0)):
+    for n_ctx, target in ((64, 10.0), (512, 33.0)):  # issue targets: within a 100 Hz frame, within 30 Hz
         times = _edit_to_paint(n_ctx, n)
         out[f"gui_edit_to_paint_p95_ms_T{n_ctx}"] = Metric(float(np.percentile(times, 95)), "ms", target)
         out[f"gui_edit_to_paint_median_ms_T{n_ctx}"] = Metric(float(np.median(times)), "ms")

@@ -11,6 +11,7 @@ are done; a newer edit cancels a job whose inputs it changed.
 from __future__ import annotations
 
 import fnmatch
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -83,7 +84,8 @@ class Analysis:
         self._running: dict[Key, _Running] = {}
         self._results: Results | None = None
         self.pinned: Analysis | None = None
-        self.computed: list[str] = []  # entry names in the order computed (tests read it)
+        # the last entry names computed, oldest first (tests and the bench read it; bounded for long sessions)
+        self.computed: deque[str] = deque(maxlen=1000)
         if document is not None:
             document.events.scenario.connect(self._on_document_changed)
 
