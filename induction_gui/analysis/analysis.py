@@ -162,6 +162,8 @@ class Analysis:
     def get(self, name: str, /, **params: Any) -> Any:
         """The value of entry ``name`` for the current state, or :class:`Pending` for a slow one in progress."""
         entry = ENTRIES[name]
+        if self._results is None and "forward" in entry.inputs:
+            self.recompute()  # nothing drawn yet (just opened): the forward pass first, once
         key = (name, params_key(params))
         stamp = self._stamp(entry.resolved_inputs(params))
         hit = self._memo.get(key)
@@ -189,7 +191,7 @@ class Analysis:
 
     def _context(self) -> Context:
         # entries read the results the views draw (possibly a generation behind while a worker runs)
-        return Context(self.state(), self._results if self._results is not None else self.results, lookup=self.get)
+        return Context(self.state(), self._results, lookup=self.get)
 
     def _stamp(self, inputs: tuple[str, ...]) -> tuple:
         """What the inputs' revisions are now; equal stamps mean an unchanged value."""
@@ -198,9 +200,8 @@ class Analysis:
         revisions = self.document.revisions
         stamp: list[int] = [revisions.get("model", 0)]
         for name in inputs:
-            if name == "forward":
-                r = self._results
-                stamp.append(self.results.generation if r is None else r.generation)
+            if name == "forward":  # the results on screen (a worker may be computing newer ones)
+                stamp.append(-1 if self._results is None else self._results.generation)
             elif "*" in name:
                 stamp.append(max((g for k, g in revisions.items() if fnmatch.fnmatchcase(k, name)), default=0))
             else:
