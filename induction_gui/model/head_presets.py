@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine import head_presets
-from ..engine.attention import HeadOverride
-from ..engine.forward import HeadKey
 from ..engine.weights import Weights
+from .overrides import HeadKey, HeadOverride
 from .scenario_object import Scenario
 
 PRESETS = ("previous_token", "induction", "identity_copy", "zero", "random")
