@@ -51,7 +51,8 @@ from .metrics import (
     previous_token_score,
     previous_token_stripe_score,
 )
-from .sequences import GeneratedSequence, UnknownTokenError, detokenize, tokenize, vocab_from_text
+from .sequences import GeneratedSequence
+from .tokenizer import UnknownTokenError, detokenize, tokenize, vocab_from_text
 from .weights import Weights, WeightsError
 
 __all__ = [

@@ -1,34 +1,35 @@
-"""Vocabularies, tokenisation and seeded sequence generators for induction experiments.
+"""Seeded sequence generators for induction experiments, and the tokenisation they use.
 
 Every generator takes an explicit ``seed`` and draws from its own
 ``numpy.random.Generator``, so a sequence in a saved scenario or a figure in the
 lecture notes can be reproduced exactly. Each returns a :class:`GeneratedSequence`
-whose ``marks`` name the positions a learner should look at.
+whose ``marks`` name the positions a learner should look at. Text <-> token ids
+is :mod:`.tokenizer`; its names are importable from here too.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
-Mode = Literal["words", "chars"]
-MODES: tuple[str, ...] = ("words", "chars")
+from .tokenizer import MODES, Mode, UnknownTokenError, detokenize, split_tokens, tokenize, vocab_from_text
 
-# Words mode: <special> tokens, runs of word characters, or single punctuation marks.
-_WORD_RE = re.compile(r"<[^<>\s]+>|\w+|[^\w\s]")
-# Punctuation written without a space before it when detokenising.
-_NO_SPACE_BEFORE = frozenset(",.;:!?)]}'")
-
-
-class UnknownTokenError(ValueError):
-    """Text contains tokens the vocabulary lacks; ``unknown`` lists each once, in order of appearance."""
-
-    def __init__(self, unknown: list[str]) -> None:
-        self.unknown: tuple[str, ...] = tuple(unknown)
-        super().__init__(f"not in the vocabulary: {', '.join(repr(u) for u in self.unknown)}")
+__all__ = [
+    "MODES",
+    "GeneratedSequence",
+    "Mode",
+    "UnknownTokenError",
+    "ambiguous_prefix",
+    "detokenize",
+    "no_repeat",
+    "planted_repeat",
+    "repeat_beyond_context",
+    "repeated_names_text",
+    "repeated_random",
+    "tokenize",
+    "vocab_from_text",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,92 +61,6 @@ class GeneratedSequence:
         toks.flags.writeable = False
         object.__setattr__(self, "tokens", toks)
         object.__setattr__(self, "marks", {k: tuple(int(p) for p in v) for k, v in self.marks.items()})
-
-
-# -- text <-> tokens ---------------------------------------------------------------
-
-
-def _check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
-
-
-def _split(text: str, mode: str, specials: frozenset[str] = frozenset()) -> list[str]:
-    """Token strings of ``text``; in chars mode a ``<...>`` special in ``specials`` stays whole."""
-    if mode == "words":
-        return _WORD_RE.findall(text)
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        if text[i] == "<":
-            end = text.find(">", i)
-            if end > 0 and text[i : end + 1] in specials:
-                out.append(text[i : end + 1])
-                i = end + 1
-                continue
-        out.append(text[i])
-        i += 1
-    return out
-
-
-def vocab_from_text(text: str, mode: Mode = "words", *, bos: str | None = "<s>") -> list[str]:
-    """The distinct tokens of ``text`` in first-seen order, the start token first if given.
-
-    Words mode splits into words and single punctuation marks (``"store,"`` is
-    ``"store"``, ``","``) so that a repeated name is the same token wherever it
-    stands; chars mode keeps every character, spaces included.
-    """
-    _check_mode(mode)
-    vocab: list[str] = [bos] if bos is not None else []
-    seen = set(vocab)
-    for t in _split(text, mode, frozenset(seen)):
-        if t not in seen:
-            seen.add(t)
-            vocab.append(t)
-    return vocab
-
-
-def tokenize(text: str, vocab: list[str] | tuple[str, ...], mode: Mode = "words") -> np.ndarray:
-    """Token ids of ``text``: int64 [pos].
-
-    In words mode a whitespace-separated chunk that is itself in the vocabulary
-    is one token (so custom entries such as ``"A+B"`` work); other chunks are
-    split into words and punctuation.
-
-    Raises
-    ------
-    UnknownTokenError
-        listing every token missing from the vocabulary, so the caller can offer
-        to add them all at once.
-    """
-    _check_mode(mode)
-    index = {t: i for i, t in enumerate(vocab)}
-    specials = frozenset(t for t in vocab if t.startswith("<") and t.endswith(">") and len(t) > 2)
-    if mode == "words":
-        pieces: list[str] = []
-        for chunk in text.split():
-            pieces.extend([chunk] if chunk in index else _split(chunk, mode))
-    else:
-        pieces = _split(text, mode, specials)
-    unknown = list(dict.fromkeys(p for p in pieces if p not in index))
-    if unknown:
-        raise UnknownTokenError(unknown)
-    return np.array([index[p] for p in pieces], dtype=np.int64)  # [pos]
-
-
-def detokenize(ids: object, vocab: list[str] | tuple[str, ...], mode: Mode = "words") -> str:
-    """Text from token ids [pos]: words joined by spaces (none before punctuation), chars concatenated."""
-    _check_mode(mode)
-    arr = np.asarray(ids).reshape(-1)  # [pos]
-    if arr.size and (arr.dtype.kind not in "iu" or arr.min() < 0 or arr.max() >= len(vocab)):
-        raise ValueError(f"ids: expected integers in 0..{len(vocab) - 1}, got {arr.tolist()}")
-    words = [vocab[int(i)] for i in arr]
-    if mode == "chars":
-        return "".join(words)
-    out = ""
-    for w in words:
-        out += w if (not out or w in _NO_SPACE_BEFORE) else " " + w
-    return out
 
 
 # -- generators ----------------------------------------------------------------------
@@ -422,7 +337,7 @@ def repeated_names_text(seed: int, *, bos: str | None = "<s>") -> GeneratedSeque
     place, thing = str(rng.choice(_PLACES)), str(rng.choice(_THINGS))
     text = f"When {n1} {s1} and {n2} {s2} went to the {place}, {n2} {s2} gave a {thing} to {n1} {s1}."
     vocab = vocab_from_text(text, "words", bos=bos)
-    words = _split(text, "words")
+    words = split_tokens(text, "words")
     tokens = tokenize(text, vocab, "words")  # [pos]
     off = 0 if bos is None else 1
     if bos is not None:

@@ -3,6 +3,10 @@
 Heads are named as the literature names them (L0H1 = layer 0, head 1). Only the
 fields that differ from plain softmax attention are written, so a file reads
 as the list of experiments the lesson performs.
+
+The window names a head's experiments through this module too: a
+:class:`HeadOverride` per :data:`HeadKey`, the schema :data:`PARAMS` its
+controls are built from, and :func:`shift_matrix` for a shifted fixed pattern.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..engine.attention import HeadOverride
+from ..engine.attention import HeadOverride as HeadOverride  # the window's per-head experiment, named here
+from ..engine.attention import shift_matrix as shift_matrix  # the fixed pattern of a key shift
 from ..engine.override_schema import OVERRIDE_FIELDS, OVERRIDE_PARAMS
+from ..engine.override_schema import PARAMS as PARAMS  # each experiment's type, range and meaning, by name
 from .errors import ScenarioError
 from .fields import (
     child,

@@ -73,8 +73,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-
-from ..engine.weights import Weights
+from ..engine.weights import Weights as Weights  # a scenario's model; the window names the type from here
 from ..resources import ResourceError, preset_names, preset_path
 from .errors import ScenarioError
 from .fields import expect_choice, expect_list, expect_object, expect_str

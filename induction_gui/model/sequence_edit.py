@@ -5,7 +5,8 @@ sequence fits the model's context; otherwise :func:`parse_sequence` says why in
 one sentence for the learner. Each generator of :data:`GENERATORS` fits the
 engine's seeded test sequences (:mod:`induction_gui.engine.sequences`) to the
 scenario's model (its n_ctx, d_vocab and start token), or raises
-:class:`CannotGenerate` saying what does not fit.
+:class:`CannotGenerate` saying what does not fit. Words a sequence needs and the
+vocabulary lacks are added by :class:`VocabEdit` (the model grows with them).
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine import sequences
-from ..engine.sequences import GeneratedSequence, UnknownTokenError
+from ..engine.sequences import GeneratedSequence as GeneratedSequence  # what a generator returns, named here
+from ..engine.sequences import UnknownTokenError
+from ..engine.vocab_edit import extend_vocab, missing_words, translate_tokens
+from ..engine.weights import Weights
 from .scenario import Scenario
 
 # -- parsing typed text ------------------------------------------------------------------------
@@ -51,6 +55,65 @@ def parse_sequence(text: str, scenario: Scenario) -> Parsed:
         problem = f"{tokens.size} tokens but the model's context n_ctx is {n_ctx} — the sequence is refused."
         return Parsed(None, (), problem, too_long=True)
     return Parsed(tokens)
+
+
+def sequence_text(scenario: Scenario) -> str:
+    """The scenario's tokens as the text that means them (its tokenizer's spacing)."""
+    return sequences.detokenize(scenario.tokens, scenario.vocab, scenario.tokenizer)
+
+
+# -- adding words to the vocabulary ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VocabEdit:
+    """A vocabulary with new words at its end, the weights grown to match, and the tokens to show."""
+
+    words: tuple[str, ...]  # the words added, in order (their ids are the old d_vocab ..)
+    vocab: list[str]
+    weights: Weights  # W_E, W_U and b_U one entry longer per new word; other parameters as they were
+    tokens: np.ndarray  # int64 [pos]
+
+
+def _extended(scenario: Scenario, words: tuple[str, ...]) -> tuple[list[str], Weights]:
+    return extend_vocab(scenario.vocab, scenario.weights, words, seed=scenario.seed)
+
+
+def add_typed_words(text: str, scenario: Scenario) -> VocabEdit | None:
+    """Add the words of ``text`` the vocabulary lacks, and tokenize ``text`` with them.
+
+    None when nothing is missing, or when the text would still not fit the
+    model's context (:func:`parse_sequence` says so to the learner).
+    """
+    unknown = parse_sequence(text, scenario).unknown
+    if not unknown:
+        return None
+    vocab, weights = _extended(scenario, unknown)
+    tokens = sequences.tokenize(text, vocab, scenario.tokenizer)  # [pos]
+    if tokens.size > weights.config.n_ctx:
+        return None
+    return VocabEdit(unknown, vocab, weights, tokens)
+
+
+def add_generated_words(gen: GeneratedSequence, scenario: Scenario) -> VocabEdit | None:
+    """Add the words of a generated sentence (``gen.vocab`` is set) the vocabulary lacks; None if none are.
+
+    The edit keeps the scenario's tokens (their ids do not change); the
+    generated tokens in the new vocabulary are :func:`generated_tokens`.
+    """
+    assert gen.vocab is not None
+    new_words = tuple(missing_words(scenario.vocab, gen.vocab))
+    if not new_words:
+        return None
+    vocab, weights = _extended(scenario, new_words)
+    return VocabEdit(new_words, vocab, weights, scenario.tokens)
+
+
+def generated_tokens(gen: GeneratedSequence, vocab: list[str]) -> np.ndarray:
+    """The generated sequence's tokens as ids of ``vocab``, which holds all of its words: int64 [pos]."""
+    if gen.vocab is None:
+        return np.asarray(gen.tokens)
+    return translate_tokens(gen.tokens, gen.vocab, vocab)
 
 
 # -- generators ------------------------------------------------------------------------------------

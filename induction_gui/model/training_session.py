@@ -9,6 +9,10 @@ the final one), handles divergence and a stop request, and writes the run
 folder through an optional :class:`~.run_writer.RunWriter`. It is a generator,
 so pausing is simply not asking for the next step; the caller decides where
 the progress goes (a terminal line, a Qt signal).
+
+The window names a run's settings (:class:`TrainConfig`, its presets and the
+dock's fields), its records (:class:`StepRecord`) and the test that the
+induction head has formed (:func:`induction_formed`) through this module.
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.training import StepRecord, TrainConfig, Trainer, TrainingDiverged, induction_formed
+from ..engine.train_config import DOCK_PARAMS as DOCK_PARAMS  # the settings the dock edits
+from ..engine.train_config import PRESETS as PRESETS
+from ..engine.train_config import TRAIN_PARAM as TRAIN_PARAM  # each setting's label, range and meaning
+from ..engine.train_config import TrainingConfigError as TrainingConfigError
+from ..engine.training import StepRecord as StepRecord
+from ..engine.training import TrainConfig as TrainConfig
+from ..engine.training import Trainer, TrainingDiverged
+from ..engine.training import induction_formed as induction_formed
+from ..engine.training import limit_blas_threads as limit_blas_threads  # call before starting a training thread
 from ..engine.weights import Weights
 from .run_folder import Status
 from .run_writer import RunWriter

@@ -14,9 +14,9 @@ import itertools
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
-from ..engine import HeadOverride, Weights
-from ..engine.forward import HeadKey
 from ..model.document import Document
+from ..model.overrides import HeadKey, HeadOverride
+from ..model.scenario import Weights
 
 _ids = itertools.count(1000)
 # QUndoCommand.id() values; a command merges only with one of the same id

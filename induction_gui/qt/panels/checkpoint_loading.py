@@ -16,11 +16,10 @@ from pathlib import Path
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QLabel
 
-from ...engine.training import StepRecord, TrainConfig
-from ...engine.weights import Weights
 from ...model.document import Document
-from ...model.scenario import Scenario
+from ...model.scenario import Scenario, Weights
 from ...model.training_run import TrainingRun, TrainingRunError, build_scenario
+from ...model.training_session import StepRecord, TrainConfig
 from .checkpoint_scrubber import CheckpointScrubber
 from .training_curves import TrainingCurves
 

@@ -32,17 +32,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...engine import HeadOverride, shift_matrix
-from ...engine.override_schema import PARAMS
-from ...engine.forward import HeadKey
 from ...model.document import Document, Selection
 from ...model.events import Change, ModelReplaced, OverridesChanged, TokensChanged, VocabChanged
+from ...model.overrides import PARAMS, HeadKey, HeadOverride, shift_matrix
 from ..commands import SetOverrideCommand
 from ..widgets.heatmap import Heatmap
 from .head_presets_box import HeadPresetsBox
 from .matrix_editor import thinned
 
-_SCALE = PARAMS["score_scale"]  # types, ranges and meanings of the experiments: engine/override_schema.py
+_SCALE = PARAMS["score_scale"]  # types, ranges and meanings of the experiments: model/overrides.py
 SCALE_STEPS = 100  # slider ticks per unit of score scale
 SCALE_SLIDER_MAX = 4.0  # the slider's range; the spin box goes further
 SCALE_SPIN_MAX = float(_SCALE.widget_max or SCALE_SLIDER_MAX)

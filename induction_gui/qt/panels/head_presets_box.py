@@ -3,7 +3,8 @@
 Each preset is one undo step (a macro of the weight commands that change
 something); "Reset head to scenario" restores the head's weights and
 experiments from a snapshot taken when the scenario was opened. The
-constructions themselves are the engine's (:mod:`~induction_gui.engine.head_presets`).
+weights a preset gives the head come from :mod:`~induction_gui.model.head_presets`;
+this box only pushes them as commands.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import numpy as np
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QPushButton, QSpinBox, QWidget
 
-from ...engine import HeadOverride, head_presets
-from ...engine.forward import HeadKey
 from ...model.document import Document
+from ...model.head_presets import HeadState, changed_weights, preset_weights, snapshot
+from ...model.overrides import HeadKey
 from ..commands import SetOverrideCommand, SetWeightCommand
 
 INDUCTION_TIP = ("Layer ≥ 1: the key reads what an earlier previous-token head wrote (K-composition), the query "
@@ -28,7 +29,7 @@ class HeadPresetsBox(QGroupBox):
         super().__init__("Head presets (one undo step each)", parent)
         self.document = document
         self.undo_stack = undo_stack
-        self._snapshot: dict[HeadKey, tuple[dict[str, np.ndarray], HeadOverride]] = {}
+        self._snapshot: dict[HeadKey, HeadState] = {}
         self.take_snapshot()
         self.preset_buttons: dict[str, QPushButton] = {}
         pgrid = QGridLayout(self)
@@ -83,48 +84,31 @@ class HeadPresetsBox(QGroupBox):
 
     def take_snapshot(self) -> None:
         """Copy every head's weights and override, for "Reset head to scenario"."""
-        s = self.document.scenario
-        cfg = s.weights.config
-        self._snapshot = {
-            (layer, head): (head_presets.head_slices(s.weights, layer, head), s.overrides.get((layer, head),
-                                                                                              HeadOverride()))
-            for layer in range(cfg.n_layers)
-            for head in range(cfg.n_heads)
-        }
+        self._snapshot = snapshot(self.document.scenario)
 
     def _on_preset_clicked(self, preset: str) -> None:
         layer, head = self.key
-        weights = self.document.scenario.weights
         title = self.preset_buttons[preset].text()
+        if preset == "reset":
+            self._reset_head()
+            return
         try:
-            if preset == "reset":
-                self._reset_head()
-                return
-            if preset == "previous_token":
-                slices = head_presets.previous_token(weights, layer, head)
-            elif preset == "induction":
-                slices = head_presets.induction(weights, layer, head, overrides=self.document.scenario.overrides)
-            elif preset == "identity_copy":
-                slices = head_presets.identity_copy(weights, layer, head)
-            elif preset == "random":
-                slices = head_presets.random(weights, layer, head, seed=self.seed_spin.value())
-            else:
-                slices = head_presets.zero(weights, layer, head)
+            changes = preset_weights(self.document.scenario, self.key, preset, seed=self.seed_spin.value())
         except ValueError as exc:
             self.show_status(str(exc), error=True)
             return
-        self._apply_slices(slices, f"{title} preset on L{layer}H{head}")
+        self._apply_weights(changes, f"{title} preset on L{layer}H{head}")
         note = ""
         override = self.document.override(self.key)
         if override.changes_pattern or override.ablation:
             note = " This head's lecture experiments still apply (see above): clear them to see the preset alone."
         self.show_status(f"{title} preset applied to L{layer}H{head}.{note}")
 
-    def _apply_slices(self, slices: dict[str, np.ndarray], text: str) -> None:
-        """Set the head's slices as one macro (only parameters that change get a command)."""
+    def _apply_weights(self, changes: dict[str, np.ndarray], text: str) -> None:
+        """Set the changed parameters as one macro."""
         self.undo_stack.beginMacro(text)
         try:
-            self._apply_slices_in_macro(slices, text)
+            self._push_weights(changes, text)
         finally:
             self.undo_stack.endMacro()
 
@@ -133,20 +117,17 @@ class HeadPresetsBox(QGroupBox):
         if (layer, head) not in self._snapshot:
             self.show_status(f"L{layer}H{head} did not exist when the scenario was opened.", error=True)
             return
-        slices, override = self._snapshot[(layer, head)]
+        state = self._snapshot[(layer, head)]
         text = f"Reset L{layer}H{head} to the scenario"
         self.undo_stack.beginMacro(text)
         try:
-            self._apply_slices_in_macro(slices, text)
-            if self.document.override(self.key) != override:
-                self.undo_stack.push(SetOverrideCommand(self.document, self.key, override, text))
+            self._push_weights(changed_weights(self.document.scenario.weights, self.key, state.slices), text)
+            if self.document.override(self.key) != state.override:
+                self.undo_stack.push(SetOverrideCommand(self.document, self.key, state.override, text))
         finally:
             self.undo_stack.endMacro()
         self.show_status(f"L{layer}H{head} is as it was when the scenario was opened.")
 
-    def _apply_slices_in_macro(self, slices: dict[str, np.ndarray], text: str) -> None:
-        layer, head = self.key
-        full = head_presets.apply_head_slices(self.document.scenario.weights, layer, head, slices)
-        for name, array in full.items():
-            if not np.array_equal(array, self.document.scenario.weights[name]):
-                self.undo_stack.push(SetWeightCommand(self.document, name, array, text))
+    def _push_weights(self, changes: dict[str, np.ndarray], text: str) -> None:
+        for name, array in changes.items():
+            self.undo_stack.push(SetWeightCommand(self.document, name, array, text))

@@ -25,13 +25,20 @@ import numpy as np
 from PySide6.QtGui import QCloseEvent, QFont, QFontDatabase, QUndoStack
 from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
-from ...engine import sequences
-from ...engine.sequences import GeneratedSequence
-from ...engine.vocab_edit import extend_vocab, missing_words, translate_tokens
 from ...model.document import Document, Selection
 from ...model.events import Change, ModelReplaced, TokensChanged, VocabChanged
 from ...model.scenario import Scenario
-from ...model.sequence_edit import GeneratorSpec, Parsed, focus_position, parse_sequence
+from ...model.sequence_edit import (
+    GeneratedSequence,
+    GeneratorSpec,
+    Parsed,
+    add_generated_words,
+    add_typed_words,
+    focus_position,
+    generated_tokens,
+    parse_sequence,
+    sequence_text,
+)
 from ..commands import SetModelStateCommand, SetTokensCommand
 from .generator_form import GeneratorForm, message_label, show_message
 from .sequence_text import INVALID_FRAME, VALID_FRAME, SequenceEdit, TypingCommand
@@ -227,7 +234,7 @@ class SequencePanel(TokenListEditing, QWidget):
         mode = "words: separate tokens by spaces" if s.tokenizer == "words" else "characters: each one is a token"
         self.text_hint.setText(f"Type the sequence ({mode}):")
         if parsed.tokens is None or not np.array_equal(parsed.tokens, s.tokens):
-            text = sequences.detokenize(s.tokens, s.vocab, s.tokenizer)
+            text = sequence_text(s)
             cursor = self.text_edit.textCursor().position()
             with self._writing_widgets():
                 self.text_edit.setPlainText(text)
@@ -271,19 +278,13 @@ class SequencePanel(TokenListEditing, QWidget):
         self.add_words_button.setVisible(can_add)
 
     def _on_add_words_clicked(self) -> None:
-        s = self.scenario
-        text = self.text_edit.toPlainText()
-        parsed = parse_sequence(text, s)
-        if not parsed.unknown:
-            return
-        vocab, weights = extend_vocab(s.vocab, s.weights, parsed.unknown, seed=s.seed)
-        tokens = sequences.tokenize(text, vocab, s.tokenizer)  # [pos]
-        if tokens.size > weights.config.n_ctx:  # parse_sequence said so too; never push an invalid state
+        edit = add_typed_words(self.text_edit.toPlainText(), self.scenario)
+        if edit is None:  # nothing to add, or still too long (parse_sequence said so); never push an invalid state
             return
         self._end_burst()
-        words = ", ".join(repr(u) for u in parsed.unknown)
-        self.undo_stack.push(SetModelStateCommand(self.document, vocab, weights, tokens, s.bos,
-                                                  f"Add {words} to the vocabulary"))
+        words = ", ".join(repr(u) for u in edit.words)
+        self.undo_stack.push(SetModelStateCommand(self.document, edit.vocab, edit.weights, edit.tokens,
+                                                  self.scenario.bos, f"Add {words} to the vocabulary"))
 
     def _on_undo_requested(self) -> None:
         self._end_burst()
@@ -313,17 +314,15 @@ class SequencePanel(TokenListEditing, QWidget):
 
     def _load_with_vocabulary(self, gen: GeneratedSequence, spec: GeneratorSpec) -> None:
         """Extend the vocabulary with the generator's words, then load its tokens: one undo step."""
-        s = self.scenario
-        assert gen.vocab is not None
-        new_words = missing_words(s.vocab, gen.vocab)
+        edit = add_generated_words(gen, self.scenario)
         self._end_burst()
         self.undo_stack.beginMacro(f"Generate: {spec.label}")
         try:
-            if new_words:
-                vocab, weights = extend_vocab(s.vocab, s.weights, new_words, seed=s.seed)
-                self.undo_stack.push(SetModelStateCommand(self.document, vocab, weights, s.tokens, s.bos,
-                                                          f"Add {len(new_words)} words to the vocabulary"))
-            tokens = translate_tokens(gen.tokens, gen.vocab, self.scenario.vocab)  # [pos]
+            if edit is not None:
+                self.undo_stack.push(SetModelStateCommand(self.document, edit.vocab, edit.weights, edit.tokens,
+                                                          self.scenario.bos,
+                                                          f"Add {len(edit.words)} words to the vocabulary"))
+            tokens = generated_tokens(gen, self.scenario.vocab)  # [pos]
             self.undo_stack.push(SetTokensCommand(self.document, tokens, f"Generate: {spec.label}"))
         finally:
             self.undo_stack.endMacro()

@@ -80,7 +80,7 @@ class TrainingCurves(QWidget):
     ----------
     formed
         ``record -> bool``: the trainer's test that the induction head has formed
-        (``engine.training.induction_formed``); the first record that passes it
+        (``model.training_session.induction_formed``); the first record that passes it
         places the phase-change marker.
     """
 
@@ -127,7 +127,7 @@ class TrainingCurves(QWidget):
             self._redraw()
 
     def add_records(self, records: Iterable[object]) -> None:
-        """Append step records (``engine.training.StepRecord``) and redraw once."""
+        """Append step records (``model.training_session.StepRecord``) and redraw once."""
         added = False
         for r in records:
             self.steps.append(int(r.step))

@@ -34,11 +34,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...engine.training import StepRecord, TrainConfig, TrainingConfigError, induction_formed
-from ...engine.weights import Weights
 from ...model.document import Document
-from ...model.scenario import Scenario
+from ...model.scenario import Scenario, Weights
 from ...model.training_run import RunWriter, TrainingRun, TrainingRunError
+from ...model.training_session import StepRecord, TrainConfig, TrainingConfigError, induction_formed
 from .checkpoint_loading import CheckpointLoading
 from .checkpoint_scrubber import CheckpointScrubber
 from .training_controls import TrainingControls

@@ -12,7 +12,7 @@ import dataclasses
 from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-from ...engine.train_config import DOCK_PARAMS, PRESETS, TRAIN_PARAM, TrainConfig, TrainingConfigError
+from ...model.training_session import DOCK_PARAMS, PRESETS, TRAIN_PARAM, TrainConfig, TrainingConfigError
 
 ERROR_STYLE = "color: #b00020;"
 

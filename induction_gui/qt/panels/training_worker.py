@@ -26,10 +26,9 @@ import traceback
 from collections.abc import Callable
 from PySide6.QtCore import QThread, Signal
 
-from ...engine.training import TrainConfig, limit_blas_threads
-from ...engine.weights import Weights
+from ...model.scenario import Weights
 from ...model.training_run import RunWriter
-from ...model.training_session import TrainingSession
+from ...model.training_session import TrainConfig, TrainingSession, limit_blas_threads
 
 MAX_UPDATES_PER_S = 10.0  # batches per second: each redraws four plots (~25 ms of GUI time)
 PAUSE_POLL_S = 0.05  # a paused worker rechecks cancel this often
