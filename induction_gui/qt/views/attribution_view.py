@@ -17,9 +17,8 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 import pyqtgraph as pg
 
-from ...analysis import EntryFailed, Pending
+from ...analysis import Analysis, EntryFailed, Pending, Results
 from ...model.appearance import Appearance
-from ...analysis import Analysis, Results
 from .base import View
 from ..widgets.heatmap import Heatmap
 from ..widgets.plotting import caption, make_plot, qfont, style_heatmap, style_plot

@@ -26,10 +26,9 @@ from PySide6.QtWidgets import (
 
 import pyqtgraph as pg
 
-from ...analysis import PREVIOUS_TOKEN_VARIANT
+from ...analysis import PREVIOUS_TOKEN_VARIANT, Analysis, Results
 from ...model.appearance import Appearance
 from ...model.labels import COPYING_FULL_OV, COPYING_OV, FULL_OV_TOP1
-from ...analysis import Analysis, Results
 from ..widgets.heatmap import Heatmap
 from ..widgets.plotting import caption, make_plot, qfont, style_heatmap, style_plot
 from ..widgets.style import mark_explanation

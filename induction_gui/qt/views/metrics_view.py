@@ -33,12 +33,12 @@ from PySide6.QtWidgets import (
 import pyqtgraph as pg
 
 from ...analysis import COMPOSITION_MODES, Analysis, EntryFailed, Pending, Results
-from ...model.appearance import Appearance
-from ...model import labels
 from ...analysis.report import BASELINE_SAMPLES
-from .base import View
+from ...model import labels
+from ...model.appearance import Appearance
 from ..widgets.heatmap import Heatmap
 from ..widgets.plotting import caption, qfont, style_heatmap, tint_cell
+from .base import View
 from .predictions_view import DELTA_ROLE, VALUE_ROLE
 
 DETECTOR_COLUMNS = (  # (pattern of labels.DETECTOR_DESCRIPTIONS, column name)
