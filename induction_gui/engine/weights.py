@@ -10,28 +10,24 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import re
 from collections.abc import Callable, Hashable, Iterator, Mapping, MutableMapping
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .config import ModelConfig
+from .config import ModelConfig, WeightsError
 
-_BLOCK_RE = re.compile(r"^blocks\.(\d+)\.attn\.(W_Q|W_K|W_V|W_O|b_Q|b_K|b_V|b_O)$")
+__all__ = ["Weights", "WeightsError", "block_names"]
+
+_BLOCK_RE = re.compile(r"^blocks\.(\d+)\.(?:attn\.(?:W_Q|W_K|W_V|W_O|b_Q|b_K|b_V|b_O)|ln1\.[wb])$")
 # Buffers a TransformerLens state dict carries that are not parameters.
-_IGNORED_SUFFIXES = (".attn.mask", ".attn.IGNORE")
-_GLOBAL_NAMES = ("embed.W_E", "pos_embed.W_pos", "unembed.W_U", "unembed.b_U")
-
-
-# where the attention scale (not a parameter) is kept in weights files
-_ATTN_SCALE_KEY = "config.attn_scale"
-
-
-class WeightsError(ValueError):
-    """A weight is missing, misshapen, non-finite or unreadable; the message names it."""
+_IGNORED_SUFFIXES = (".attn.mask", ".attn.IGNORE", ".attn.rotary_sin", ".attn.rotary_cos")
+_SIZE_FIELDS = ("n_layers", "n_heads", "d_model", "d_head", "d_vocab", "n_ctx", "attn_scale", "d_vocab_out")
+# the forward-pass options of a config, which the weights carry but cannot show in their shapes
+_OPTION_FIELDS = tuple(f.name for f in fields(ModelConfig) if f.name not in _SIZE_FIELDS)
 
 
 def block_names(layer: int) -> dict[str, str]:
@@ -64,10 +60,18 @@ class Weights(MutableMapping[str, np.ndarray]):
     """
 
     def __init__(
-        self, params: Mapping[str, object], *, validate: bool = True, attn_scale: float | None = None
+        self,
+        params: Mapping[str, object],
+        *,
+        validate: bool = True,
+        attn_scale: float | None = None,
+        config: ModelConfig | None = None,
     ) -> None:
         self._params: dict[str, np.ndarray] = {}
         self._attn_scale: float | None = None
+        # The declared config (a config.json, a file's metadata): its options
+        # decide the forward pass, its sizes must match the arrays.
+        self._declared = config
         # Bumped whenever a name is bound, rebound or removed; with the shapes
         # it reads, keys the config cache.
         self._version = 0
@@ -82,7 +86,7 @@ class Weights(MutableMapping[str, np.ndarray]):
                 continue
             self._params[name] = _as_float_array(name, value)
         self._exposed.update(self._params)
-        self.attn_scale = attn_scale
+        self.attn_scale = attn_scale if config is None or attn_scale is not None else config.attn_scale
         if validate:
             self.validate()
 
@@ -138,7 +142,7 @@ class Weights(MutableMapping[str, np.ndarray]):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Weights):
             return NotImplemented
-        return self._attn_scale == other._attn_scale and self._params.keys() == other._params.keys() and all(
+        return self._attn_scale == other._attn_scale and self._compared_options() == other._compared_options() and self._params.keys() == other._params.keys() and all(
             self._params[k].dtype == other._params[k].dtype and np.array_equal(self._params[k], other._params[k])
             for k in self._params
         )
@@ -148,13 +152,19 @@ class Weights(MutableMapping[str, np.ndarray]):
     def copy(self) -> Weights:
         """A deep copy: editing it never changes this one."""
         return Weights(
-            {k: v.copy() for k, v in self._params.items()}, validate=False, attn_scale=self._attn_scale
+            {k: v.copy() for k, v in self._params.items()},
+            validate=False,
+            attn_scale=self._attn_scale,
+            config=self._declared,
         )._owned()
 
     def astype(self, dtype: np.dtype | type) -> Weights:
         """All parameters cast to ``dtype`` (float32 or float64)."""
         return Weights(
-            {k: v.astype(dtype) for k, v in self._params.items()}, validate=False, attn_scale=self._attn_scale
+            {k: v.astype(dtype) for k, v in self._params.items()},
+            validate=False,
+            attn_scale=self._attn_scale,
+            config=self._declared,
         )._owned()
 
     def _owned(self) -> Weights:
@@ -202,53 +212,57 @@ class Weights(MutableMapping[str, np.ndarray]):
         return max(layers) + 1 if layers else 0
 
     @property
+    def options(self) -> dict[str, object]:
+        """The declared forward-pass options (normalisation, positions, ...), defaults if none."""
+        base = self._declared if self._declared is not None else _PLAIN
+        return {name: getattr(base, name) for name in _OPTION_FIELDS}
+
+    def _compared_options(self) -> dict[str, object]:
+        # the dtype a file stored is history, not part of what the model computes
+        return {k: v for k, v in self.options.items() if k != "dtype"}
+
+    @property
     def config(self) -> ModelConfig:
-        """Sizes inferred from the shapes (see :class:`ModelConfig`).
+        """Sizes inferred from the shapes, options as declared (see :class:`ModelConfig`).
 
         Cached, since every forward pass asks: the key is the binding version
         plus the shapes read, so even ``array.shape = ...`` in place is seen.
         """
         params = self._params
         w_q = params.get("blocks.0.attn.W_Q")
+        w_pos = params.get("pos_embed.W_pos")
+        w_u = params.get("unembed.W_U")
         key = (
             self._version,
             self._attn_scale,
             params["embed.W_E"].shape,
-            params["pos_embed.W_pos"].shape,
+            None if w_pos is None else w_pos.shape,
             None if w_q is None else w_q.shape,
+            None if w_u is None else w_u.shape,
         )
         cached = self._config_cache
         if cached is not None and cached[0] == key:
             return cached[1]
         d_vocab, d_model = key[2]
-        n_ctx = key[3][0]
+        declared = self._declared if self._declared is not None else _PLAIN
+        # rotary models have no W_pos: their context length is only in the config
+        n_ctx = key[3][0] if key[3] is not None else declared.n_ctx
         n_layers = self.n_layers
         if n_layers and w_q is not None:
             n_heads, _, d_head = w_q.shape
         else:
             n_heads, d_head = 0, 0
-        config = ModelConfig(n_layers, n_heads, d_model, d_head, d_vocab, n_ctx, self._attn_scale)
+        d_vocab_out = None if key[5] is None or key[5][-1] == d_vocab else key[5][-1]
+        config = replace(
+            declared, n_layers=n_layers, n_heads=n_heads, d_model=d_model, d_head=d_head, d_vocab=d_vocab,
+            n_ctx=n_ctx, attn_scale=self._attn_scale, d_vocab_out=d_vocab_out,
+        )  # fmt: skip
         self._config_cache = (key, config)
         return config
 
     def expected_shapes(self) -> dict[str, tuple[int, ...]]:
         """Name -> shape every parameter must have, given the inferred config."""
-        c = self.config
-        shapes: dict[str, tuple[int, ...]] = {
-            "embed.W_E": (c.d_vocab, c.d_model),
-            "pos_embed.W_pos": (c.n_ctx, c.d_model),
-            "unembed.W_U": (c.d_model, c.d_vocab),
-            "unembed.b_U": (c.d_vocab,),
-        }
-        for layer in range(c.n_layers):
-            n = block_names(layer)
-            for w in ("W_Q", "W_K", "W_V"):
-                shapes[n[w]] = (c.n_heads, c.d_model, c.d_head)
-            for b in ("b_Q", "b_K", "b_V"):
-                shapes[n[b]] = (c.n_heads, c.d_head)
-            shapes[n["W_O"]] = (c.n_heads, c.d_head, c.d_model)
-            shapes[n["b_O"]] = (c.d_model,)
-        return shapes
+        return expected_shapes(self.config)
 
     def validate(self) -> None:
         """Check names, shapes and finiteness; fill missing biases with zeros.
@@ -258,13 +272,17 @@ class Weights(MutableMapping[str, np.ndarray]):
         WeightsError
             naming the first offending parameter and what was expected.
         """
+        options = self.options
         for name in self._params:
             if name not in _GLOBAL_NAMES and not _BLOCK_RE.match(name):
                 raise WeightsError(
                     f"{name}: unknown parameter (expected TransformerLens names such as "
                     "embed.W_E, pos_embed.W_pos, blocks.0.attn.W_Q, unembed.W_U)"
                 )
-        for name, ndim in (("embed.W_E", 2), ("pos_embed.W_pos", 2), ("unembed.W_U", 2)):
+        globals_ = [("embed.W_E", 2), ("unembed.W_U", 2)]
+        if options["positional_embedding_type"] != "rotary":
+            globals_.append(("pos_embed.W_pos", 2))
+        for name, ndim in globals_:
             if name not in self._params:
                 raise WeightsError(f"{name}: missing")
             if self._params[name].ndim != ndim:
@@ -280,10 +298,15 @@ class Weights(MutableMapping[str, np.ndarray]):
                 if self._params[n[w]].ndim != 3:
                     raise WeightsError(f"{n[w]}: expected 3 dimensions, got shape {list(self._params[n[w]].shape)}")
         expected = self.expected_shapes()
+        for name in self._params:
+            if name not in expected:
+                raise WeightsError(f"{name}: not a parameter of this model ({_describe(self.config)})")
+        if self._declared is not None:
+            self._check_declared_sizes()
         dtype = self._params["embed.W_E"].dtype
         for name, shape in expected.items():
             if name not in self._params:
-                if ".b_" in name:
+                if ".b_" in name or name.endswith(".b"):
                     self._params[name] = np.zeros(shape, dtype=dtype)
                     self._version += 1
                     continue
@@ -300,26 +323,16 @@ class Weights(MutableMapping[str, np.ndarray]):
     # -- construction ---------------------------------------------------------
     @classmethod
     def zeros(cls, config: ModelConfig, dtype: type = np.float32) -> Weights:
-        """All-zero weights of the given sizes (a blank slate for hand construction)."""
-        w = cls(
-            {
-                "embed.W_E": np.zeros((config.d_vocab, config.d_model), dtype),
-                "pos_embed.W_pos": np.zeros((config.n_ctx, config.d_model), dtype),
-                "unembed.W_U": np.zeros((config.d_model, config.d_vocab), dtype),
-                **{
-                    block_names(layer)[w]: np.zeros((config.n_heads, config.d_model, config.d_head), dtype)
-                    for layer in range(config.n_layers)
-                    for w in ("W_Q", "W_K", "W_V")
-                },
-                **{
-                    block_names(layer)["W_O"]: np.zeros((config.n_heads, config.d_head, config.d_model), dtype)
-                    for layer in range(config.n_layers)
-                },
-            },
-            validate=False,
-        )._owned()
-        w.validate()  # fills biases
-        return w
+        """All-zero weights of the given sizes (a blank slate for hand construction).
+
+        Normalisation gains (``ln1.w``, ``ln_final.w``) are ones, as TransformerLens initialises them.
+        """
+        shapes = expected_shapes(config)
+        # matrices first, then biases: the order files and presets have always listed them in
+        names = [n for n in _matrix_order(config) if n in shapes] + [n for n in shapes if n not in _matrix_order(config)]
+        params = {name: (np.ones if name.endswith(".w") else np.zeros)(shapes[name], dtype) for name in names}
+        declared = None if config.is_plain and config == replace(_PLAIN, **_sizes(config)) else config
+        return cls(params, validate=False, attn_scale=config.attn_scale, config=declared)._owned()
 
     @classmethod
     def random(cls, config: ModelConfig, seed: int = 0, dtype: type = np.float32) -> Weights:
@@ -328,8 +341,9 @@ class Weights(MutableMapping[str, np.ndarray]):
         w = cls.zeros(config, dtype)
         std = 1.0 / math.sqrt(config.d_model)
         params = w._params  # fresh arrays nobody else holds: keep them private
-        for name in params:
-            if ".b_" not in name and not name.endswith("b_U"):
+        # the order the draws have always been made in, so a seed keeps giving the same model
+        for name in _matrix_order(config):
+            if name in params:
                 params[name] = (rng.standard_normal(params[name].shape) * std).astype(dtype)
         w._version += 1
         return w
@@ -337,70 +351,66 @@ class Weights(MutableMapping[str, np.ndarray]):
     # -- files ------------------------------------------------------------------
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Weights:
-        """Read ``.safetensors`` or ``.npz`` (never pickled objects) and validate.
+        """Read a model: a folder, ``.safetensors`` or ``.npz`` (see :func:`.weights_io.load_weights`)."""
+        from .weights_io import load_weights
 
-        Raises
-        ------
-        WeightsError
-            for an unreadable file, an unknown extension or invalid contents,
-            with the file name in the message.
-        """
-        path = Path(path)
-        suffix = path.suffix.lower()
-        try:
-            if suffix == ".safetensors":
-                from safetensors.numpy import load_file
-
-                from safetensors import safe_open
-
-                params: dict[str, np.ndarray] = load_file(str(path))
-                with safe_open(str(path), framework="numpy") as f:
-                    metadata = f.metadata() or {}
-                scale_text = metadata.get(_ATTN_SCALE_KEY)
-                attn_scale = None if scale_text in (None, "", "None") else float(scale_text)
-            elif suffix == ".npz":
-                with np.load(path, allow_pickle=False) as data:
-                    params = {k: data[k] for k in data.files}
-                scale_arr = params.pop(_ATTN_SCALE_KEY, None)
-                attn_scale = None if scale_arr is None else float(np.asarray(scale_arr).reshape(-1)[0])
-            else:
-                raise WeightsError(f"{path.name}: unknown weights format {suffix!r} (use .safetensors or .npz)")
-        except WeightsError:
-            raise
-        except FileNotFoundError:
-            raise WeightsError(f"{path}: no such file") from None
-        except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file, said with its name
-            raise WeightsError(f"{path.name}: cannot read weights ({type(exc).__name__}: {exc})") from None
-        try:
-            # the reader's arrays are referenced nowhere else
-            return cls(params, attn_scale=attn_scale)._owned()
-        except WeightsError as exc:
-            raise WeightsError(f"{path.name}: {exc}") from None
+        return load_weights(path)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write ``.safetensors`` or ``.npz`` atomically (temporary file, then rename)."""
-        path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix not in (".safetensors", ".npz"):
-            raise WeightsError(f"{path.name}: unknown weights format {suffix!r} (use .safetensors or .npz)")
-        # a unique temporary name: two saves at once never write the same file
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=f".tmp{suffix}")
-        os.close(fd)
-        tmp = Path(tmp_name)
-        arrays = {k: np.ascontiguousarray(v) for k, v in self._params.items()}
-        try:
-            if suffix == ".safetensors":
-                from safetensors.numpy import save_file
+        """Write ``.safetensors`` (config in its metadata) or ``.npz`` atomically."""
+        from .weights_io import save_weights
 
-                metadata = {} if self._attn_scale is None else {_ATTN_SCALE_KEY: repr(self._attn_scale)}
-                save_file(arrays, str(tmp), metadata=metadata)
-            else:
-                if self._attn_scale is not None:
-                    arrays[_ATTN_SCALE_KEY] = np.array([self._attn_scale])
-                with open(tmp, "wb") as f:
-                    np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            # a failed save leaves the previous file as it was and no debris
-            tmp.unlink(missing_ok=True)
-            raise
+        save_weights(self, path)
+
+    def _check_declared_sizes(self) -> None:
+        """A declared config's sizes must be the arrays' sizes: one of them would be wrong."""
+        declared, inferred = self._declared, self.config
+        assert declared is not None
+        for name in ("n_layers", "n_heads", "d_model", "d_head", "d_vocab", "n_ctx"):
+            if getattr(declared, name) != getattr(inferred, name):
+                raise WeightsError(
+                    f"config {name} is {getattr(declared, name)} but the weights have {getattr(inferred, name)}"
+                )
+        if declared.vocab_out != inferred.vocab_out:
+            raise WeightsError(f"config d_vocab_out is {declared.vocab_out} but unembed.W_U has {inferred.vocab_out}")
+
+
+_PLAIN = ModelConfig(0, 0, 0, 0, 0, 0)  # the options of the app's own models: all defaults
+_GLOBAL_NAMES = ("embed.W_E", "pos_embed.W_pos", "unembed.W_U", "unembed.b_U", "ln_final.w", "ln_final.b")
+
+
+def _matrix_order(config: ModelConfig) -> list[str]:
+    order = ["embed.W_E", "pos_embed.W_pos", "unembed.W_U"]
+    order += [block_names(layer)[n] for layer in range(config.n_layers) for n in ("W_Q", "W_K", "W_V")]
+    return order + [block_names(layer)["W_O"] for layer in range(config.n_layers)]
+
+
+def _sizes(config: ModelConfig) -> dict[str, object]:
+    return {name: getattr(config, name) for name in _SIZE_FIELDS}
+
+
+def _describe(config: ModelConfig) -> str:
+    return f"normalization_type={config.normalization_type}, positional_embedding_type={config.positional_embedding_type}"
+
+
+def expected_shapes(c: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every parameter of a model with config ``c`` (TransformerLens' state dict)."""
+    shapes: dict[str, tuple[int, ...]] = {"embed.W_E": (c.d_vocab, c.d_model)}
+    if c.positional_embedding_type != "rotary":
+        shapes["pos_embed.W_pos"] = (c.n_ctx, c.d_model)
+    norm_params = {"LN": ("w", "b"), "RMS": ("w",)}.get(c.normalization_type or "", ())
+    for layer in range(c.n_layers):
+        for p in norm_params:
+            shapes[f"blocks.{layer}.ln1.{p}"] = (c.d_model,)
+        n = block_names(layer)
+        for w in ("W_Q", "W_K", "W_V"):
+            shapes[n[w]] = (c.n_heads, c.d_model, c.d_head)
+        for b in ("b_Q", "b_K", "b_V"):
+            shapes[n[b]] = (c.n_heads, c.d_head)
+        shapes[n["W_O"]] = (c.n_heads, c.d_head, c.d_model)
+        shapes[n["b_O"]] = (c.d_model,)
+    for p in norm_params:
+        shapes[f"ln_final.{p}"] = (c.d_model,)
+    shapes["unembed.W_U"] = (c.d_model, c.vocab_out)
+    shapes["unembed.b_U"] = (c.vocab_out,)
+    return shapes

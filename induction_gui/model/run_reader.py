@@ -11,6 +11,7 @@ from typing import Any
 
 from ..engine.training import StepRecord, TrainConfig
 from ..engine.weights import Weights, WeightsError
+from ..engine.weights_io import PLAIN_CONFIG, load_weights
 from .errors import ScenarioError
 from .fields import (
     ErrorFactory,
@@ -229,7 +230,8 @@ class TrainingRun:
         """The weights of the latest checkpoint at or before ``step``, validated against the run's sizes."""
         path = self.checkpoint_path(self.nearest_checkpoint(step))
         try:
-            weights = Weights.load(path)
+            # the app's own checkpoint: without a config in it, it is one of the app's plain models
+            weights = load_weights(path, bare=PLAIN_CONFIG)
         except WeightsError as exc:
             raise TrainingRunError(path, f"corrupt checkpoint ({exc})") from None
         got = weights.config
