@@ -1,8 +1,11 @@
 """The forward pass: tokens -> logits and every activation, named as TransformerLens names them.
 
-An attention-only transformer has no MLPs and no LayerNorm, so the residual
-stream is a plain sum: embeddings, then each block's attention output. That sum
-is what the window's "residual stream" view shows.
+An attention-only transformer has no MLPs, so the residual stream is a plain
+sum: embeddings, then each block's attention output. That sum is what the
+window's "residual stream" view shows. The config adds what TransformerLens
+models may have: a normalisation before each block and the unembed (LN, LNPre,
+RMS, RMSPre), positions added to the queries' and keys' inputs only
+(shortformer) or rotated into the queries and keys (rotary).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import numpy as np
 
 from .attention import HeadOverride, causal_attention, override_head
 from .hooks import ActivationCache, act_name
+from .normalization import normalize
+from .rotary import apply_rotary
 from .weights import Weights
 
 HeadKey = tuple[int, int]  # (layer, head_index)
@@ -119,20 +124,29 @@ def _run_with_cache(
     # Parameters are read on every call (cast only if the dtype differs); the
     # fused Q/K/V matrices come from Weights.derived, which sees in-place edits.
     embed = np.asarray(weights["embed.W_E"], dtype=f)[toks]  # [batch, pos, d_model]
-    pos_embed = np.array(weights["pos_embed.W_pos"][:n_pos], dtype=f)[None]  # [1, pos, d_model]
-    if batch > 1:
-        pos_embed = np.broadcast_to(pos_embed, (batch, n_pos, M))  # [batch, pos, d_model]
     store["hook_embed"] = embed
-    store["hook_pos_embed"] = pos_embed
-    resid = embed + pos_embed  # [batch, pos, d_model]
+    resid = embed
+    qk_pos: np.ndarray | None = None  # shortformer: added to the query and key inputs of every block
+    if cfg.positional_embedding_type != "rotary":
+        pos_embed = np.array(weights["pos_embed.W_pos"][:n_pos], dtype=f)[None]  # [1, pos, d_model]
+        if batch > 1:
+            pos_embed = np.broadcast_to(pos_embed, (batch, n_pos, M))  # [batch, pos, d_model]
+        store["hook_pos_embed"] = pos_embed
+        if cfg.positional_embedding_type == "standard":
+            resid = embed + pos_embed  # [batch, pos, d_model]
+        else:
+            qk_pos = pos_embed[0]  # [pos, d_model]
 
     lazy: dict[str, Callable[[], np.ndarray]] = {}
     for layer in range(cfg.n_layers):
-        resid = _block(weights, layer, resid, by_layer.get(layer, {}), cfg.scale, f, store, lazy)
+        resid = _block(weights, layer, resid, by_layer.get(layer, {}), cfg.scale, f, store, lazy, qk_pos)
 
-    W_U = np.asarray(weights["unembed.W_U"], dtype=f)  # [d_model, d_vocab]
-    logits = np.matmul(resid, W_U)  # [batch, pos, d_vocab]
+    resid = _norm(weights, "ln_final", resid, f, store)
+    store["unembed.hook_in"] = resid
+    W_U = np.asarray(weights["unembed.W_U"], dtype=f)  # [d_model, d_vocab_out]
+    logits = np.matmul(resid, W_U)  # [batch, pos, d_vocab_out]
     logits += np.asarray(weights["unembed.b_U"], dtype=f)
+    store["unembed.hook_out"] = logits
     return logits, ActivationCache(store, lazy)
 
 
@@ -145,11 +159,14 @@ def _block(
     f: np.dtype,
     store: dict[str, np.ndarray],
     lazy: dict[str, Callable[[], np.ndarray]],
+    qk_pos: np.ndarray | None = None,
 ) -> np.ndarray:
     """One attention block: caches its activations in ``store``, returns ``resid_post``.
 
     Activations are cached in TransformerLens' axis order; attention works on
-    head-major transposed views of the same arrays.
+    head-major transposed views of the same arrays. ``qk_pos`` [pos, d_model]
+    is the shortformer's positional embedding, added to the (normalised)
+    query and key inputs but not to the value input.
     """
     (
         h_resid_pre, h_q, h_k, h_v, h_scores, h_pattern, h_z, h_result, h_attn_out, h_resid_post,
@@ -162,14 +179,27 @@ def _block(
     # in place or not; see Weights.derived).
     W_QKV, b_QKV = weights.derived(("qkv", layer, f.str), _qkv_params(layer), partial(_fuse_qkv, f))
     n_heads, d_head = b_QKV.shape[1:]
-    qkv = np.matmul(resid, W_QKV)  # [batch, pos, 3·head_index·d_head]
+    attn_in = _norm(weights, f"blocks.{layer}.ln1", resid, f, store)
+    qkv = np.matmul(attn_in, W_QKV)  # [batch, pos, 3·head_index·d_head]
     qkv += b_QKV.reshape(-1)
     qkv = qkv.reshape(batch, n_pos, 3, n_heads, d_head)  # [batch, pos, qkv, head_index, d_head]
+    if qk_pos is not None:
+        # (x + pos)·W = x·W + pos·W: the queries and keys of the shortformer's inputs
+        W_qk = W_QKV.reshape(d_model, 3, n_heads, d_head)[:, :2]  # [d_model, qk, head_index, d_head]
+        qkv[:, :, :2] += np.einsum("pm,mchd->pchd", qk_pos, W_qk)  # [pos, qk, head_index, d_head]
     store[h_q] = qkv[:, :, 0]  # [batch, pos, head_index, d_head]
     store[h_k] = qkv[:, :, 1]
     store[h_v] = qkv[:, :, 2]
-    # [batch, head_index, pos, d_head] views: strided, but each head's matrix is BLAS-ready
-    q, k, v = (qkv[:, :, i].transpose(0, 2, 1, 3) for i in range(3))
+    cfg = weights.config
+    if cfg.positional_embedding_type == "rotary":
+        rot = (cfg.rotary_dim or d_head, cfg.rotary_base, cfg.rotary_adjacent_pairs)
+        q_rot = store[f"blocks.{layer}.attn.hook_rot_q"] = apply_rotary(qkv[:, :, 0], *rot)
+        k_rot = store[f"blocks.{layer}.attn.hook_rot_k"] = apply_rotary(qkv[:, :, 1], *rot)
+        q, k = q_rot.transpose(0, 2, 1, 3), k_rot.transpose(0, 2, 1, 3)  # [batch, head_index, pos, d_head]
+        v = qkv[:, :, 2].transpose(0, 2, 1, 3)
+    else:
+        # [batch, head_index, pos, d_head] views: strided, but each head's matrix is BLAS-ready
+        q, k, v = (qkv[:, :, i].transpose(0, 2, 1, 3) for i in range(3))
 
     z = np.empty((batch, n_pos, n_heads, d_head), f)  # TransformerLens' layout, for one GEMM below
     z_h = z.transpose(0, 2, 1, 3)  # [batch, head_index, pos, d_head], a view the kernel writes through
@@ -198,6 +228,20 @@ def _block(
     resid = resid + attn_out  # [batch, pos, d_model]
     store[h_resid_post] = resid
     return resid
+
+
+def _norm(weights: Weights, prefix: str, x: np.ndarray, f: np.dtype, store: dict[str, np.ndarray]) -> np.ndarray:
+    """The configured normalisation at ``prefix`` (``blocks.0.ln1``, ``ln_final``), caching its hooks; or ``x``."""
+    cfg = weights.config
+    kind = cfg.normalization_type
+    if kind is None:
+        return x
+    w = np.asarray(weights[prefix + ".w"], dtype=f) if kind in ("LN", "RMS") else None
+    b = np.asarray(weights[prefix + ".b"], dtype=f) if kind == "LN" else None
+    out, scale, normalized = normalize(x, kind, cfg.eps, w, b)
+    store[prefix + ".hook_scale"] = scale
+    store[prefix + ".hook_normalized"] = normalized
+    return out
 
 
 @lru_cache(maxsize=64)

@@ -7,42 +7,64 @@ read a key the engine never writes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+import re
 from functools import lru_cache
 
 import numpy as np
 
 # Short names accepted by act_name, mapped to where the hook lives in a block.
-_ATTN_HOOKS = {"q", "k", "v", "attn_scores", "pattern", "z", "result"}
+_ATTN_HOOKS = {"q", "k", "v", "rot_q", "rot_k", "attn_scores", "pattern", "z", "result"}
 _BLOCK_HOOKS = {"resid_pre", "attn_out", "resid_post"}
-_ALIASES = {"attn": "pattern", "scores": "attn_scores"}
+_NORM_HOOKS = {"scale", "normalized"}  # of ln1 (with a layer) or ln_final (without)
+_GLOBAL_HOOKS = {"embed", "pos_embed"}
+_ALIASES = {"attn": "pattern", "scores": "attn_scores", "attn_logits": "attn_scores", "key": "k", "query": "q", "value": "v"}
+_LAYER_TYPE_ALIASES = {"a": "attn", "attention": "attn", "b": "", "block": "", "blocks": ""}
+# TransformerLens' compact form: "k6" is ("k", 6), "scale4ln1" is ("scale", 4, "ln1")
+_COMPACT = re.compile(r"([a-z]+)(\d+)([a-z]?.*)")
 
 
 @lru_cache(maxsize=1024)
-def act_name(name: str, layer: int | None = None) -> str:
+def act_name(name: str, layer: int | None = None, layer_type: str | None = None) -> str:
     """Full hook name from a short one: ``act_name("pattern", 0)`` -> ``blocks.0.attn.hook_pattern``.
 
     Mirrors TransformerLens' ``utils.get_act_name`` for the hooks an
-    attention-only model has. Cached: the forward pass and the views ask for
-    the same few names on every update.
+    attention-only model has: a full name is returned as it is; ``"k6"`` is
+    ``("k", 6)``; ``act_name("scale", 0, "ln1")`` is ``blocks.0.ln1.hook_scale``
+    and ``act_name("normalized")`` is ``ln_final.hook_normalized``. Cached:
+    the forward pass and the views ask for the same few names on every update.
     """
+    if ("." in name or name.startswith("hook_")) and layer is None and layer_type is None:
+        return name
+    match = _COMPACT.match(name)
+    if match is not None:
+        name, layer_text, layer_type = match.groups()
+        layer = int(layer_text)
     name = _ALIASES.get(name, name)
-    if name in ("embed", "pos_embed"):
+    if name not in _ATTN_HOOKS | _BLOCK_HOOKS | _NORM_HOOKS | _GLOBAL_HOOKS:
+        known = sorted(_ATTN_HOOKS | _BLOCK_HOOKS | _NORM_HOOKS | _GLOBAL_HOOKS)
+        raise KeyError(f"unknown activation {name!r}; known: {', '.join(known)}")
+    if name in _GLOBAL_HOOKS:
         return f"hook_{name}"
     if layer is None:
+        if name in _NORM_HOOKS:
+            return f"ln_final.hook_{name}"
         raise ValueError(f"activation {name!r} needs a layer index")
     if name in _ATTN_HOOKS:
-        return f"blocks.{layer}.attn.hook_{name}"
-    if name in _BLOCK_HOOKS:
-        return f"blocks.{layer}.hook_{name}"
-    known = sorted(_ATTN_HOOKS | _BLOCK_HOOKS | {"embed", "pos_embed"})
-    raise KeyError(f"unknown activation {name!r}; known: {', '.join(known)}")
+        layer_type = "attn"
+    elif name in _NORM_HOOKS and not layer_type:
+        layer_type = "ln1"  # the only normalisation in an attention-only block
+    else:
+        layer_type = _LAYER_TYPE_ALIASES.get(layer_type or "", layer_type)
+    return f"blocks.{layer}.{layer_type + '.' if layer_type else ''}hook_{name}"
 
 
 class ActivationCache(Mapping[str, np.ndarray]):
     """Hook name -> activation, batch dimension first.
 
-    Indexable by full hook name or, as in TransformerLens, by ``(name, layer)``:
-    ``cache["pattern", 1]`` is ``cache["blocks.1.attn.hook_pattern"]``.
+    Indexable as in TransformerLens: by full hook name, by short name
+    (``cache["k1"]``, ``cache["normalized"]`` for ``ln_final``) or by
+    ``(name, layer[, layer_type])`` with negative layers counted from the end:
+    ``cache["pattern", -1, "attn"]``, ``cache["scale", 0, "ln1"]``.
 
     An entry may be given as a zero-argument function (``lazy``), computed on
     first access and kept: per-head outputs (``hook_result``) cost as much as
@@ -58,21 +80,34 @@ class ActivationCache(Mapping[str, np.ndarray]):
         for name, compute in (lazy or {}).items():
             self._data[name] = _Lazy(compute)
 
-    def __getitem__(self, key: str | tuple[str, int]) -> np.ndarray:
-        if isinstance(key, tuple):
-            key = act_name(*key)
+    def __getitem__(self, key: str | tuple[str | int | None, ...]) -> np.ndarray:
+        key = self._full_name(key)
         value = self._data[key]
         if isinstance(value, _Lazy):
             value = self._data[key] = value.compute()
         return value
 
     def __contains__(self, key: object) -> bool:
-        if isinstance(key, tuple):
-            try:
-                key = act_name(*key)
-            except (KeyError, ValueError, TypeError):
-                return False
+        try:
+            key = self._full_name(key)  # type: ignore[arg-type]
+        except (KeyError, ValueError, TypeError):
+            return False
         return key in self._data  # without computing a lazy entry
+
+    def _full_name(self, key: str | tuple[str | int | None, ...]) -> str:
+        """TransformerLens' indexing forms: a full name, a short one, or (name, layer[, layer_type])."""
+        if isinstance(key, str):
+            return key if key in self._data else act_name(key)
+        name, *rest = key
+        if rest and isinstance(rest[0], int) and rest[0] < 0:
+            rest[0] += self.n_layers  # counted from the end, as in TransformerLens
+        return act_name(name, *rest)  # type: ignore[arg-type]
+
+    @property
+    def n_layers(self) -> int:
+        """Number of blocks whose activations are here."""
+        layers = [int(k.split(".")[1]) for k in self._data if k.startswith("blocks.") and k.endswith(".hook_resid_pre")]
+        return max(layers) + 1 if layers else 0
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)

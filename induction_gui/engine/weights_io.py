@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .config import ModelConfig, WeightsError
-from .weights import Weights
+from .weights import _IGNORED_SUFFIXES, Weights
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -73,6 +73,8 @@ def read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]
         metadata = header.pop("__metadata__", None) or {}
         tensors: dict[str, np.ndarray] = {}
         for name, info in header.items():
+            if name.endswith(_IGNORED_SUFFIXES):
+                continue  # TransformerLens' buffers (causal mask, rotary tables), not parameters
             dtype = _DTYPES.get(info.get("dtype"))
             if dtype is None:
                 raise WeightsError(f"{path.name}: {name}: dtype {info.get('dtype')} is not a float type")

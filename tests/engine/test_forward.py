@@ -49,6 +49,7 @@ def test_every_hook_has_transformer_lens_shape(weights: Weights) -> None:
             act_name("attn_out", layer): (b, n, M),
             act_name("resid_post", layer): (b, n, M),
         }
+    expected |= {"unembed.hook_in": (b, n, M), "unembed.hook_out": (b, n, CFG.d_vocab)}
     assert {k: cache[k].shape for k in cache} == expected
     assert logits.shape == (b, n, CFG.d_vocab)
     assert all(cache[k].dtype == np.float32 for k in cache) and logits.dtype == np.float32
@@ -117,7 +118,7 @@ def test_cache_is_a_snapshot_of_the_weights(weights: Weights) -> None:
 def test_the_cache_mapping(weights: Weights) -> None:
     _, cache = run_with_cache(weights, TOKENS)
     assert isinstance(cache, ActivationCache)
-    assert len(cache) == len(list(cache)) == 2 + 10 * CFG.n_layers
+    assert len(cache) == len(list(cache)) == 4 + 10 * CFG.n_layers  # embeddings, unembed in/out, 10 per block
     assert ("pattern", 1) in cache and ("pattern", 7) not in cache
     assert "blocks.0.attn.hook_result" in cache and "nonsense" not in cache
     assert cache["z", 0] is cache["blocks.0.attn.hook_z"]

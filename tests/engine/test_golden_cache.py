@@ -63,9 +63,10 @@ def test_every_hook_and_logits_match_transformer_lens(model: str, dtype: type, r
     hooks = [k.removeprefix("cache/") for k in golden if k.startswith("cache/")]
     assert hooks, "golden file has no cached activations"
     n_layers = weights.config.n_layers
-    # the golden set is every hook TransformerLens caches without use_attn_result;
-    # we cache those plus hook_result
-    assert set(cache) == set(hooks) | {act_name("result", layer) for layer in range(n_layers)}
+    # the golden set is every hook TransformerLens 3.9 caches without use_attn_result;
+    # we cache those plus hook_result and the unembed's hooks, which later versions have
+    unembed = {"unembed.hook_in", "unembed.hook_out"}
+    assert set(cache) == set(hooks) | {act_name("result", layer) for layer in range(n_layers)} | unembed
     for hook in hooks:
         got = cache[hook]
         assert got.dtype == dtype, f"{hook}: dtype {got.dtype}"
