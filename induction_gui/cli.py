@@ -69,6 +69,30 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _cmd_export_model(args: argparse.Namespace, out: TextIO) -> int:
+    """Write config.json + model.safetensors that TransformerLens loads (see the README's notebook lines)."""
+    import shutil
+
+    from .engine.weights import Weights
+    from .engine.weights_io import TOKENIZER_NAME, save_model_folder
+
+    source = Path(args.model)
+    if source.is_dir() or source.suffix.lower() in (".safetensors", ".npz"):
+        weights = Weights.load(source)
+    else:
+        from .model.scenario import load_scenario
+
+        weights = load_scenario(args.model).weights
+    folder = save_model_folder(weights, Path(args.out))
+    tokenizer = source / TOKENIZER_NAME if source.is_dir() else source.parent / TOKENIZER_NAME
+    if source.suffix.lower() != ".json" and tokenizer.is_file() and tokenizer.resolve() != (folder / TOKENIZER_NAME).resolve():
+        shutil.copyfile(tokenizer, folder / TOKENIZER_NAME)
+    if not args.quiet:
+        for path in sorted(folder.iterdir()):
+            out.write(f"wrote {path}\n")
+    return EXIT_OK
+
+
 def _cmd_export_script(args: argparse.Namespace, out: TextIO) -> int:
     """Write a self-contained NumPy script that reruns the scenario and prints what the lecture printed."""
     from .model.scenario import load_scenario
@@ -286,6 +310,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, TextIO], int], str]] = {
     "presets": (_cmd_presets, "list the built-in scenarios with a one-line description"),
     "check": (_cmd_check, "validate scenario files; exit 2 with one line per problem"),
     "export": (_cmd_export, "write cache.npz, logits.npy, metrics.json and pattern CSVs"),
+    "export-model": (_cmd_export_model, "write config.json + model.safetensors that TransformerLens loads"),
     "export-script": (_cmd_export_script, "write a self-contained NumPy script that reruns the scenario"),
     "train": (_cmd_train, "train a model, watch its induction head form; write a run folder the window opens"),
 }
@@ -314,6 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", metavar="NAME|FILE", help="a preset name (see 'presets') or a scenario file")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     p.add_argument("--text", metavar="TEXT", help="run on this text instead of the scenario's tokens")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not list the files written")
+
+    p = sub.add_parser("export-model", help=COMMANDS["export-model"][1], description=COMMANDS["export-model"][1])
+    p.add_argument("model", metavar="NAME|FILE|FOLDER", help="a preset, a scenario file, or a model folder/file")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     p.add_argument("-q", "--quiet", action="store_true", help="do not list the files written")
 
     p = sub.add_parser("export-script", help=COMMANDS["export-script"][1], description=COMMANDS["export-script"][1])

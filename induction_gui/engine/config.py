@@ -96,9 +96,10 @@ class ModelConfig:
             "use_attn_scale": self.use_attn_scale,
             "attn_scale": math.sqrt(self.d_head) if self.attn_scale is None else float(self.attn_scale),
             "eps": self.eps,
-            "dtype": f"torch.{self.dtype}",
             "default_prepend_bos": self.default_prepend_bos,
             "original_architecture": None,
+            # from_dict takes a torch.dtype, which JSON cannot hold: float32 (its default) goes unsaid
+            **({} if self.dtype == "float32" else {"dtype": f"torch.{self.dtype}"}),
         }
 
     @classmethod

@@ -201,9 +201,14 @@ def save_weights(weights: Weights, path: str | os.PathLike[str]) -> None:
 
 
 def save_model_folder(weights: Weights, folder: str | os.PathLike[str]) -> Path:
-    """``folder/config.json`` (TransformerLens' ``cfg.to_dict()`` keys) + ``folder/model.safetensors``."""
+    """``folder/config.json`` (TransformerLens' ``cfg.to_dict()`` keys) + ``folder/model.safetensors``.
+
+    In float32, TransformerLens' default dtype, so that ``HookedTransformerConfig.from_dict``
+    reads the config as it is (it cannot parse a dtype from JSON).
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    weights = weights.astype(np.float32)
     save_weights(weights, folder / WEIGHTS_NAME)
     text = json.dumps(stored_config(weights).to_tl_dict(), indent=2) + "\n"
     tmp = folder / f".{CONFIG_NAME}.tmp"

@@ -75,7 +75,7 @@ def test_to_tl_dict_round_trips() -> None:
     c = ModelConfig.from_tl_dict(_tl_dict(normalization_type="RMS", attn_scale=0.7, d_vocab_out=7))
     d = c.to_tl_dict()
     for key in ("n_layers", "d_model", "n_ctx", "d_head", "n_heads", "d_vocab", "act_fn", "attn_only",
-                "normalization_type", "positional_embedding_type", "d_vocab_out", "dtype"):  # fmt: skip
+                "normalization_type", "positional_embedding_type", "d_vocab_out"):  # fmt: skip
         assert key in d  # what HookedTransformerConfig.from_dict needs
     assert ModelConfig.from_tl_dict(json.loads(json.dumps(d))) == c
 
