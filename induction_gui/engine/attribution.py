@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,7 +32,7 @@ class LogitAttribution:
     direct: float  # u · (embed + pos_embed): the token and position embeddings read straight out
     heads: np.ndarray  # [n_layers, n_heads]: u · result of each head
     b_O: np.ndarray  # [n_layers]: u · b_O of each layer
-    b_U: float  # the unembedding bias of the correct token
+    b_U: float  # the unembedding bias of the correct token (plus ln_final.b read out, for an LN model)
     logit: float  # the correct token's logit, from the cached final residual stream
 
     @property
@@ -53,21 +53,48 @@ def _attribution_parts(
     toks = toks[None] if toks.ndim == 1 else toks  # [batch, pos]
     t = toks[batch_index].astype(np.int64)  # [pos]
     f = np.float64
+    if cfg.vocab_out != cfg.d_vocab:
+        raise ValueError(f"logit attribution: the model's {cfg.vocab_out} outputs are not next-token logits")
     U = np.asarray(weights["unembed.W_U"], dtype=f)[:, t[1:]].T  # [P, d_model]: u of each position
     b_U = np.asarray(weights["unembed.b_U"], dtype=f)[t[1:]]  # [P]
+    ln = _final_norm(weights, cache, batch_index)  # a linear map once the cached scale is fixed
     emb = np.asarray(cache[act_name("embed")][batch_index, :-1], dtype=f)  # [P, d_model]
-    emb = emb + np.asarray(cache[act_name("pos_embed")][batch_index, :-1], dtype=f)  # [P, d_model]
-    direct = np.einsum("pm,pm->p", emb, U)  # [P]
+    if cfg.positional_embedding_type == "standard":  # shortformer and rotary keep positions out of the stream
+        emb = emb + np.asarray(cache[act_name("pos_embed")][batch_index, :-1], dtype=f)  # [P, d_model]
+    direct = np.einsum("pm,pm->p", ln(emb), U)  # [P]
     heads = np.zeros((len(t) - 1, cfg.n_layers, cfg.n_heads))  # [P, layer, head_index]
     b_O = np.zeros((len(t) - 1, cfg.n_layers))  # [P, layer]
-    resid = emb
     for layer in range(cfg.n_layers):
         result = np.asarray(cache[act_name("result", layer)][batch_index, :-1], dtype=f)  # [P, head_index, d_model]
-        heads[:, layer] = np.einsum("phm,pm->ph", result, U)  # [P, head_index]
-        b_O[:, layer] = U @ np.asarray(weights[block_names(layer)["b_O"]], dtype=f)  # [P]
-        resid = np.asarray(cache[act_name("resid_post", layer)][batch_index, :-1], dtype=f)  # [P, d_model]
-    logit = np.einsum("pm,pm->p", resid, U) + b_U  # [P]
+        heads[:, layer] = np.einsum("phm,pm->ph", ln(result.transpose(1, 0, 2)).transpose(1, 0, 2), U)  # [P, head]
+        bias = np.broadcast_to(np.asarray(weights[block_names(layer)["b_O"]], dtype=f), emb.shape)  # [P, d_model]
+        b_O[:, layer] = np.einsum("pm,pm->p", ln(bias), U)  # [P]
+    if cfg.normalization_type == "LN":  # the final LayerNorm's bias is read out with the unembedding bias
+        b_U = b_U + U @ np.asarray(weights["ln_final.b"], dtype=f)  # [P]
+    resid = np.asarray(cache["unembed.hook_in"][batch_index, :-1], dtype=f)  # [P, d_model]
+    logit = np.einsum("pm,pm->p", resid, U) + np.asarray(weights["unembed.b_U"], dtype=f)[t[1:]]  # [P]
     return direct, heads, b_O, b_U, logit
+
+
+def _final_norm(weights: Weights, cache: Mapping[str, np.ndarray], batch_index: int) -> Callable[[np.ndarray], np.ndarray]:
+    """``ln_final`` without its bias, with the scale frozen at its cached value: a linear map of [..., P, d_model].
+
+    As TransformerLens' ``ActivationCache.apply_ln_to_stack``: centre (LN, LNPre),
+    divide by the final residual stream's scale, multiply by the gain (LN, RMS).
+    Identity for a model without normalisation.
+    """
+    kind = weights.config.normalization_type
+    if kind is None:
+        return lambda x: x
+    scale = np.asarray(cache["ln_final.hook_scale"][batch_index, :-1], dtype=np.float64)  # [P, 1]
+    w = np.asarray(weights["ln_final.w"], dtype=np.float64) if kind in ("LN", "RMS") else 1.0  # [d_model]
+
+    def apply(x: np.ndarray) -> np.ndarray:
+        if kind in ("LN", "LNPre"):
+            x = x - x.mean(-1, keepdims=True)
+        return x / scale * w
+
+    return apply
 
 
 def logit_attribution(
@@ -76,8 +103,10 @@ def logit_attribution(
     """Split the logit of the next token at ``position`` into direct, per-head and bias parts.
 
     With ``u = W_U[:, t_{position+1}]``: direct ``u·(embed + pos_embed)``, each
-    head ``u·result^{l,h}``, each layer ``u·b_O^l``, and ``b_U``. An attention-only
-    model has no LayerNorm, so these add up exactly to the logit.
+    head ``u·result^{l,h}``, each layer ``u·b_O^l``, and ``b_U``. They add up
+    exactly to the logit: a final normalisation, if the model has one, is
+    applied to each part with the scale frozen at its cached value (as
+    TransformerLens' ``apply_ln_to_stack``), which makes it linear.
 
     Parameters
     ----------

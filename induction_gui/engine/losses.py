@@ -40,6 +40,11 @@ def per_token_loss(logits: np.ndarray, tokens: object) -> np.ndarray:
     toks = toks[None] if toks.ndim == 1 else toks  # [batch, pos]
     if lg.ndim != 3 or toks.shape != lg.shape[:2]:
         raise ValueError(f"per_token_loss: logits {list(lg.shape)} and tokens {list(toks.shape)} do not match")
+    if toks.size and toks[:, 1:].max(initial=0) >= lg.shape[-1]:
+        # a model whose d_vocab_out differs from d_vocab predicts classes, not next tokens
+        raise ValueError(
+            f"per_token_loss: token id {toks[:, 1:].max()} has no logit (the model has {lg.shape[-1]} outputs)"
+        )
     logp = log_softmax(lg[:, :-1])  # [batch, pos - 1, d_vocab]
     nxt = toks[:, 1:, None].astype(np.int64)  # [batch, pos - 1, 1]
     return -np.take_along_axis(logp, nxt, axis=-1)[..., 0]  # [batch, pos - 1]
