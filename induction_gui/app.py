@@ -29,8 +29,8 @@ def build_gui_parser() -> argparse.ArgumentParser:
         description="Open the Induction Head Explorer window.",
         epilog=f"Sub-commands: {', '.join(cli.COMMANDS)} (induction-gui COMMAND --help).",
     )
-    parser.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, metavar="NAME|FILE",
-                        help=f"a preset name or a scenario file (default: {DEFAULT_SCENARIO})")
+    parser.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, metavar="NAME|FILE|FOLDER",
+                        help=f"a preset name, a scenario file or a model folder (default: {DEFAULT_SCENARIO})")
     parser.add_argument("--screenshot", metavar="PNG", help="render the window once, save it as PNG and exit")
     parser.add_argument("--reset-layout", action="store_true", help="forget the saved window layout")
     parser.add_argument("--present", action="store_true",
@@ -65,10 +65,15 @@ def run_gui(args: argparse.Namespace) -> int:
     settings = Settings()
     if args.reset_layout:
         settings.clear_layout()
+    from .model.model_folder import is_model_path, scenario_from_model
+
     problem = None
     try:
-        scenario = load_scenario(args.scenario)
-        path = Path(args.scenario) if Path(args.scenario).suffix.lower() == ".json" else None
+        if is_model_path(args.scenario):
+            scenario, path = scenario_from_model(args.scenario), None
+        else:
+            scenario = load_scenario(args.scenario)
+            path = Path(args.scenario) if Path(args.scenario).suffix.lower() == ".json" else None
     except ScenarioError as exc:
         if args.screenshot:
             sys.stderr.write(f"induction-gui: {exc}\n")

@@ -61,8 +61,17 @@ class ModelConfig:
 
     @property
     def is_plain(self) -> bool:
-        """No normalisation, learned positions added to the residual: the app's own models."""
-        return self.normalization_type is None and self.positional_embedding_type == "standard"
+        """Computes what the app's own models compute: no normalisation, positions added to the residual.
+
+        The scenario file format and the analyses written for those models
+        (logit attribution, training) need this; other models are refused there.
+        """
+        return (
+            self.normalization_type is None
+            and self.positional_embedding_type == "standard"
+            and self.use_attn_scale
+            and self.d_vocab_out in (None, self.d_vocab)
+        )
 
     def to_dict(self) -> dict[str, int | float | None]:
         """Plain dict for JSON files (scenario, exports)."""

@@ -218,8 +218,16 @@ class Weights(MutableMapping[str, np.ndarray]):
         return {name: getattr(base, name) for name in _OPTION_FIELDS}
 
     def _compared_options(self) -> dict[str, object]:
-        # the dtype a file stored is history, not part of what the model computes
-        return {k: v for k, v in self.options.items() if k != "dtype"}
+        """The options that change what this model computes (equal weights compute equal numbers)."""
+        o = self.options
+        # the dtype a file stored is history; a BOS default only concerns text
+        o = {k: v for k, v in o.items() if k not in ("dtype", "default_prepend_bos")}
+        if o["normalization_type"] is None:
+            del o["eps"]
+        if o["positional_embedding_type"] != "rotary":
+            for k in ("rotary_dim", "rotary_base", "rotary_adjacent_pairs"):
+                del o[k]
+        return o
 
     @property
     def config(self) -> ModelConfig:

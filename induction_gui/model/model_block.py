@@ -133,7 +133,20 @@ def parse_config(value: object, path: str) -> ModelConfig:
 
 
 def config_to_json(weights: Weights, attn_scale: float | None) -> dict[str, object]:
-    """``model.config`` as written: the sizes the weights have."""
+    """``model.config`` as written: the sizes the weights have.
+
+    The format holds the app's own models only: a TransformerLens model with
+    normalisation, other positions or another attention scale would reload
+    computing other numbers, so it is refused (export-model writes it whole).
+    """
+    cfg = weights.config
+    if not cfg.is_plain:
+        raise ScenarioError(
+            "model",
+            f"a model with normalization_type={cfg.normalization_type}, "
+            f"positional_embedding_type={cfg.positional_embedding_type} cannot be saved in a scenario file; "
+            "keep it as a model folder (induction-gui export-model)",
+        )
     out: dict[str, object] = {k: v for k, v in weights.config.to_dict().items() if k in SIZE_FIELDS}
     if attn_scale is not None:
         out["attn_scale"] = float(attn_scale)

@@ -8,7 +8,7 @@ from disk are refused with the same words.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -85,8 +85,7 @@ class Scenario:
     @property
     def config(self) -> ModelConfig:
         """The model's sizes, with this scenario's ``attn_scale``."""
-        c = self.weights.config
-        return ModelConfig(c.n_layers, c.n_heads, c.d_model, c.d_head, c.d_vocab, c.n_ctx, self.attn_scale)
+        return replace(self.weights.config, attn_scale=self.attn_scale)
 
     def text(self) -> str | None:
         """The sequence as text in the tokenizer's mode, or None if no text gives exactly these ids."""

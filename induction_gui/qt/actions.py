@@ -49,6 +49,8 @@ def build_actions(w) -> dict[str, QAction]:  # noqa: ANN001 - the MainWindow (no
         "Save the current view as a vector drawing")
     add("export_csv", "Export View &Matrices as CSV…", w.export_matrices_dialog, None,
         "Save the matrices of the current view as CSV files")
+    add("open_model", "Open &Model…", w.open_model_dialog, None,
+        "Open a TransformerLens model folder: config.json + model.safetensors (+ tokenizer.json)")
     add("open_run", "Open &Training Run…", w.open_training_run_dialog, None,
         "Open a training run folder: its loss curves and checkpoints, without retraining")
     add("export_script", "Export as Python &Script…", w.export_script_dialog, None,

@@ -77,6 +77,28 @@ class FileActions:
         self._remember(path)
         return True
 
+    def open_model(self, path: Path) -> bool:
+        """Open a model folder or weights file; a refused model names why and keeps the current work."""
+        from ..model.model_folder import scenario_from_model
+
+        try:
+            scenario = scenario_from_model(path)
+        except ScenarioError as exc:
+            self.show_error("Cannot open the model", str(exc))
+            return False
+        if not self.maybe_save():
+            return False
+        self.replace(scenario, None)
+        self.settings.set("files/last_dir", str(Path(path).resolve().parent))
+        return True
+
+    def open_model_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Open model folder (config.json + model.safetensors)", self.settings.get("files/last_dir")
+        )
+        if folder:
+            self.open_model(Path(folder))
+
     def open_training_run(self, folder: Path) -> bool:
         """Show the Training dock with a saved run's curves and checkpoints (a broken folder changes nothing)."""
         self.training_dock.show()

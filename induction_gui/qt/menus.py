@@ -26,6 +26,7 @@ def build_menus(w) -> None:  # noqa: ANN001 - the MainWindow (not imported: it i
     file_menu = bar.addMenu("&File")
     file_menu.addAction(a["new"])
     file_menu.addAction(a["open"])
+    file_menu.addAction(a["open_model"])
     file_menu.addAction(a["open_run"])
     w.presets_menu = file_menu.addMenu("Open &Preset")
     w.presets_menu.aboutToShow.connect(lambda: fill_presets_menu(w.presets_menu, w.open_preset))
