@@ -116,3 +116,16 @@ def test_the_apps_files_carry_their_config(tmp_path: Path, suffix: str) -> None:
     assert loaded == w and loaded.config == w.config
     tokens = np.arange(1, 9)
     np.testing.assert_array_equal(run(loaded, tokens), run(w, tokens))
+
+
+def test_attn_only_2l_as_from_pretrained_loads_it_is_accepted() -> None:
+    """The keys TransformerLens sets for NeelNanda's attn-only-2l (original_architecture "neel"), folded."""
+    d = _tl_dict(
+        n_layers=2, d_model=512, d_head=64, n_heads=8, d_mlp=2048, d_vocab=48262, d_vocab_out=48262, n_ctx=2048,
+        act_fn="solu_ln", normalization_type="LNPre", positional_embedding_type="shortformer",
+        original_architecture="neel", model_name="attn-only-2l", tokenizer_name="NeelNanda/gpt-neox-tokenizer-digits",
+        layer_norm_folding=True, n_params=1048576, device="cuda", from_checkpoint=False, attn_scale=8.0,
+    )  # fmt: skip
+    c = ModelConfig.from_tl_dict(d)
+    assert (c.normalization_type, c.positional_embedding_type, c.d_vocab, c.n_ctx) == ("LNPre", "shortformer", 48262, 2048)
+    assert c.scale == 8.0

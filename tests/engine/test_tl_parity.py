@@ -106,3 +106,21 @@ def test_transformer_lens_indexing_forms() -> None:
     assert ("pattern", -1) in cache and ("pattern", 5) not in cache
     with pytest.raises(KeyError, match="unknown activation"):
         cache["patern", 0]
+
+
+@pytest.mark.parametrize("variant", ["ln_rotary", "ln_shortformer", "rms_standard"])
+def test_head_overrides_work_on_transformer_lens_models(variant: str) -> None:
+    from induction_gui.engine import HeadOverride
+
+    weights, golden = _golden(variant)
+    tokens = golden["tokens"]
+    n = tokens.shape[1]
+    _, base = run_with_cache(weights, tokens)
+    _, ablated = run_with_cache(weights, tokens, {(0, 1): HeadOverride(ablation="zero")})
+    assert not ablated["z", 0][:, :, 1].any()
+    np.testing.assert_array_equal(ablated["z", 0][:, :, 0], base["z", 0][:, :, 0])
+    uniform = np.tril(np.ones((n, n))) / np.arange(1, n + 1)[:, None]  # [query_pos, key_pos]
+    _, fixed = run_with_cache(weights, tokens, {(1, 0): HeadOverride(fixed_pattern=uniform)})
+    np.testing.assert_allclose(fixed["pattern", 1][:, 0], np.broadcast_to(uniform, (2, n, n)), atol=1e-6)
+    _, cold = run_with_cache(weights, tokens, {(1, 2): HeadOverride(score_scale=0.0)})
+    np.testing.assert_allclose(cold["pattern", 1][:, 2], np.broadcast_to(uniform, (2, n, n)), atol=1e-6)
