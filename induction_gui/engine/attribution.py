@@ -76,7 +76,9 @@ def _attribution_parts(
     return direct, heads, b_O, b_U, logit
 
 
-def _final_norm(weights: Weights, cache: Mapping[str, np.ndarray], batch_index: int) -> Callable[[np.ndarray], np.ndarray]:
+def _final_norm(
+    weights: Weights, cache: Mapping[str, np.ndarray], batch_index: int
+) -> Callable[[np.ndarray], np.ndarray]:
     """``ln_final`` without its bias, with the scale frozen at its cached value: a linear map of [..., P, d_model].
 
     As TransformerLens' ``ActivationCache.apply_ln_to_stack``: centre (LN, LNPre),

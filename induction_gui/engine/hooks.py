@@ -17,7 +17,9 @@ _ATTN_HOOKS = {"q", "k", "v", "rot_q", "rot_k", "attn_scores", "pattern", "z", "
 _BLOCK_HOOKS = {"resid_pre", "attn_out", "resid_post"}
 _NORM_HOOKS = {"scale", "normalized"}  # of ln1 (with a layer) or ln_final (without)
 _GLOBAL_HOOKS = {"embed", "pos_embed"}
-_ALIASES = {"attn": "pattern", "scores": "attn_scores", "attn_logits": "attn_scores", "key": "k", "query": "q", "value": "v"}
+_ALIASES = {
+    "attn": "pattern", "scores": "attn_scores", "attn_logits": "attn_scores", "key": "k", "query": "q", "value": "v",
+}  # fmt: skip
 _LAYER_TYPE_ALIASES = {"a": "attn", "attention": "attn", "b": "", "block": "", "blocks": ""}
 # TransformerLens' compact form: "k6" is ("k", 6), "scale4ln1" is ("scale", 4, "ln1")
 _COMPACT = re.compile(r"([a-z]+)(\d+)([a-z]?.*)")

@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 # normalisation type -> (centres the stream, has a gain w, has a bias b)
-_KINDS = {"LN": (True, True, True), "LNPre": (True, False, False), "RMS": (False, True, False), "RMSPre": (False, False, False)}
+_KINDS = {
+    "LN": (True, True, True), "LNPre": (True, False, False), "RMS": (False, True, False), "RMSPre": (False, False, False),
+}  # fmt: skip
 
 
 def norm_params(kind: str | None) -> tuple[str, ...]:

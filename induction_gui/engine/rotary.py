@@ -14,7 +14,9 @@ import numpy as np
 
 
 @lru_cache(maxsize=32)
-def sin_cos(rotary_dim: int, n_pos: int, base: float, adjacent_pairs: bool, dtype_str: str) -> tuple[np.ndarray, np.ndarray]:
+def sin_cos(
+    rotary_dim: int, n_pos: int, base: float, adjacent_pairs: bool, dtype_str: str
+) -> tuple[np.ndarray, np.ndarray]:
     """sin and cos of every angle, [pos, rotary_dim] each (computed in float32 as TransformerLens does)."""
     high = np.float64 if dtype_str == np.dtype(np.float64).str else np.float32
     pos = np.arange(n_pos, dtype=high)

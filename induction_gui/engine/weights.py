@@ -2,8 +2,11 @@
 
 A ``Weights`` is a mutable mapping ``name -> ndarray``. Keeping TransformerLens'
 names and shapes means a state dict exported from a real HookedTransformer
-(attn_only, no LayerNorm) loads as it is, and every formula in METRICS.md can be
-written with the names the literature uses.
+(attn_only) loads as it is, and every formula in METRICS.md can be written with
+the names the literature uses. The shapes give the sizes; a declared config (a
+``config.json``, a file's metadata) gives the forward-pass options, which no
+tensor name can tell (an LNPre model has exactly the parameters of one without
+normalisation). Files are read and written in :mod:`.weights_io`.
 """
 
 from __future__ import annotations
@@ -142,7 +145,9 @@ class Weights(MutableMapping[str, np.ndarray]):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Weights):
             return NotImplemented
-        return self._attn_scale == other._attn_scale and self._compared_options() == other._compared_options() and self._params.keys() == other._params.keys() and all(
+        if self._attn_scale != other._attn_scale or self._compared_options() != other._compared_options():
+            return False
+        return self._params.keys() == other._params.keys() and all(
             self._params[k].dtype == other._params[k].dtype and np.array_equal(self._params[k], other._params[k])
             for k in self._params
         )
@@ -337,7 +342,8 @@ class Weights(MutableMapping[str, np.ndarray]):
         """
         shapes = expected_shapes(config)
         # matrices first, then biases: the order files and presets have always listed them in
-        names = [n for n in _matrix_order(config) if n in shapes] + [n for n in shapes if n not in _matrix_order(config)]
+        matrices = _matrix_order(config)
+        names = [n for n in matrices if n in shapes] + [n for n in shapes if n not in matrices]
         params = {name: (np.ones if name.endswith(".w") else np.zeros)(shapes[name], dtype) for name in names}
         declared = None if config.is_plain and config == replace(_PLAIN, **_sizes(config)) else config
         return cls(params, validate=False, attn_scale=config.attn_scale, config=declared)._owned()
@@ -398,7 +404,8 @@ def _sizes(config: ModelConfig) -> dict[str, object]:
 
 
 def _describe(config: ModelConfig) -> str:
-    return f"normalization_type={config.normalization_type}, positional_embedding_type={config.positional_embedding_type}"
+    norm, pos = config.normalization_type, config.positional_embedding_type
+    return f"normalization_type={norm}, positional_embedding_type={pos}"
 
 
 def expected_shapes(c: ModelConfig) -> dict[str, tuple[int, ...]]:
