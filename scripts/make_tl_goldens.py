@@ -6,6 +6,12 @@ needs. Run it with a Python that has them installed:
     python scripts/make_tl_goldens.py                    # (re)write the goldens
     python scripts/make_tl_goldens.py --check-export DIR # DIR/<variant>/ from `induction-gui export-model`
 
+For ``--check-export``, first export every golden with the app (its own Python):
+``induction-gui export-model tests/data/golden_tl/<variant> --out DIR/<variant>``;
+each folder must then load with ``HookedTransformerConfig.from_dict`` and
+``load_state_dict(strict=False)`` missing only TransformerLens' buffers, and
+give the golden logits.
+
 Each variant folder holds what a notebook user writes (``config.json`` from
 ``json.dump(model.cfg.to_dict(), f, default=str)`` and ``model.safetensors``
 from ``model.state_dict()``) plus ``expected.npz``: ``tokens`` [2, T],
