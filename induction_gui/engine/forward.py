@@ -16,6 +16,7 @@ from functools import lru_cache, partial
 import numpy as np
 
 from .attention import HeadOverride, causal_attention, override_head
+from .config import ModelConfig
 from .hooks import ActivationCache, act_name
 from .normalization import normalize
 from .rotary import apply_rotary
@@ -141,7 +142,8 @@ def _run_with_cache(
     for layer in range(cfg.n_layers):
         resid = _block(weights, layer, resid, by_layer.get(layer, {}), cfg.scale, f, store, lazy, qk_pos)
 
-    resid = _norm(weights, "ln_final", resid, f, store)
+    if cfg.normalization_type is not None:
+        resid = _norm(weights, cfg, "ln_final", resid, f, store)
     store["unembed.hook_in"] = resid
     W_U = np.asarray(weights["unembed.W_U"], dtype=f)  # [d_model, d_vocab_out]
     logits = np.matmul(resid, W_U)  # [batch, pos, d_vocab_out]
@@ -179,7 +181,8 @@ def _block(
     # in place or not; see Weights.derived).
     W_QKV, b_QKV = weights.derived(("qkv", layer, f.str), _qkv_params(layer), partial(_fuse_qkv, f))
     n_heads, d_head = b_QKV.shape[1:]
-    attn_in = _norm(weights, f"blocks.{layer}.ln1", resid, f, store)
+    cfg = weights.config  # cached on the weights
+    attn_in = resid if cfg.normalization_type is None else _norm(weights, cfg, f"blocks.{layer}.ln1", resid, f, store)
     qkv = np.matmul(attn_in, W_QKV)  # [batch, pos, 3·head_index·d_head]
     qkv += b_QKV.reshape(-1)
     qkv = qkv.reshape(batch, n_pos, 3, n_heads, d_head)  # [batch, pos, qkv, head_index, d_head]
@@ -190,7 +193,6 @@ def _block(
     store[h_q] = qkv[:, :, 0]  # [batch, pos, head_index, d_head]
     store[h_k] = qkv[:, :, 1]
     store[h_v] = qkv[:, :, 2]
-    cfg = weights.config
     if cfg.positional_embedding_type == "rotary":
         rot = (cfg.rotary_dim or d_head, cfg.rotary_base, cfg.rotary_adjacent_pairs)
         q_rot = store[f"blocks.{layer}.attn.hook_rot_q"] = apply_rotary(qkv[:, :, 0], *rot)
@@ -230,12 +232,12 @@ def _block(
     return resid
 
 
-def _norm(weights: Weights, prefix: str, x: np.ndarray, f: np.dtype, store: dict[str, np.ndarray]) -> np.ndarray:
-    """The configured normalisation at ``prefix`` (``blocks.0.ln1``, ``ln_final``), caching its hooks; or ``x``."""
-    cfg = weights.config
+def _norm(
+    weights: Weights, cfg: ModelConfig, prefix: str, x: np.ndarray, f: np.dtype, store: dict[str, np.ndarray]
+) -> np.ndarray:
+    """The configured normalisation at ``prefix`` (``blocks.0.ln1``, ``ln_final``), caching its hooks."""
     kind = cfg.normalization_type
-    if kind is None:
-        return x
+    assert kind is not None
     w = np.asarray(weights[prefix + ".w"], dtype=f) if kind in ("LN", "RMS") else None
     b = np.asarray(weights[prefix + ".b"], dtype=f) if kind == "LN" else None
     out, scale, normalized = normalize(x, kind, cfg.eps, w, b)
