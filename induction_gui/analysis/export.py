@@ -18,6 +18,7 @@ import numpy as np
 from ..engine.sequences import tokenize
 from .report import build_report
 from ..model.scenario import Scenario
+from ..model.tokenizer import HFTokenizer
 
 
 def _atomic_write(path: Path, write: Any, mode: str = "wb") -> None:
@@ -47,8 +48,13 @@ def export_scenario(
     *,
     text: str | None = None,
     source: str = "",
+    tokenizer: HFTokenizer | None = None,
 ) -> list[Path]:
     """Run ``scenario`` (or ``text`` tokenized with its vocabulary) and write the results.
+
+    ``tokenizer`` (a model folder's own, :func:`~induction_gui.model.tokenizer.load_tokenizer`)
+    tokenizes ``text`` instead of the scenario's vocabulary; the ids are
+    ``scenario.tokens`` in metrics.json either way.
 
     Writes ``cache.npz``, ``logits.npy``, ``metrics.json`` and one
     ``attention_L{l}H{h}.csv`` per head into ``out_dir`` (created if missing).
@@ -64,7 +70,12 @@ def export_scenario(
     -------
     The paths written.
     """
-    tokens = scenario.tokens if text is None else tokenize(text, scenario.vocab, scenario.tokenizer)  # [pos]
+    if text is None:
+        tokens = scenario.tokens  # [pos]
+    elif tokenizer is not None:
+        tokens = tokenizer.encode(text)  # [pos]
+    else:
+        tokens = tokenize(text, scenario.vocab, scenario.tokenizer)  # [pos]
     logits, cache, report = build_report(
         scenario.weights,
         tokens,
