@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 UNEMBED_SLOW_FLOPS = 2e8  # 2 · pos · d_model · d_vocab above this (≈ 5 ms) and the logits go to the slow tier
 VOCAB_SLOW_FLOPS = 2e9  # d_vocab · d_model² above this (≈ 0.1 s in float64) and vocabulary circuits go too
 OV_TOP1_EXACT_SOURCES = 4096  # up to this many tokens the full-OV top-1 accuracy runs over all of them
-OV_TOP1_SAMPLE = 1024  # else over this many source tokens, drawn with OV_TOP1_SEED (and labelled "sampled")
+OV_TOP1_SAMPLE = 512  # else over this many source tokens, drawn with OV_TOP1_SEED (and labelled "sampled")
 OV_TOP1_SEED = 0
 
 

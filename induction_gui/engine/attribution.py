@@ -53,8 +53,9 @@ def _attribution_parts(
     toks = toks[None] if toks.ndim == 1 else toks  # [batch, pos]
     t = toks[batch_index].astype(np.int64)  # [pos]
     f = np.float64
-    U = np.asarray(weights["unembed.W_U"], dtype=f)[:, t[1:]].T  # [P, d_model]: u of each position
-    b_U = np.asarray(weights["unembed.b_U"], dtype=f)[t[1:]]  # [P]
+    # the columns first, then float64: never a float64 copy of a whole [d_model, d_vocab] unembedding
+    U = np.asarray(weights["unembed.W_U"])[:, t[1:]].astype(f).T  # [P, d_model]: u of each position
+    b_U = np.asarray(weights["unembed.b_U"])[t[1:]].astype(f)  # [P]
     emb = np.asarray(cache[act_name("embed")][batch_index, :-1], dtype=f)  # [P, d_model]
     emb = emb + np.asarray(cache[act_name("pos_embed")][batch_index, :-1], dtype=f)  # [P, d_model]
     direct = np.einsum("pm,pm->p", emb, U)  # [P]
@@ -68,6 +69,15 @@ def _attribution_parts(
         resid = np.asarray(cache[act_name("resid_post", layer)][batch_index, :-1], dtype=f)  # [P, d_model]
     logit = np.einsum("pm,pm->p", resid, U) + b_U  # [P]
     return direct, heads, b_O, b_U, logit
+
+
+def logit_attributions(
+    weights: Weights, cache: Mapping[str, np.ndarray], tokens: object, *, batch_index: int = 0
+) -> list[LogitAttribution]:
+    """:func:`logit_attribution` of every predicting position (0 .. pos − 2), computed together."""
+    direct, heads, b_O, b_U, logit = _attribution_parts(weights, cache, tokens, batch_index)
+    return [LogitAttribution(float(direct[p]), heads[p], b_O[p], float(b_U[p]), float(logit[p]))
+            for p in range(len(direct))]
 
 
 def logit_attribution(

@@ -57,7 +57,7 @@ def ov_top1(ctx: Context) -> np.ndarray:
 
 @entry("ov_top1_sample", inputs=())
 def ov_top1_sample(ctx: Context) -> str:
-    """What the full-OV top-1 accuracy averages over when not every token: e.g. "1,024 sampled source tokens
+    """What the full-OV top-1 accuracy averages over when not every token: e.g. "512 sampled source tokens
     (seed 0) of 48,262"; "" when it is exact."""
     sources = ov_top1_sources(ctx.config.d_vocab)
     if sources is None:
