@@ -132,9 +132,8 @@ class PredictionsView(View):
         results = self.analysis.latest_results
         assert results is not None
         # a large model's logits come from a worker after the attention views have drawn
-        waiting = next((v for v in (self.ask("logits"), self.ask("top_k", k=TOP_K), self.ask("loss_halves"))
-                        if isinstance(v, (Pending, EntryFailed))),
-                       None)
+        asked = (self.ask("logits"), self.ask("top_k", k=TOP_K), self.ask("loss_halves"), self.ask("logit_columns"))
+        waiting = next((v for v in asked if isinstance(v, (Pending, EntryFailed))), None)
         if waiting is not None:
             self._show_waiting(str(waiting))
             return
