@@ -211,9 +211,9 @@ class Analysis:
     def _submit(self, key: Key, stamp: tuple, params: dict[str, Any]) -> Pending:
         name = key[0]
         entry = ENTRIES[name]
-        # a private memo: never touches ours from a thread; an entry of the forward pass alone reads only the
-        # results, so its worker needs no copy of the weights (200 MB at a real vocabulary)
-        copy = set(entry.inputs) != {"forward"}
+        # a private memo: never touches ours from a thread; an entry that declares no weights reads the results
+        # and the sequence, not the weights, so its worker needs no copy of them (200 MB at a real vocabulary)
+        copy = any(name.startswith("weights/") for name in entry.inputs)
         context = Context(self.state(copy=copy), self._results)
         pending = Pending()
 

@@ -80,3 +80,10 @@ def test_the_attention_cache_is_the_forward_pass_without_its_logits(wide: engine
         np.testing.assert_array_equal(alone[name], cache[name], err_msg=name)
     np.testing.assert_array_equal(unembed(alone, WIDE.n_layers, wide["unembed.W_U"], wide["unembed.b_U"]), logits)
     assert wide["unembed.W_U"].shape == (16, 20_000)  # the weights themselves are untouched
+
+
+def test_top_k_by_partition_without_ties_equals_a_stable_argsort() -> None:
+    logits = np.random.default_rng(1).standard_normal((40, 6000)).astype(np.float32)
+    logits[3, [10, 20, 30, 40]] = 9.0  # one row with a tie across the k-th value
+    expected = np.argsort(-logits.astype(np.float64), axis=-1, kind="stable")[:, :3]
+    np.testing.assert_array_equal(engine.top_k_tokens(logits, 3), expected)

@@ -102,11 +102,13 @@ LOGIT_COLUMNS = 256  # a vocabulary larger than this shows the logits of a subse
 @entry("logit_columns", inputs=("forward",), cost=logits_are_slow)
 def logit_columns(ctx: Context) -> np.ndarray | None:
     """Token ids whose logits the Predictions view shows: None (all) up to ``LOGIT_COLUMNS`` tokens, else the
-    sequence's distinct tokens and every top-k prediction, ascending (at most ``LOGIT_COLUMNS``)."""
+    sequence's distinct tokens and every top-1 prediction, ascending (the sequence's first if over
+    ``LOGIT_COLUMNS``)."""
     if ctx.config.d_vocab <= LOGIT_COLUMNS:
         return None
-    ids = np.unique(np.concatenate([ctx.tokens, ctx.get("top_k").reshape(-1)]))  # [n] ascending
-    return ids[:LOGIT_COLUMNS]
+    seq = np.unique(ctx.tokens)  # [n] ascending
+    best = np.setdiff1d(ctx.results.logits.argmax(axis=-1), seq)  # [m] ties: the lower id, as top_k
+    return np.union1d(seq, best[: max(0, LOGIT_COLUMNS - seq.size)])[:LOGIT_COLUMNS]
 
 
 @entry("head_output", inputs=("forward",))

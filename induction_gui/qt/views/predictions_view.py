@@ -211,7 +211,7 @@ class PredictionsView(View):
             shown = results.logits[:, columns]  # [pos, n]
             labels = [vocab[t] for t in columns]
             x = np.searchsorted(columns, nxt)  # every next token is a column: the sequence's tokens are
-            what = f" — {columns.size} of {len(vocab):,} tokens: the sequence's and the top-{TOP_K} predictions"
+            what = f" — {columns.size} of {len(vocab):,} tokens: the sequence's and the top-1 predictions"
         self.logits.set_data(shown, row_labels=rows, col_labels=labels, what="logits")
         style_heatmap(self.logits, self.font_points,
                       ("Logits (□ = actual next)" if self.presenting
