@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from .circuits import HeadKey, _global, _head
+from .circuits import HeadKey, _head
 from .weights import Weights
 
 CircuitKind = Literal["qk", "ov", "k_composition"]
@@ -63,7 +63,7 @@ def circuit_tokens(weights: Weights, kind: CircuitKind, tokens: np.ndarray, laye
         [pos] the sequence; its distinct tokens come first, in order of first
         appearance (the first ``size`` of them if there are more).
     """
-    W_E = _global(weights, "embed.W_E")  # [d_vocab, d_model]
+    W_E = np.asarray(weights["embed.W_E"])  # [d_vocab, d_model], in its own dtype: only ranked, never shown
     d_vocab = W_E.shape[0]
     toks = np.asarray(tokens, dtype=np.int64).reshape(-1)  # [pos]
     _, first = np.unique(toks, return_index=True)
@@ -71,22 +71,26 @@ def circuit_tokens(weights: Weights, kind: CircuitKind, tokens: np.ndarray, laye
     n_extra = min(size, d_vocab) - seq.size
     if n_extra <= 0 or seq.size == 0:
         return TokenSubset(seq, int(seq.size), kind, d_vocab)
-    x = W_E[seq].mean(axis=0)  # [d_model]: the scores are linear in the row, so their mean is this row's
+    # the scores are linear in the row, so the mean row's scores are the mean scores
+    x = W_E[seq].mean(axis=0, dtype=np.float64)  # [d_model]
     if kind == "qk":
-        score = W_E @ (_head(weights, layer, head, "W_K") @ (x @ _head(weights, layer, head, "W_Q")))  # [d_vocab]
+        key_dir = _head(weights, layer, head, "W_K") @ (x @ _head(weights, layer, head, "W_Q"))  # [d_model]
+        score = W_E @ key_dir.astype(W_E.dtype)  # [d_vocab]
     elif kind == "ov":
         out = (x @ _head(weights, layer, head, "W_V")) @ _head(weights, layer, head, "W_O")  # [d_model]
-        score = out @ _global(weights, "unembed.W_U")  # [d_vocab]
+        W_U = np.asarray(weights["unembed.W_U"])  # [d_model, d_vocab]
+        score = out.astype(W_U.dtype) @ W_U  # [d_vocab]
     elif kind == "k_composition":
         if prev is None:
             raise ValueError("k_composition needs the earlier head, prev")
         lp, hp = prev
         q = x @ _head(weights, layer, head, "W_Q")  # [d_head]
-        key_dir = _head(weights, lp, hp, "W_V") @ (_head(weights, lp, hp, "W_O") @ (_head(weights, layer, head, "W_K") @ q))
-        score = W_E @ key_dir  # [d_vocab]
+        k_dir = _head(weights, layer, head, "W_K") @ q  # [d_model]
+        key_dir = _head(weights, lp, hp, "W_V") @ (_head(weights, lp, hp, "W_O") @ k_dir)  # [d_model]
+        score = W_E @ key_dir.astype(W_E.dtype)  # [d_vocab]
     else:
         raise ValueError(f"kind: expected 'qk', 'ov' or 'k_composition', got {kind!r}")
-    score = np.where(np.isfinite(score), score, -np.inf)
+    score = np.where(np.isfinite(score), score, -np.inf).astype(np.float64)  # [d_vocab]
     score[seq] = -np.inf  # already shown
     top = np.argpartition(-score, n_extra - 1)[:n_extra]  # [n_extra] unordered
     top = top[np.argsort(-score[top], kind="stable")]  # highest first

@@ -73,6 +73,12 @@ def _token_ids(ids: object, d_vocab: int) -> np.ndarray | slice:
     return arr
 
 
+def _token_rows(weights: Weights, name: str, ids: object) -> np.ndarray:
+    """Rows ``ids`` of a [d_vocab, d_model] parameter (all for None), float64, indexed before the conversion."""
+    W = np.asarray(weights[name])  # [d_vocab, d_model]
+    return np.asarray(W[_token_ids(ids, W.shape[0])], dtype=np.float64)
+
+
 def _checked_product(what: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` after checking the [rows, cols] result against the memory budget."""
     budget.check(what, (a.shape[0], b.shape[-1]), np.result_type(a, b))
@@ -87,10 +93,8 @@ def full_qk_circuit(weights: Weights, layer: int, head: int, rows: object = None
     ``FactoredMatrix`` does: a large vocabulary's full matrix exceeds the memory
     budget (:class:`~.budget.BudgetError`).
     """
-    W_E = _global(weights, "embed.W_E")  # [d_vocab, d_model]
-    d_vocab = W_E.shape[0]
-    q = W_E[_token_ids(rows, d_vocab)] @ _head(weights, layer, head, "W_Q")  # [query_token, d_head]
-    k = W_E[_token_ids(cols, d_vocab)] @ _head(weights, layer, head, "W_K")  # [key_token, d_head]
+    q = _token_rows(weights, "embed.W_E", rows) @ _head(weights, layer, head, "W_Q")  # [query_token, d_head]
+    k = _token_rows(weights, "embed.W_E", cols) @ _head(weights, layer, head, "W_K")  # [key_token, d_head]
     return _checked_product(f"full QK circuit of L{layer}H{head}", q, k.T)  # [query_token, key_token]
 
 
@@ -100,10 +104,9 @@ def full_ov_circuit(weights: Weights, layer: int, head: int, rows: object = None
     A copying head has a dominant diagonal. ``rows``/``cols`` (token ids)
     restrict it to a subset, as for :func:`full_qk_circuit`.
     """
-    W_E = _global(weights, "embed.W_E")  # [d_vocab, d_model]
-    d_vocab = W_E.shape[0]
-    v = W_E[_token_ids(rows, d_vocab)] @ _head(weights, layer, head, "W_V")  # [source_token, d_head]
-    W_U = _global(weights, "unembed.W_U")[:, _token_ids(cols, W_E.shape[0])]  # [d_model, output_token]
+    v = _token_rows(weights, "embed.W_E", rows) @ _head(weights, layer, head, "W_V")  # [source_token, d_head]
+    W_U = np.asarray(weights["unembed.W_U"])  # [d_model, d_vocab]
+    W_U = np.asarray(W_U[:, _token_ids(cols, W_U.shape[1])], dtype=np.float64)  # [d_model, output_token]
     out = _head(weights, layer, head, "W_O") @ W_U  # [d_head, output_token]
     return _checked_product(f"full OV circuit of L{layer}H{head}", v, out)  # [source_token, output_token]
 
@@ -158,10 +161,8 @@ def k_composition_circuit(weights: Weights, prev: HeadKey, ind: HeadKey, rows: o
     (lp, hp), (li, hi) = prev, ind
     if not lp < li:
         raise ValueError(f"prev must be in an earlier layer than ind, got L{lp}H{hp} and L{li}H{hi}")
-    W_E = _global(weights, "embed.W_E")  # [d_vocab, d_model]
-    d_vocab = W_E.shape[0]
-    q = W_E[_token_ids(rows, d_vocab)] @ _head(weights, li, hi, "W_Q")  # [query_token, d_head]
-    moved = (W_E[_token_ids(cols, d_vocab)] @ _head(weights, lp, hp, "W_V")) @ _head(weights, lp, hp, "W_O")
+    q = _token_rows(weights, "embed.W_E", rows) @ _head(weights, li, hi, "W_Q")  # [query_token, d_head]
+    moved = (_token_rows(weights, "embed.W_E", cols) @ _head(weights, lp, hp, "W_V")) @ _head(weights, lp, hp, "W_O")
     k = moved @ _head(weights, li, hi, "W_K")  # [previous_token_of_key, d_head]; moved is [token, d_model]
     return _checked_product(f"K-composition circuit L{lp}H{hp} → L{li}H{hi}", q, k.T)
 
