@@ -29,6 +29,10 @@ def _atomic_write(path: Path, write: Any, mode: str = "wb") -> None:
     os.replace(tmp, path)
 
 
+CSV_MAX_POS = 512  # longer sequences get no per-head CSVs (16 heads at T = 2048 would be ~700 MB of text)
+CSV_SKIPPED_NAME = "attention_csv_skipped.txt"
+
+
 def pattern_csv_name(layer: int, head: int) -> str:
     """File name of one head's attention pattern."""
     return f"attention_L{layer}H{head}.csv"
@@ -57,7 +61,9 @@ def export_scenario(
     ``scenario.tokens`` in metrics.json either way.
 
     Writes ``cache.npz``, ``logits.npy``, ``metrics.json`` and one
-    ``attention_L{l}H{h}.csv`` per head into ``out_dir`` (created if missing).
+    ``attention_L{l}H{h}.csv`` per head into ``out_dir`` (created if missing);
+    above :data:`CSV_MAX_POS` positions the CSVs are left out and
+    ``attention_csv_skipped.txt`` says where the patterns are instead.
 
     Raises
     ------
@@ -99,6 +105,12 @@ def export_scenario(
     put("metrics.json", lambda f: f.write(json.dumps(report, indent=1, allow_nan=False) + "\n"), "w")
     labels = [f"{i}:{scenario.vocab[t]}" for i, t in enumerate(tokens)]
     cfg = scenario.weights.config
+    if len(tokens) > CSV_MAX_POS:
+        note = (f"{len(tokens)} positions: more than {CSV_MAX_POS}, so no attention_L*H*.csv was written.\n"
+                "Every pattern is in cache.npz: np.load('cache.npz')['blocks.0.attn.hook_pattern'] is "
+                "[batch, head_index, query_pos, key_pos].\n")
+        put(CSV_SKIPPED_NAME, lambda f: f.write(note), "w")
+        return written
     for layer in range(cfg.n_layers):
         pattern = cache["pattern", layer][0]  # [head_index, query_pos, key_pos]
         for head in range(cfg.n_heads):

@@ -67,3 +67,15 @@ def test_check_and_export_an_8000_token_model_within_8_gib(tmp_path: Path) -> No
 @pytest.mark.slow
 def test_check_and_export_attn_only_2l_sizes_within_8_gib(tmp_path: Path) -> None:
     _check_and_export(tmp_path, d_vocab=48262, n_pos=129)
+
+
+def test_a_long_sequence_gets_no_pattern_csvs_but_says_where_they_are(tmp_path: Path) -> None:
+    from induction_gui.analysis.export import CSV_MAX_POS, CSV_SKIPPED_NAME, export_scenario
+
+    cfg = engine.ModelConfig(n_layers=1, n_heads=2, d_model=8, d_head=4, d_vocab=10, n_ctx=CSV_MAX_POS + 8)
+    scenario = Scenario(title="long", vocab=[f"t{i}" for i in range(10)], tokens=np.arange(CSV_MAX_POS + 1) % 10,
+                        weights=engine.Weights.random(cfg))
+    written = export_scenario(scenario, tmp_path)
+    assert not list(tmp_path.glob("attention_L*H*.csv"))
+    assert (tmp_path / CSV_SKIPPED_NAME) in written
+    assert "hook_pattern" in (tmp_path / CSV_SKIPPED_NAME).read_text()
