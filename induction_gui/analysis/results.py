@@ -144,6 +144,7 @@ def _detection_pattern(pattern: str, tokens: np.ndarray) -> np.ndarray:
 
 
 LOGITS_NOT_FINITE = "logits are not finite: a weight is too large for float32"
+EXP_ONCE_ABOVE = 4096  # vocabularies above this get probabilities with one exp per logit instead of two
 
 
 def _probabilities(logits: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -159,11 +160,22 @@ def _probabilities(logits: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for start in range(0, n_pos, step):
             rows = slice(start, min(start + step, n_pos))
-            log_probs = engine.metrics.log_softmax(logits[rows].astype(np.float64))  # [chunk, d_vocab]
             i = np.arange(rows.start, rows.stop)  # [chunk] positions
             has_next = i < n_pos - 1
-            loss[i[has_next]] = -log_probs[has_next, tokens[i[has_next] + 1]]
-            np.exp(log_probs, out=probs[rows])
+            nxt = tokens[i[has_next] + 1]  # [chunk'] the token each position predicts
+            if d_vocab <= EXP_ONCE_ABOVE:  # the lecture's sizes: exactly as the engine's log-softmax
+                log_probs = engine.metrics.log_softmax(logits[rows].astype(np.float64))  # [chunk, d_vocab]
+                loss[i[has_next]] = -log_probs[has_next, nxt]
+                np.exp(log_probs, out=probs[rows])
+                continue
+            # a large vocabulary: one exp per logit, not two (equal up to rounding)
+            shifted = logits[rows].astype(np.float64)  # [chunk, d_vocab]
+            shifted -= shifted.max(axis=-1, keepdims=True)
+            p = probs[rows]  # [chunk, d_vocab] a view written in place
+            np.exp(shifted, out=p)
+            total = p.sum(axis=-1, keepdims=True)  # [chunk, 1]
+            p /= total
+            loss[i[has_next]] = np.log(total[has_next, 0]) - shifted[has_next, nxt]
     return probs, loss
 
 
