@@ -87,3 +87,18 @@ def test_top_k_by_partition_without_ties_equals_a_stable_argsort() -> None:
     logits[3, [10, 20, 30, 40]] = 9.0  # one row with a tie across the k-th value
     expected = np.argsort(-logits.astype(np.float64), axis=-1, kind="stable")[:, :3]
     np.testing.assert_array_equal(engine.top_k_tokens(logits, 3), expected)
+
+
+def test_a_snapshot_copies_only_the_arrays_replaced_since_the_last_one() -> None:
+    from induction_gui.engine.snapshot import Snapshots
+
+    w = engine.Weights.random(engine.ModelConfig(2, 2, 16, 4, 50, 8), seed=4)
+    snaps = Snapshots()
+    first = snaps.take(w)
+    assert first == w and all(first[n] is not w[n] for n in w)  # private copies
+    w["blocks.0.attn.W_Q"] = w["blocks.0.attn.W_Q"] * 2  # an edit replaces the array
+    second = snaps.take(w)
+    assert second == w and second["blocks.0.attn.W_Q"] is not first["blocks.0.attn.W_Q"]
+    assert second["embed.W_E"] is first["embed.W_E"]  # unchanged: shared, not copied again
+    tokens = np.array([1, 2, 3])
+    np.testing.assert_array_equal(engine.run(second, tokens), engine.run(w, tokens))
