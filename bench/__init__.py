@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 # Imported by __main__ after the environment is set, in this order.
-MODULES: tuple[str, ...] = ("bench.engine_bench", "bench.gui_bench", "bench.train_bench", "bench.frozen_bench")
+MODULES: tuple[str, ...] = (
+    "bench.engine_bench", "bench.gui_bench", "bench.train_bench", "bench.frozen_bench", "bench.real_size_bench",
+)
 
 
 @dataclass(frozen=True)

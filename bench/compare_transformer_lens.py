@@ -12,6 +12,11 @@ It builds a ``HookedTransformer`` (attn_only, normalization_type=None) with the
 engine's benchmark sizes and the same random weights, checks that every cached
 activation and the logits agree, then times ``run_with_cache`` of both at
 T = 64 and 1024 on one thread.
+
+``--real-sizes``: attn-only-2l's shapes instead (d_vocab 48,262, d_model 512,
+8 heads × 64, n_ctx 2048; standard positions, no LayerNorm), timing the
+attention cache (TransformerLens' ``return_type=None``) at T = 128 and 2048 and
+the full pass with logits at T = 128, side by side in the same run.
 """
 
 from __future__ import annotations
@@ -91,11 +96,52 @@ def check(weights: Weights, model: HookedTransformer, n_pos: int) -> float:
     return worst
 
 
+def real_sizes(quick: bool) -> None:
+    """The issue's real-size comparison: attention cache and full pass, ours and TransformerLens'."""
+    from bench.real_size_bench import real_config
+    from induction_gui.engine.attention_cache import run_attention_cache
+
+    cfg = real_config()
+    weights = Weights.random(cfg, seed=0)
+    model = build_peer(weights)
+    print(f"T=128: outputs agree (worst error {check(weights, model, 128):.1e} of max)")
+    rng = np.random.default_rng(0)
+    results: dict[str, float] = {}
+
+    def peer_cache(tokens_t: torch.Tensor) -> None:
+        with torch.inference_mode():
+            model.run_with_cache(tokens_t, return_type=None)
+
+    def peer_full(tokens_t: torch.Tensor) -> None:
+        with torch.inference_mode():
+            model.run_with_cache(tokens_t)
+
+    for what, n_pos, repeats, ours_fn, peer_fn in (
+        ("attention_cache", 128, 30, lambda t: run_attention_cache(weights, t), peer_cache),
+        ("attention_cache", 2048, 5, lambda t: run_attention_cache(weights, t), peer_cache),
+        ("forward_with_logits", 128, 15, lambda t: run_with_cache(weights, t), peer_full),
+    ):
+        repeats = 3 if quick else repeats
+        tokens = rng.integers(0, cfg.d_vocab, size=(1, n_pos))
+        tokens_t = torch.from_numpy(tokens)
+        ours = median_ms(lambda: ours_fn(tokens), repeats, warmup=2)
+        theirs = median_ms(lambda: peer_fn(tokens_t), repeats, warmup=2)
+        results |= {f"real_{what}_ms_T{n_pos}": ours, f"transformer_lens_{what}_ms_T{n_pos}": theirs,
+                    f"real_{what}_over_transformer_lens_T{n_pos}": ours / theirs}
+        print(f"{what} T={n_pos}: engine {ours:.1f} ms, TransformerLens {theirs:.1f} ms; "
+              f"TransformerLens/engine = {theirs / ours:.2f}x")
+    print(json.dumps({k: round(v, 4) for k, v in results.items()}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--real-sizes", action="store_true", help="attn-only-2l's shapes (see the docstring)")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.real_sizes:
+        real_sizes(args.quick)
+        return
     weights = Weights.random(CONFIG, seed=0)
     model = build_peer(weights)
     for n_pos in (64, 1024):

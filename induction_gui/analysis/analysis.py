@@ -169,7 +169,7 @@ class Analysis:
         hit = self._memo.get(key)
         if hit is not None and hit[0] == stamp:
             return hit[1]
-        if entry.cost == "fast" or self.executor is None:
+        if self.executor is None or not entry.is_slow(self.state()):
             value = drain(entry.compute(self._context(), **params))
             self._memo[key] = (stamp, value)
             self.computed.append(name)
@@ -211,7 +211,10 @@ class Analysis:
     def _submit(self, key: Key, stamp: tuple, params: dict[str, Any]) -> Pending:
         name = key[0]
         entry = ENTRIES[name]
-        context = Context(self.state(copy=True), self._results)  # private memo: never touches ours from a thread
+        # a private memo: never touches ours from a thread; an entry that declares no weights reads the results
+        # and the sequence, not the weights, so its worker needs no copy of them (200 MB at a real vocabulary)
+        copy = any(name.startswith("weights/") for name in entry.inputs)
+        context = Context(self.state(copy=copy), self._results)
         pending = Pending()
 
         def work() -> Iterator[tuple[int, int]]:
@@ -289,7 +292,8 @@ class Analysis:
     def comparable(self, results: Results) -> bool:
         """True if the pinned results can be subtracted from ``results`` (same shapes)."""
         p = self.pinned.results if self.pinned is not None else None
-        return p is not None and p.logits.shape == results.logits.shape and set(p.cache) == set(results.cache) and all(
+        # the tokens and the cache fix the logits' shape too; comparing those would wait for a large model's logits
+        return p is not None and p.tokens.shape == results.tokens.shape and set(p.cache) == set(results.cache) and all(
             p.cache[k].shape == results.cache[k].shape for k in p.cache
         )
 

@@ -40,7 +40,7 @@ class State:
         """The document's inputs now; ``copy`` for a worker (deep copies of the arrays)."""
         s = document.scenario
         return cls(
-            s.weights.copy() if copy else s.weights,
+            document.snapshot_weights() if copy else s.weights,
             s.tokens.copy() if copy else s.tokens,
             dict(s.overrides),
             s.bos,

@@ -18,6 +18,7 @@ import numpy as np
 from ..engine.sequences import tokenize
 from .report import build_report
 from ..model.scenario import Scenario
+from ..model.tokenizer import HFTokenizer
 
 
 def _atomic_write(path: Path, write: Any, mode: str = "wb") -> None:
@@ -26,6 +27,10 @@ def _atomic_write(path: Path, write: Any, mode: str = "wb") -> None:
     with open(tmp, mode, **({"encoding": "utf-8", "newline": ""} if "b" not in mode else {})) as f:
         write(f)
     os.replace(tmp, path)
+
+
+CSV_MAX_POS = 512  # longer sequences get no per-head CSVs (16 heads at T = 2048 would be ~700 MB of text)
+CSV_SKIPPED_NAME = "attention_csv_skipped.txt"
 
 
 def pattern_csv_name(layer: int, head: int) -> str:
@@ -47,11 +52,18 @@ def export_scenario(
     *,
     text: str | None = None,
     source: str = "",
+    tokenizer: HFTokenizer | None = None,
 ) -> list[Path]:
     """Run ``scenario`` (or ``text`` tokenized with its vocabulary) and write the results.
 
+    ``tokenizer`` (a model folder's own, :func:`~induction_gui.model.tokenizer.load_tokenizer`)
+    tokenizes ``text`` instead of the scenario's vocabulary; the ids are
+    ``scenario.tokens`` in metrics.json either way.
+
     Writes ``cache.npz``, ``logits.npy``, ``metrics.json`` and one
-    ``attention_L{l}H{h}.csv`` per head into ``out_dir`` (created if missing).
+    ``attention_L{l}H{h}.csv`` per head into ``out_dir`` (created if missing);
+    above :data:`CSV_MAX_POS` positions the CSVs are left out and
+    ``attention_csv_skipped.txt`` says where the patterns are instead.
 
     Raises
     ------
@@ -64,7 +76,12 @@ def export_scenario(
     -------
     The paths written.
     """
-    tokens = scenario.tokens if text is None else tokenize(text, scenario.vocab, scenario.tokenizer)  # [pos]
+    if text is None:
+        tokens = scenario.tokens  # [pos]
+    elif tokenizer is not None:
+        tokens = tokenizer.encode(text)  # [pos]
+    else:
+        tokens = tokenize(text, scenario.vocab, scenario.tokenizer)  # [pos]
     logits, cache, report = build_report(
         scenario.weights,
         tokens,
@@ -88,6 +105,12 @@ def export_scenario(
     put("metrics.json", lambda f: f.write(json.dumps(report, indent=1, allow_nan=False) + "\n"), "w")
     labels = [f"{i}:{scenario.vocab[t]}" for i, t in enumerate(tokens)]
     cfg = scenario.weights.config
+    if len(tokens) > CSV_MAX_POS:
+        note = (f"{len(tokens)} positions: more than {CSV_MAX_POS}, so no attention_L*H*.csv was written.\n"
+                "Every pattern is in cache.npz: np.load('cache.npz')['blocks.0.attn.hook_pattern'] is "
+                "[batch, head_index, query_pos, key_pos].\n")
+        put(CSV_SKIPPED_NAME, lambda f: f.write(note), "w")
+        return written
     for layer in range(cfg.n_layers):
         pattern = cache["pattern", layer][0]  # [head_index, query_pos, key_pos]
         for head in range(cfg.n_heads):

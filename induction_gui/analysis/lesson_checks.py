@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..model.lesson_checks import CHECK_KINDS, CheckResult, resolve_position
-from .analysis import Analysis
+from .analysis import Analysis, Pending
 
 HeadEvaluator = Callable[[Mapping[str, Any], Analysis, int, int, str], CheckResult]
 
@@ -109,7 +109,10 @@ def _eval_prediction_wrong(check: Mapping[str, Any], analysis: Analysis) -> Chec
         if pos >= n - 1:
             return CheckResult(False, f"position {pos} is the last one: there is no next token to get wrong")
         positions = [pos]
-    guesses = analysis.get("top_k", k=1)[:, 0]  # [pos] the top-1 prediction the Predictions view shows
+    top = analysis.get("top_k", k=1)  # [pos, 1] the top-1 prediction the Predictions view shows
+    if isinstance(top, Pending):  # a large model's logits are still being computed
+        return CheckResult(False, f"the predictions are not ready yet ({top})")
+    guesses = top[:, 0]  # [pos]
     copied = bool(check.get("copied", False))
     for i in positions:
         guess = int(guesses[i])

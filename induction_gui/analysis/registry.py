@@ -4,7 +4,9 @@ An :class:`Entry` names what it reads from the document (``tokens``,
 ``overrides``, ``weights/<TransformerLens name>`` with ``{layer}`` filled from
 its parameters, or ``forward`` for the forward pass's results) and whether it
 fits in a frame (``fast``: computed on the edit path) or not (``slow``: a
-generator computed in a worker, cancelled when a newer edit supersedes it).
+generator computed in a worker, cancelled when a newer edit supersedes it), or
+a function of the state that says which (slow for a large model only: see
+:mod:`.sizes`).
 The analysis memoizes every entry on the revisions of exactly those inputs.
 """
 
@@ -15,9 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from .context import Context
+    from .context import Context, State
 
-Cost = Literal["fast", "slow"]
+Cost = Literal["fast", "slow"] | Callable[["State"], bool]  # a callable: slow for the states it returns True for
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ class Entry:
     cost: Cost
     compute: Callable[..., Any]
     doc: str = ""
+
+    def is_slow(self, state: State) -> bool:
+        """True if this entry goes to a worker for ``state`` (some are slow only for a large model)."""
+        return self.cost == "slow" or (callable(self.cost) and bool(self.cost(state)))
 
     def resolved_inputs(self, params: dict[str, Any]) -> tuple[str, ...]:
         """The inputs with the parameters filled in (``weights/blocks.1.attn.*`` for layer 1)."""

@@ -7,33 +7,78 @@ results of an older document generation.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import engine
+from ..engine import budget
+from ..engine.attention_cache import run_attention_cache, unembed
 from ..engine.forward import Overrides
 from ..engine.metrics import score_patterns
+from .sizes import logits_are_slow_for
 
 
 @dataclass
 class Results:
-    """Everything the views draw from one forward pass (batch of one sequence)."""
+    """Everything the views draw from one forward pass (batch of one sequence).
+
+    The logits, probabilities and loss of a large model are computed after the
+    attention cache, on first use (:meth:`unembed`; the analysis's ``logits``
+    entry does it in a worker), so the attention views never wait for them.
+    """
 
     generation: int  # the document generation these belong to
     tokens: np.ndarray  # [pos] int64
-    logits: np.ndarray  # [pos, d_vocab]
-    probs: np.ndarray  # [pos, d_vocab] softmax of the logits
-    loss: np.ndarray  # [pos - 1] loss of predicting token i+1 at position i
+    _logits: np.ndarray | None = field(repr=False)  # [pos, d_vocab], None until unembedded
+    _probs: np.ndarray | None = field(repr=False)  # [pos, d_vocab] softmax of the logits
+    _loss: np.ndarray | None = field(repr=False)  # [pos - 1] loss of predicting token i+1 at position i
     cache: engine.ActivationCache  # batch dimension kept, as TransformerLens
-    elapsed_ms: float = 0.0  # wall time of compute_results
+    elapsed_ms: float = 0.0  # wall time of compute_results (the attention cache alone if unembedded later)
     warnings: list[str] = field(default_factory=list)  # non-finite values, named
+    # the unembedding this run uses if its logits come later (the document replaces arrays on edit, never mutates)
+    _unembedding: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _scores: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # detector_key -> [layer, head]
     # shared by every detector score of this run: patterns stacked once, detection patterns built once
     _stacked: np.ndarray | None = field(default=None, repr=False)
     _detection: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _total: np.ndarray | None = field(default=None, repr=False)  # [batch, layer, head_index] Σ A
+
+    @property
+    def unembedded(self) -> bool:
+        """True once the logits, probabilities and loss are there (reading them never waits)."""
+        return self._logits is not None
+
+    def unembed(self) -> Results:
+        """Compute the logits, probabilities and loss if they are not there yet (any thread; once)."""
+        with self._lock:
+            if self._logits is None:
+                assert self._unembedding is not None
+                W_U, b_U = self._unembedding
+                logits = unembed(self.cache, self.n_layers, W_U, b_U)[0]  # [pos, d_vocab]
+                self._probs, self._loss = _probabilities(logits, self.tokens)
+                if not np.isfinite(logits).all():
+                    self.warnings.append(LOGITS_NOT_FINITE)
+                self._logits = logits
+        return self
+
+    @property
+    def logits(self) -> np.ndarray:
+        """[pos, d_vocab]"""
+        return self.unembed()._logits  # type: ignore[return-value]
+
+    @property
+    def probs(self) -> np.ndarray:
+        """[pos, d_vocab] softmax of the logits"""
+        return self.unembed()._probs  # type: ignore[return-value]
+
+    @property
+    def loss(self) -> np.ndarray:
+        """[pos - 1] loss of predicting token i+1 at position i"""
+        return self.unembed()._loss  # type: ignore[return-value]
 
     @property
     def n_layers(self) -> int:
@@ -98,28 +143,76 @@ def _detection_pattern(pattern: str, tokens: np.ndarray) -> np.ndarray:
     return found
 
 
+LOGITS_NOT_FINITE = "logits are not finite: a weight is too large for float32"
+EXP_ONCE_ABOVE = 4096  # vocabularies above this get probabilities with one exp per logit instead of two
+
+
+def _probabilities(logits: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities [pos, d_vocab] and loss [pos - 1] of float32 ``logits`` [pos, d_vocab].
+
+    The log-softmax runs in float64 on one row block at a time, so no
+    float64 copy of the whole [pos, d_vocab] logits is ever held.
+    """
+    n_pos, d_vocab = logits.shape
+    probs = np.empty((n_pos, d_vocab), dtype=np.float64)  # [pos, d_vocab]
+    loss = np.empty(max(n_pos - 1, 0), dtype=np.float64)  # [pos - 1]
+    step = budget.rows_per_chunk((d_vocab,), np.float64, budget.TEMPORARY_BYTES // 4)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for start in range(0, n_pos, step):
+            rows = slice(start, min(start + step, n_pos))
+            i = np.arange(rows.start, rows.stop)  # [chunk] positions
+            has_next = i < n_pos - 1
+            nxt = tokens[i[has_next] + 1]  # [chunk'] the token each position predicts
+            if d_vocab <= EXP_ONCE_ABOVE:  # the lecture's sizes: exactly as the engine's log-softmax
+                log_probs = engine.metrics.log_softmax(logits[rows].astype(np.float64))  # [chunk, d_vocab]
+                loss[i[has_next]] = -log_probs[has_next, nxt]
+                np.exp(log_probs, out=probs[rows])
+                continue
+            # a large vocabulary: one exp per logit, not two (equal up to rounding)
+            shifted = logits[rows].astype(np.float64)  # [chunk, d_vocab]
+            shifted -= shifted.max(axis=-1, keepdims=True)
+            p = probs[rows]  # [chunk, d_vocab] a view written in place
+            np.exp(shifted, out=p)
+            total = p.sum(axis=-1, keepdims=True)  # [chunk, 1]
+            p /= total
+            loss[i[has_next]] = np.log(total[has_next, 0]) - shifted[has_next, nxt]
+    return probs, loss
+
+
 def compute_results(
     weights: engine.Weights,
     tokens: np.ndarray,
     overrides: Overrides,
     generation: int = 0,
+    *,
+    logits: bool | None = None,
 ) -> Results:
     """One forward pass plus loss and probabilities; pure, so a worker thread may run it.
+
+    ``logits=False`` stops at the attention cache (TransformerLens'
+    ``return_type=None``) and leaves the unembedding to :meth:`Results.unembed`;
+    the default does so exactly when the unembedding would not fit in a frame
+    (:func:`.sizes.logits_are_slow_for`).
 
     Non-finite activations (weights so large that the scores overflow) are not
     hidden: they are listed in ``warnings`` by hook name, and the views show them.
     """
     start = time.perf_counter()
     tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)  # [pos]
+    cfg = weights.config
+    if logits is None:
+        logits = not logits_are_slow_for(cfg, int(tokens.size))
+    unembedding = (weights["unembed.W_U"], weights["unembed.b_U"])
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        logits_b, cache = engine.run_with_cache(weights, tokens, overrides)  # [1, pos, d_vocab]
-        logits = logits_b[0]  # [pos, d_vocab]
-        log_probs = engine.metrics.log_softmax(logits.astype(np.float64))  # [pos, d_vocab]
-        probs = np.exp(log_probs)  # [pos, d_vocab]
-        loss = -log_probs[np.arange(tokens.size - 1), tokens[1:]]  # [pos - 1]
+        cache = run_attention_cache(weights, tokens, overrides)
+    results = Results(generation, tokens, None, None, None, cache, _unembedding=unembedding)
+    if logits:
+        results.unembed()
     warnings = []
-    n_layers = weights.config.n_layers
-    finite = bool(np.isfinite(logits).all() and np.isfinite(cache["resid_post", n_layers - 1]).all())
+    n_layers = cfg.n_layers
+    finite = bool(np.isfinite(cache["resid_post", n_layers - 1]).all())
+    if logits:
+        finite = finite and LOGITS_NOT_FINITE not in results.warnings
     with np.errstate(over="ignore", invalid="ignore"):
         # every non-finite activation reaches the last residual stream, so only then name the culprits
         for name in [] if finite else cache:
@@ -130,7 +223,6 @@ def compute_results(
             a = cache[name]
             if not np.isfinite(a).all():
                 warnings.append(f"{name} has {int(np.size(a) - np.isfinite(a).sum())} non-finite values")
-    if not np.isfinite(logits).all():
-        warnings.append("logits are not finite: a weight is too large for float32")
-    elapsed = (time.perf_counter() - start) * 1e3
-    return Results(generation, tokens, logits, probs, loss, cache, elapsed, warnings)
+    results.warnings[:0] = warnings  # the activations first, then the logits, as before
+    results.elapsed_ms = (time.perf_counter() - start) * 1e3
+    return results

@@ -52,6 +52,7 @@ from .metrics import (
     previous_token_stripe_score,
 )
 from .sequences import GeneratedSequence
+from .top_k import top_k_tokens
 from .tokenizer import UnknownTokenError, detokenize, tokenize, vocab_from_text
 from .weights import Weights, WeightsError
 
@@ -76,6 +77,7 @@ __all__ = [
     "Weights",
     "WeightsError",
     "ablation_effects",
+    "top_k_tokens",
     "act_name",
     "composition_baseline",
     "composition_scores",

@@ -55,8 +55,9 @@ def _attribution_parts(
     f = np.float64
     if cfg.vocab_out != cfg.d_vocab:
         raise ValueError(f"logit attribution: the model's {cfg.vocab_out} outputs are not next-token logits")
-    U = np.asarray(weights["unembed.W_U"], dtype=f)[:, t[1:]].T  # [P, d_model]: u of each position
-    b_U = np.asarray(weights["unembed.b_U"], dtype=f)[t[1:]]  # [P]
+    # the columns first, then float64: never a float64 copy of a whole [d_model, d_vocab] unembedding
+    U = np.asarray(weights["unembed.W_U"])[:, t[1:]].astype(f).T  # [P, d_model]: u of each position
+    b_U = np.asarray(weights["unembed.b_U"])[t[1:]].astype(f)  # [P]
     ln = _final_norm(weights, cache, batch_index)  # a linear map once the cached scale is fixed
     emb = np.asarray(cache[act_name("embed")][batch_index, :-1], dtype=f)  # [P, d_model]
     if cfg.positional_embedding_type == "standard":  # shortformer and rotary keep positions out of the stream
@@ -97,6 +98,15 @@ def _final_norm(
         return x / scale * w
 
     return apply
+
+
+def logit_attributions(
+    weights: Weights, cache: Mapping[str, np.ndarray], tokens: object, *, batch_index: int = 0
+) -> list[LogitAttribution]:
+    """:func:`logit_attribution` of every predicting position (0 .. pos − 2), computed together."""
+    direct, heads, b_O, b_U, logit = _attribution_parts(weights, cache, tokens, batch_index)
+    return [LogitAttribution(float(direct[p]), heads[p], b_O[p], float(b_U[p]), float(logit[p]))
+            for p in range(len(direct))]
 
 
 def logit_attribution(

@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 
+from . import budget
 from .weights import Weights, block_names
 
 HeadKey = tuple[int, int]  # (layer, head_index)
@@ -62,25 +63,52 @@ def ov_circuit(weights: Weights, layer: int, head: int) -> np.ndarray:
     return _head(weights, layer, head, "W_V") @ _head(weights, layer, head, "W_O")  # [d_model, d_model]
 
 
-def full_qk_circuit(weights: Weights, layer: int, head: int) -> np.ndarray:
+def _token_ids(ids: object, d_vocab: int) -> np.ndarray | slice:
+    """Token ids as an int array (checked against the vocabulary), or every token for None."""
+    if ids is None:
+        return slice(None)
+    arr = np.asarray(ids, dtype=np.int64).reshape(-1)  # [n]
+    if arr.size and (arr.min() < 0 or arr.max() >= d_vocab):
+        raise ValueError(f"token ids must be in 0..{d_vocab - 1}, got {arr.min()}..{arr.max()}")
+    return arr
+
+
+def _token_rows(weights: Weights, name: str, ids: object) -> np.ndarray:
+    """Rows ``ids`` of a [d_vocab, d_model] parameter (all for None), float64, indexed before the conversion."""
+    W = np.asarray(weights[name])  # [d_vocab, d_model]
+    return np.asarray(W[_token_ids(ids, W.shape[0])], dtype=np.float64)
+
+
+def _checked_product(what: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` after checking the [rows, cols] result against the memory budget."""
+    budget.check(what, (a.shape[0], b.shape[-1]), np.result_type(a, b))
+    return a @ b
+
+
+def full_qk_circuit(weights: Weights, layer: int, head: int, rows: object = None, cols: object = None) -> np.ndarray:
     """``W_E W_QK W_Eᵀ`` [d_vocab, d_vocab]: rows are query tokens, columns key tokens.
 
     Computed as (W_E W_Q)(W_E W_K)ᵀ, which never forms a d_model × d_model matrix.
+    ``rows``/``cols`` (token ids) restrict it to a subset, as TransformerLens'
+    ``FactoredMatrix`` does: a large vocabulary's full matrix exceeds the memory
+    budget (:class:`~.budget.BudgetError`).
     """
-    W_E = _global(weights, "embed.W_E")  # [d_vocab, d_model]
-    q = W_E @ _head(weights, layer, head, "W_Q")  # [d_vocab, d_head]
-    k = W_E @ _head(weights, layer, head, "W_K")  # [d_vocab, d_head]
-    return q @ k.T  # [query_token, key_token]
+    q = _token_rows(weights, "embed.W_E", rows) @ _head(weights, layer, head, "W_Q")  # [query_token, d_head]
+    k = _token_rows(weights, "embed.W_E", cols) @ _head(weights, layer, head, "W_K")  # [key_token, d_head]
+    return _checked_product(f"full QK circuit of L{layer}H{head}", q, k.T)  # [query_token, key_token]
 
 
-def full_ov_circuit(weights: Weights, layer: int, head: int) -> np.ndarray:
+def full_ov_circuit(weights: Weights, layer: int, head: int, rows: object = None, cols: object = None) -> np.ndarray:
     """``W_E W_OV W_U`` [d_vocab, d_vocab]: rows are attended (source) tokens, columns output logits.
 
-    A copying head has a dominant diagonal.
+    A copying head has a dominant diagonal. ``rows``/``cols`` (token ids)
+    restrict it to a subset, as for :func:`full_qk_circuit`.
     """
-    v = _global(weights, "embed.W_E") @ _head(weights, layer, head, "W_V")  # [d_vocab, d_head]
-    out = _head(weights, layer, head, "W_O") @ _global(weights, "unembed.W_U")  # [d_head, d_vocab]
-    return v @ out  # [source_token, output_token]
+    v = _token_rows(weights, "embed.W_E", rows) @ _head(weights, layer, head, "W_V")  # [source_token, d_head]
+    W_U = np.asarray(weights["unembed.W_U"])  # [d_model, d_vocab]
+    W_U = np.asarray(W_U[:, _token_ids(cols, W_U.shape[1])], dtype=np.float64)  # [d_model, output_token]
+    out = _head(weights, layer, head, "W_O") @ W_U  # [d_head, output_token]
+    return _checked_product(f"full OV circuit of L{layer}H{head}", v, out)  # [source_token, output_token]
 
 
 def positional_qk_circuit(weights: Weights, layer: int, head: int) -> np.ndarray:
@@ -120,22 +148,23 @@ def positional_attention(weights: Weights, layer: int, head: int, n_pos: int | N
     return p / p.sum(axis=-1, keepdims=True)
 
 
-def k_composition_circuit(weights: Weights, prev: HeadKey, ind: HeadKey) -> np.ndarray:
+def k_composition_circuit(weights: Weights, prev: HeadKey, ind: HeadKey, rows: object = None,
+                          cols: object = None) -> np.ndarray:
     """Full K-composition circuit from a previous-token head into an induction head, [d_vocab, d_vocab].
 
     ``Q = W_E W_Q^{ind}``, ``K = W_E W_V^{prev} W_O^{prev} W_K^{ind}``, result ``Q Kᵀ``.
     Row = the query's token; column = the token the previous-token head moved
     into the key position (the token *before* the key). An induction head
     attends where those agree, so the diagonal should dominate. Unscaled, no biases.
+    ``rows``/``cols`` (token ids) restrict it to a subset, as for :func:`full_qk_circuit`.
     """
     (lp, hp), (li, hi) = prev, ind
     if not lp < li:
         raise ValueError(f"prev must be in an earlier layer than ind, got L{lp}H{hp} and L{li}H{hi}")
-    W_E = _global(weights, "embed.W_E")  # [d_vocab, d_model]
-    q = W_E @ _head(weights, li, hi, "W_Q")  # [d_vocab, d_head]
-    moved = (W_E @ _head(weights, lp, hp, "W_V")) @ _head(weights, lp, hp, "W_O")  # [d_vocab, d_model]
-    k = moved @ _head(weights, li, hi, "W_K")  # [d_vocab, d_head]
-    return q @ k.T  # [query_token, previous_token_of_key]
+    q = _token_rows(weights, "embed.W_E", rows) @ _head(weights, li, hi, "W_Q")  # [query_token, d_head]
+    moved = (_token_rows(weights, "embed.W_E", cols) @ _head(weights, lp, hp, "W_V")) @ _head(weights, lp, hp, "W_O")
+    k = moved @ _head(weights, li, hi, "W_K")  # [previous_token_of_key, d_head]; moved is [token, d_model]
+    return _checked_product(f"K-composition circuit L{lp}H{hp} → L{li}H{hi}", q, k.T)
 
 
 # -- copying ----------------------------------------------------------------------------------
@@ -202,11 +231,20 @@ def ov_eigenvalues(weights: Weights, layer: int, head: int, full: bool = False) 
     return lam[np.argsort(-np.abs(lam), kind="stable")]
 
 
-def ov_top1_accuracy(weights: Weights) -> np.ndarray:
+def ov_top1_accuracy(weights: Weights, sources: object = None, chunk_rows: int | None = None) -> np.ndarray:
     """Fraction of tokens whose own logit is the largest in their row of the full OV circuit.
 
     ``mean_i[argmax_j M[i, j] == i]`` with ``M = W_E W_OV W_U``; the companion
-    of the full copying score.
+    of the full copying score. Computed head by head in blocks of source rows
+    that fit the memory budget, so ``M`` is never formed whole.
+
+    Parameters
+    ----------
+    sources
+        token ids the mean runs over (default: every token); a large
+        vocabulary's analysis passes a fixed sample.
+    chunk_rows
+        source rows per block (default: as many as fit the budget).
 
     Returns
     -------
@@ -215,11 +253,20 @@ def ov_top1_accuracy(weights: Weights) -> np.ndarray:
     """
     W_E = _global(weights, "embed.W_E")  # [d_vocab, d_model]
     W_U = _global(weights, "unembed.W_U")  # [d_model, d_vocab]
-    v = np.einsum("tm,lhmd->lhtd", W_E, stacked(weights, "W_V"))  # [layer, head_index, d_vocab, d_head]
-    out = np.einsum("lhdm,mu->lhdu", stacked(weights, "W_O"), W_U)  # [layer, head_index, d_head, d_vocab]
-    M = np.matmul(v, out)  # [layer, head_index, source_token, output_token]
-    best = M.argmax(axis=-1)  # [layer, head_index, source_token]
-    return (best == np.arange(M.shape[-1])).mean(axis=-1)  # [layer, head_index]
+    d_vocab = W_E.shape[0]
+    src = np.arange(d_vocab) if sources is None else np.asarray(_token_ids(sources, d_vocab))  # [source]
+    step = chunk_rows or budget.rows_per_chunk((d_vocab,))
+    W_V, W_O = stacked(weights, "W_V"), stacked(weights, "W_O")  # [layer, head_index, ., .]
+    n_layers, n_heads = W_V.shape[:2]
+    hits = np.zeros((n_layers, n_heads), dtype=np.int64)  # [layer, head_index]
+    for layer in range(n_layers):
+        for h in range(n_heads):
+            out = W_O[layer, h] @ W_U  # [d_head, d_vocab]
+            for start in range(0, src.size, step):
+                ids = src[start : start + step]  # [chunk]
+                M = (W_E[ids] @ W_V[layer, h]) @ out  # [chunk, output_token]
+                hits[layer, h] += int((M.argmax(axis=-1) == ids).sum())
+    return hits / max(src.size, 1)
 
 
 # -- composition ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import budget
 
 
 # -- loss and in-context learning ---------------------------------------------------------
@@ -45,9 +46,15 @@ def per_token_loss(logits: np.ndarray, tokens: object) -> np.ndarray:
         raise ValueError(
             f"per_token_loss: token id {toks[:, 1:].max()} has no logit (the model has {lg.shape[-1]} outputs)"
         )
-    logp = log_softmax(lg[:, :-1])  # [batch, pos - 1, d_vocab]
     nxt = toks[:, 1:, None].astype(np.int64)  # [batch, pos - 1, 1]
-    return -np.take_along_axis(logp, nxt, axis=-1)[..., 0]  # [batch, pos - 1]
+    out = np.empty(nxt.shape[:2], dtype=np.float64)  # [batch, pos - 1]
+    # in position blocks: a float64 log-softmax of every logit at once is 2.4 GB at T = 2048, d_vocab 48,262
+    step = budget.rows_per_chunk((lg.shape[0], lg.shape[-1]), np.float64, budget.TEMPORARY_BYTES // 4)
+    for start in range(0, nxt.shape[1], step):
+        rows = slice(start, start + step)
+        logp = log_softmax(lg[:, :-1][:, rows])  # [batch, chunk, d_vocab]
+        out[:, rows] = -np.take_along_axis(logp, nxt[:, rows], axis=-1)[..., 0]
+    return out
 
 
 class RepeatLoss(NamedTuple):

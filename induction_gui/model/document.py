@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import engine
 from ..engine.forward import HeadKey, check_tokens
+from ..engine.snapshot import Snapshots
 from .events import (
     Change,
     EventGroup,
@@ -65,6 +66,7 @@ class Document:
         self._generation = 0
         # input name ("tokens", "overrides", "model", "weights/<name>") -> generation of its last edit
         self._revisions: dict[str, int] = {}
+        self._snapshots = Snapshots()  # copies of the weights for workers (see snapshot_weights)
         self._selection = self._selection_from_view(scenario)
 
     # -- state ------------------------------------------------------------------------
@@ -101,12 +103,17 @@ class Document:
     def snapshot(self) -> tuple[engine.Weights, np.ndarray, dict[HeadKey, engine.HeadOverride], int]:
         """Copies a worker may compute on while the learner keeps editing."""
         s = self._scenario
-        return s.weights.copy(), s.tokens.copy(), dict(s.overrides), self._generation
+        return self.snapshot_weights(), s.tokens.copy(), dict(s.overrides), self._generation
+
+    def snapshot_weights(self) -> engine.Weights:
+        """A copy of the weights a worker may keep; arrays no edit has replaced are shared with the last copy."""
+        return self._snapshots.take(self._scenario.weights)
 
     def _changed(self, change: Change) -> None:
         self._generation += 1
         if isinstance(change, (VocabChanged, ModelReplaced)):
             self._revisions = {}  # "model" alone dates every input now
+            self._snapshots.clear()
         for name in change.inputs:
             self._revisions[name] = self._generation
         self.events.scenario.emit(change)

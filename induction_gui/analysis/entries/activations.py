@@ -12,9 +12,11 @@ import numpy as np
 
 from ... import engine
 from ..registry import entry
+from ..sizes import logits_are_slow
 
 if TYPE_CHECKING:
     from ..context import Context
+    from ..results import Results
 
 TOP_K = 3  # predictions shown per position
 
@@ -66,7 +68,13 @@ def stripes(ctx: Context) -> dict[str, np.ndarray]:
     return out
 
 
-@entry("loss_halves", inputs=("forward", "tokens"))
+@entry("logits", inputs=("forward",), cost=logits_are_slow)
+def logits(ctx: Context) -> Results:
+    """The forward results with their logits, probabilities and loss (a worker unembeds a large model's)."""
+    return ctx.results.unembed()
+
+
+@entry("loss_halves", inputs=("forward", "tokens"), cost=logits_are_slow)
 def loss_halves(ctx: Context) -> engine.RepeatLoss | None:
     """Mean loss on the first occurrences and on the repeats of ``[BOS, r, r]`` (None on other sequences)."""
     n_block = ctx.get("repeated_block")
@@ -75,18 +83,32 @@ def loss_halves(ctx: Context) -> engine.RepeatLoss | None:
     return engine.first_and_repeat_loss(ctx.results.loss, n_block)
 
 
-@entry("icl", inputs=("forward",))
+@entry("icl", inputs=("forward",), cost=logits_are_slow)
 def icl(ctx: Context) -> engine.IclScore | None:
     """The (scaled) in-context-learning score of the sequence, None below three tokens."""
     loss = ctx.results.loss  # [pos - 1]
     return engine.icl_score(loss) if loss.size >= 2 else None
 
 
-@entry("top_k", inputs=("forward",))
+@entry("top_k", inputs=("forward",), cost=logits_are_slow)
 def top_k(ctx: Context, k: int = TOP_K) -> np.ndarray:
     """[pos, k] token ids of the k largest logits per position, largest first (ties: lower id first)."""
-    logits = np.asarray(ctx.results.logits, dtype=np.float64)  # [pos, d_vocab]
-    return np.argsort(-logits, axis=-1, kind="stable")[:, :k]  # [pos, k]
+    return engine.top_k_tokens(ctx.results.logits, k)  # [pos, k]
+
+
+LOGIT_COLUMNS = 256  # a vocabulary larger than this shows the logits of a subset of tokens
+
+
+@entry("logit_columns", inputs=("forward",), cost=logits_are_slow)
+def logit_columns(ctx: Context) -> np.ndarray | None:
+    """Token ids whose logits the Predictions view shows: None (all) up to ``LOGIT_COLUMNS`` tokens, else the
+    sequence's distinct tokens and every top-1 prediction, ascending (the sequence's first if over
+    ``LOGIT_COLUMNS``)."""
+    if ctx.config.d_vocab <= LOGIT_COLUMNS:
+        return None
+    seq = np.unique(ctx.tokens)  # [n] ascending
+    best = np.setdiff1d(ctx.results.logits.argmax(axis=-1), seq)  # [m] ties: the lower id, as top_k
+    return np.union1d(seq, best[: max(0, LOGIT_COLUMNS - seq.size)])[:LOGIT_COLUMNS]
 
 
 @entry("head_output", inputs=("forward",))

@@ -6,16 +6,27 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ... import engine
+from ...engine.attribution import logit_attributions as logit_attributions_of
 from ..registry import entry
 
 if TYPE_CHECKING:
     from ..context import Context
 
 
+@entry("logit_attributions", inputs=("forward",))
+def logit_attributions(ctx: Context) -> list[engine.LogitAttribution]:
+    """Direct logit attribution of every predicting position, computed once per forward pass."""
+    return logit_attributions_of(ctx.weights, ctx.results.cache, ctx.tokens)
+
+
 @entry("logit_attribution", inputs=("forward",))
 def logit_attribution(ctx: Context, position: int) -> engine.LogitAttribution:
     """The correct next token's logit at ``position`` split into direct path, heads, b_O and b_U."""
-    return engine.logit_attribution(ctx.weights, ctx.results.cache, ctx.tokens, position)
+    parts = ctx.get("logit_attributions")
+    n = len(parts)
+    if not -n <= position < n:
+        raise ValueError(f"position: {position} has no next token to predict (valid 0..{n - 1})")
+    return parts[position]
 
 
 @entry("ablation_effects", inputs=("tokens", "overrides", "weights/*"), cost="slow")

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ... import engine
+from ...engine.circuit_tokens import DISPLAY_LIMIT, TokenSubset, circuit_tokens
 from ..registry import entry
+from ..sizes import OV_TOP1_EXACT_SOURCES, OV_TOP1_SAMPLE, OV_TOP1_SEED, vocab_is_slow
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -32,34 +34,64 @@ def copying_ov(ctx: Context) -> np.ndarray:
     return engine.copying_scores(ctx.weights, full=False)
 
 
-@entry("copying_scores.full_ov", inputs=(_W_E, *_ALL_OV, _W_U))
+@entry("copying_scores.full_ov", inputs=(_W_E, *_ALL_OV, _W_U), cost=vocab_is_slow)
 def copying_full_ov(ctx: Context) -> np.ndarray:
     """[layer, head_index] Re(Σλ)/Σ|λ| over the eigenvalues of W_O W_U W_E W_V."""
     return engine.copying_scores(ctx.weights, full=True)
 
 
-@entry("ov_top1", inputs=(_W_E, *_ALL_OV, _W_U))
+def ov_top1_sources(d_vocab: int) -> np.ndarray | None:
+    """The source tokens the full-OV top-1 accuracy averages over: all (None), or a fixed seeded sample."""
+    if d_vocab <= OV_TOP1_EXACT_SOURCES:
+        return None
+    rng = np.random.default_rng(OV_TOP1_SEED)
+    return np.sort(rng.choice(d_vocab, size=OV_TOP1_SAMPLE, replace=False))  # [sample]
+
+
+@entry("ov_top1", inputs=(_W_E, *_ALL_OV, _W_U), cost=vocab_is_slow)
 def ov_top1(ctx: Context) -> np.ndarray:
-    """[layer, head_index] fraction of source tokens whose own logit is the largest in the full OV circuit."""
-    return engine.ov_top1_accuracy(ctx.weights)
+    """[layer, head_index] fraction of source tokens whose own logit is the largest in the full OV circuit
+    (over every token, or a fixed sample of ``OV_TOP1_SAMPLE`` source tokens of a large vocabulary)."""
+    return engine.ov_top1_accuracy(ctx.weights, sources=ov_top1_sources(ctx.config.d_vocab))
 
 
-@entry("ov_eigenvalues", inputs=(_W_E, *_HEAD_OV, _W_U))
+@entry("ov_top1_sample", inputs=())
+def ov_top1_sample(ctx: Context) -> str:
+    """What the full-OV top-1 accuracy averages over when not every token: e.g. "512 sampled source tokens
+    (seed 0) of 48,262"; "" when it is exact."""
+    sources = ov_top1_sources(ctx.config.d_vocab)
+    if sources is None:
+        return ""
+    return f"{sources.size:,} sampled source tokens (seed {OV_TOP1_SEED}) of {ctx.config.d_vocab:,}"
+
+
+@entry("ov_eigenvalues", inputs=(_W_E, *_HEAD_OV, _W_U), cost=vocab_is_slow)
 def ov_eigenvalues(ctx: Context, layer: int, head: int, full: bool) -> np.ndarray:
     """[d_head] complex eigenvalues of one head's OV (or full OV) circuit."""
     return engine.ov_eigenvalues(ctx.weights, layer, head, full=full)
 
 
+@entry("circuit_tokens", inputs=("tokens", _W_E, _W_U, "weights/blocks.*.attn.W_*"))
+def circuit_tokens_entry(ctx: Context, kind: str, layer: int, head: int, prev_layer: int = -1,
+                         prev_head: int = -1) -> TokenSubset | None:
+    """The tokens a vocabulary-sized circuit is shown on: None (all of them) up to ``DISPLAY_LIMIT`` tokens,
+    else the sequence's distinct tokens and the ones the circuit ranks highest from them."""
+    if ctx.config.d_vocab <= DISPLAY_LIMIT:
+        return None
+    prev = (prev_layer, prev_head) if prev_layer >= 0 else None
+    return circuit_tokens(ctx.weights, kind, ctx.tokens, layer, head, prev=prev)  # type: ignore[arg-type]
+
+
 @entry("full_qk", inputs=(_W_E, *_HEAD_QK))
-def full_qk(ctx: Context, layer: int, head: int) -> np.ndarray:
-    """[query_token, key_token] W_E W_QK W_Eᵀ of one head (unscaled, no biases)."""
-    return engine.full_qk_circuit(ctx.weights, layer, head)
+def full_qk(ctx: Context, layer: int, head: int, tokens: tuple[int, ...] | None = None) -> np.ndarray:
+    """[query_token, key_token] W_E W_QK W_Eᵀ of one head (unscaled, no biases), on ``tokens`` if given."""
+    return engine.full_qk_circuit(ctx.weights, layer, head, rows=tokens, cols=tokens)
 
 
 @entry("full_ov", inputs=(_W_E, *_HEAD_OV, _W_U))
-def full_ov(ctx: Context, layer: int, head: int) -> np.ndarray:
-    """[source_token, output_token] W_E W_OV W_U of one head."""
-    return engine.full_ov_circuit(ctx.weights, layer, head)
+def full_ov(ctx: Context, layer: int, head: int, tokens: tuple[int, ...] | None = None) -> np.ndarray:
+    """[source_token, output_token] W_E W_OV W_U of one head, on ``tokens`` if given."""
+    return engine.full_ov_circuit(ctx.weights, layer, head, rows=tokens, cols=tokens)
 
 
 @entry("positional", inputs=(_W_POS, *_HEAD_QK))
@@ -74,9 +106,12 @@ def positional(ctx: Context, layer: int, head: int, n_pos: int) -> tuple[np.ndar
 
 @entry("k_composition", inputs=(_W_E, "weights/blocks.{prev_layer}.attn.W_V", "weights/blocks.{prev_layer}.attn.W_O",
                                 *_HEAD_QK))
-def k_composition(ctx: Context, prev_layer: int, prev_head: int, layer: int, head: int) -> np.ndarray:
-    """[query_token, previous_token_of_key] K-composition circuit of a previous-token head into a later head."""
-    return engine.k_composition_circuit(ctx.weights, prev=(prev_layer, prev_head), ind=(layer, head))
+def k_composition(ctx: Context, prev_layer: int, prev_head: int, layer: int, head: int,
+                  tokens: tuple[int, ...] | None = None) -> np.ndarray:
+    """[query_token, previous_token_of_key] K-composition circuit of a previous-token head into a later head,
+    on ``tokens`` if given."""
+    return engine.k_composition_circuit(ctx.weights, prev=(prev_layer, prev_head), ind=(layer, head),
+                                        rows=tokens, cols=tokens)
 
 
 @entry("composition_scores", inputs=("weights/blocks.*.attn.W_*",))

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 import pyqtgraph as pg
 
-from ...analysis import PREVIOUS_TOKEN_VARIANT, Analysis, Results
+from ...analysis import PREVIOUS_TOKEN_VARIANT, Analysis, EntryFailed, Pending, Results
 from ...model.appearance import Appearance
 from ...model.labels import COPYING_FULL_OV, COPYING_OV, FULL_OV_TOP1
 from ..widgets.heatmap import Heatmap
@@ -139,12 +139,15 @@ class CircuitsView(View):
         name = f"L{layer}H{head}"
         self.head_label.setText(name if self.presenting else f"Focused head: {name}")
         copy_ov = float(self.ask("copying_scores.ov")[layer, head])
-        copy_full = float(self.ask("copying_scores.full_ov")[layer, head])
-        top1 = float(self.ask("ov_top1")[layer, head])
+        # vocabulary-sized scores of a large model come from a worker: "computing…" until then
+        copy_full = self._number("copying_scores.full_ov", layer, head)
+        top1 = self._number("ov_top1", layer, head)
+        sampled = self.ask("ov_top1_sample")
+        top1_of = f" over {sampled}" if sampled else ""
         self.summary.setText(
             f"{name}: copying score (OV, {COPYING_OV.variant}) = <b>{copy_ov:+.3f}</b> · "
-            f"copying score (full OV, {COPYING_FULL_OV.variant}) = <b>{copy_full:+.3f}</b> · "
-            f"full-OV top-1 accuracy = <b>{top1:.3f}</b>"
+            f"copying score (full OV, {COPYING_FULL_OV.variant}) = <b>{_fmt(copy_full, '+.3f')}</b> · "
+            f"full-OV top-1 accuracy{top1_of} = <b>{_fmt(top1, '.3f')}</b>"
         )
         self._matrices = {}
         self._draw_qk(w, layer, head, name)
@@ -152,6 +155,20 @@ class CircuitsView(View):
         self._draw_ov(w, layer, head, name, top1)
         self._draw_kcomp(w, results, layer, head, name)
         self._draw_eigenvalues(w, layer, head, name, copy_ov, copy_full)
+
+    def _number(self, name: str, layer: int, head: int) -> float | str:
+        """One head's value of a [layer, head_index] entry, or what the view says while it is computed."""
+        value = self.ask(name)
+        return str(value) if isinstance(value, (Pending, EntryFailed)) else float(value[layer, head])
+
+    def _subset(self, kind: str, layer: int, head: int, **prev: int) -> tuple[dict, list[str], str]:
+        """The entry parameters, axis labels and on-screen note of the tokens a circuit is shown on."""
+        vocab = self.document.scenario.vocab
+        subset = self.ask("circuit_tokens", kind=kind, layer=layer, head=head, **prev)
+        if subset is None:  # a small vocabulary: every token
+            return {}, list(vocab), ""
+        ids = tuple(int(t) for t in subset.ids)
+        return {"tokens": ids}, [vocab[t] for t in ids], f"<br><b>A subset:</b> {subset.describe()}."
 
     def _apply_fonts(self) -> None:
         pts = self.font_points
@@ -164,8 +181,8 @@ class CircuitsView(View):
                 child.setFont(qfont(pts))
 
     def _draw_qk(self, w: object, layer: int, head: int, name: str) -> None:
-        vocab = list(self.document.scenario.vocab)
-        m = self.ask("full_qk", layer=layer, head=head)  # [query_token, key_token]
+        subset, vocab, which = self._subset("qk", layer, head)
+        m = self.ask("full_qk", layer=layer, head=head, **subset)  # [query_token, key_token]
         self.qk.set_data(m, row_labels=vocab, col_labels=vocab, what="QK circuit values")
         style_heatmap(self.qk, self.font_points, f"{name} QK circuit  W_E W_QK W_Eᵀ", "key token", "query token")
         note = ""
@@ -176,7 +193,7 @@ class CircuitsView(View):
         self.qk_caption.setText(
             "Content-based key-query alignment: entry (query token, key token) is how strongly a query holding "
             "that token attends to a key holding that token, before scaling by 1/√d_head and before the softmax "
-            "(unscaled, biases and positions left out)." + note
+            "(unscaled, biases and positions left out)." + note + which
         )
         self._matrices["qk_circuit"] = (m, vocab, vocab)
 
@@ -199,16 +216,16 @@ class CircuitsView(View):
         self._matrices["positional_qk"] = (raw, labels, labels)
         self._matrices["positional_attention"] = (attn, labels, labels)
 
-    def _draw_ov(self, w: object, layer: int, head: int, name: str, top1: float) -> None:
-        vocab = list(self.document.scenario.vocab)
-        m = self.ask("full_ov", layer=layer, head=head)  # [source_token, output_token]
+    def _draw_ov(self, w: object, layer: int, head: int, name: str, top1: float | str) -> None:
+        subset, vocab, which = self._subset("ov", layer, head)
+        m = self.ask("full_ov", layer=layer, head=head, **subset)  # [source_token, output_token]
         self.ov.set_data(m, row_labels=vocab, col_labels=vocab, what="OV circuit values")
         style_heatmap(self.ov, self.font_points, f"{name} full OV circuit  W_E W_OV W_U", "output logit of token",
                       "attended (source) token")
         self.ov_caption.setText(
             f"What {name} writes to the logits when it attends to a token: a copying head has a dominant diagonal. "
-            f"Full-OV top-1 accuracy = <b>{top1:.3f}</b> ({FULL_OV_TOP1.variant}: the fraction of source "
-            "tokens whose own logit is the largest)."
+            f"Full-OV top-1 accuracy = <b>{_fmt(top1, '.3f')}</b> ({FULL_OV_TOP1.variant}: the fraction of source "
+            "tokens whose own logit is the largest)." + which
         )
         self._matrices["full_ov_circuit"] = (m, vocab, vocab)
 
@@ -254,9 +271,10 @@ class CircuitsView(View):
             source = divmod(int(data), cfg.n_heads)
             why = "chosen by hand"
         self.k_source = (int(source[0]), int(source[1]))
-        vocab = list(self.document.scenario.vocab)
+        subset, vocab, which = self._subset("k_composition", layer, head, prev_layer=self.k_source[0],
+                                            prev_head=self.k_source[1])
         m = self.ask("k_composition", prev_layer=self.k_source[0], prev_head=self.k_source[1], layer=layer,
-                     head=head)  # [query_token, prev_token_of_key]
+                     head=head, **subset)  # [query_token, prev_token_of_key]
         src = f"L{source[0]}H{source[1]}"
         self.kcomp.set_data(m, row_labels=vocab, col_labels=vocab, what="K-composition values")
         style_heatmap(self.kcomp, self.font_points, f"K-composition  {src} → {name}",
@@ -266,12 +284,12 @@ class CircuitsView(View):
             f"Q = W_E W_Q<sup>{name}</sup>, K = W_E W_V<sup>{src}</sup> W_O<sup>{src}</sup> W_K<sup>{name}</sup>, "
             f"shown Q Kᵀ (unscaled, no biases). {src} is {why}. An induction head attends to a key whose previous "
             f"token equals the query's token, so the diagonal should dominate: the diagonal is the row maximum in "
-            f"<b>{on_diag} of {m.shape[0]}</b> rows."
+            f"<b>{on_diag} of {m.shape[0]}</b> rows." + which
         )
         self._matrices["k_composition"] = (m, vocab, vocab)
 
     def _draw_eigenvalues(self, w: object, layer: int, head: int, name: str,
-                          copy_ov: float, copy_full: float) -> None:
+                          copy_ov: float, copy_full: float | str) -> None:
         for k, (full, score, variant, what) in enumerate((
             (False, copy_ov, COPYING_OV.variant, "OV circuit W_O W_V"),
             (True, copy_full, COPYING_FULL_OV.variant, "full OV circuit W_O W_U W_E W_V"),
@@ -279,6 +297,9 @@ class CircuitsView(View):
             lam = self.ask("ov_eigenvalues", layer=layer, head=head, full=full)  # [d_head] complex
             plot = self.eig_plots[k].getPlotItem()
             plot.clear()
+            if isinstance(lam, (Pending, EntryFailed)):  # a large vocabulary's full OV: from a worker
+                self.eig_captions[k].setText(f"<b>Eigenvalues of the {what}:</b> {lam}")
+                continue
             largest = float(np.abs(lam).max()) if lam.size and np.isfinite(lam).all() else 0.0
             r = largest or 1.0  # plot scale; an all-zero spectrum still gets a unit frame
             plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=self.pen("#888888")))
@@ -294,7 +315,7 @@ class CircuitsView(View):
             zero = ("<br>All eigenvalues are 0: this map sends nothing back to where it came from, so the "
                     "score is 0 by definition.") if largest == 0.0 else ""
             self.eig_captions[k].setText(
-                f"<b>Copying score ({'full OV' if full else 'OV'}) = {score:+.3f}</b><br>"
+                f"<b>Copying score ({'full OV' if full else 'OV'}) = {_fmt(score, '+.3f')}</b><br>"
                 f"Re(Σλ) / Σ|λ| over the {variant}; +1 = pure copying, −1 = anti-copying. "
                 f"Dashed circle: largest |λ| = {largest:.3g}.{zero}"
             )
@@ -318,3 +339,8 @@ class CircuitsView(View):
 
     def matrices(self) -> dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]]:
         return dict(self._matrices)
+
+
+def _fmt(value: float | str, spec: str) -> str:
+    """A number in ``spec``, or the "computing…" text standing in for it."""
+    return value if isinstance(value, str) else format(value, spec)

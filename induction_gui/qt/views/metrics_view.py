@@ -205,8 +205,10 @@ class MetricsView(View):
         ]
         cols.append(analysis.get("stripes").get("induction"))  # [layer, head_index], None unless [BOS, r, r]
         cols.append(analysis.get("copying_scores.ov"))
-        cols.append(analysis.get("copying_scores.full_ov"))
-        cols.append(analysis.get("ov_top1"))
+        # vocabulary-sized: a worker computes them for a large model; "—" until then
+        for name in ("copying_scores.full_ov", "ov_top1"):
+            value = self.ask(name) if analysis is self.analysis else analysis.get(name)
+            cols.append(None if isinstance(value, (Pending, EntryFailed)) else value)
         return cols
 
     def _n_block(self, results: Results) -> int | None:
@@ -321,11 +323,15 @@ class MetricsView(View):
                 self._cell_texts.append(text)
 
     def _show_icl(self, results: Results) -> None:
-        if results.loss.size < 2:
+        if results.tokens.size < 3:
             self.icl_label.setText("ICL score: needs at least 3 tokens.")
             self.icl_value = None
             return
         icl = self.ask("icl")
+        if isinstance(icl, (Pending, EntryFailed)):  # a large model's loss comes from a worker
+            self.icl_label.setText(f"ICL score: {icl}")
+            self.icl_value = None
+            return
         self.icl_value = icl.value
         text = f"<b>ICL score = {icl.value:+.3f} nats</b> ({icl.variant_label}; more negative = more in-context learning)"
         p = self.analysis.pinned.get("icl") if self.analysis.pinned is not None else None

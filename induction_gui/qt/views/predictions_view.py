@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 import pyqtgraph as pg
 
 from ...model.labels import loss_first_half
-from ...analysis import Analysis, Results
+from ...analysis import Analysis, EntryFailed, Pending, Results
 from ...model.appearance import Appearance
 from .base import View
 from ..widgets.heatmap import Heatmap
@@ -103,7 +103,7 @@ class PredictionsView(View):
         right.setSizes([380, 420])
 
         self.heading = caption(bold=True)
-        self.heading.setText("Top-3 next-token predictions (softmax of the logits at each position)")
+        self.heading.setText(self.HEADING)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -126,13 +126,32 @@ class PredictionsView(View):
     def apply_presentation(self, on: bool) -> None:
         self.loss_plot.setMinimumHeight(LOSS_PLOT_MIN_HEIGHT[on])
 
+    HEADING = "Top-3 next-token predictions (softmax of the logits at each position)"
+
     def refresh(self) -> None:
         results = self.analysis.latest_results
         assert results is not None
+        # a large model's logits come from a worker after the attention views have drawn
+        asked = (self.ask("logits"), self.ask("top_k", k=TOP_K), self.ask("loss_halves"), self.ask("logit_columns"))
+        waiting = next((v for v in asked if isinstance(v, (Pending, EntryFailed))), None)
+        if waiting is not None:
+            self._show_waiting(str(waiting))
+            return
+        self.heading.setText(self.HEADING)
         self._fill_table(results)
         self._draw_logits(results)
         self._draw_loss(results)
         self._show_selection()
+
+    def _show_waiting(self, message: str) -> None:
+        """The logits are not there yet: say so where they will be drawn."""
+        self.heading.setText(f"Top-3 next-token predictions: {message}")
+        self.table.setRowCount(0)
+        self.logits.set_data(np.zeros((1, 1), np.float32), row_labels=[""], col_labels=[""], what="logits")
+        style_heatmap(self.logits, self.font_points, f"Logits: {message}", "next token", "position : token")
+        self._next_marker.setData(x=[], y=[])
+        self.loss_plot.getPlotItem().clear()
+        self.summary.setText(f"Loss per position: {message}")
 
     def _fill_table(self, results: Results) -> None:
         vocab = self.document.scenario.vocab
@@ -182,14 +201,23 @@ class PredictionsView(View):
     def _draw_logits(self, results: Results) -> None:
         vocab = self.document.scenario.vocab
         rows = self.token_labels(results)
-        self.logits.set_data(results.logits, row_labels=rows, col_labels=list(vocab), what="logits")  # [pos, d_vocab]
-        style_heatmap(self.logits, self.font_points,
-                      "Logits (□ = actual next)" if self.presenting
-                      else "Logits from the residual stream (□ = actual next token)",
-                      "next token", "position : token")
+        columns = self.ask("logit_columns")  # None: every token; else [n] ids (a large vocabulary)
         n = results.tokens.size
         nxt = results.tokens[1:]  # [pos - 1]
-        self._next_marker.setData(x=nxt + 0.5, y=np.arange(n - 1) + 0.5)
+        if columns is None:
+            shown, labels, x = results.logits, list(vocab), nxt  # [pos, d_vocab]
+            what = ""
+        else:
+            shown = results.logits[:, columns]  # [pos, n]
+            labels = [vocab[t] for t in columns]
+            x = np.searchsorted(columns, nxt)  # every next token is a column: the sequence's tokens are
+            what = f" — {columns.size} of {len(vocab):,} tokens: the sequence's and the top-1 predictions"
+        self.logits.set_data(shown, row_labels=rows, col_labels=labels, what="logits")
+        style_heatmap(self.logits, self.font_points,
+                      ("Logits (□ = actual next)" if self.presenting
+                       else "Logits from the residual stream (□ = actual next token)") + what,
+                      "next token", "position : token")
+        self._next_marker.setData(x=x + 0.5, y=np.arange(n - 1) + 0.5)
 
     def _draw_loss(self, results: Results) -> None:
         plot = self.loss_plot.getPlotItem()

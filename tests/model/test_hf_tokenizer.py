@@ -1,0 +1,79 @@
+"""A model folder's own tokenizer.json, read through the tokenizers library (built here, no network)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from induction_gui import engine
+from induction_gui.analysis.export import export_scenario
+from induction_gui.model.scenario import Scenario
+from induction_gui.model.tokenizer import HFTokenizer, load_tokenizer
+
+tokenizers = pytest.importorskip("tokenizers")
+
+SENTENCES = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog", "the mat and the log"] * 20
+
+
+def _train_byte_level_bpe(path: Path) -> None:
+    """A tiny GPT-2 style (byte-level BPE) tokenizer with an <|endoftext|> token, saved as tokenizer.json."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(SENTENCES, trainer)
+    tok.save(str(path))
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    _train_byte_level_bpe(tmp_path / "tokenizer.json")
+    return tmp_path
+
+
+def test_a_folder_tokenizes_with_its_own_tokenizer_bos_first(folder: Path) -> None:
+    from tokenizers import Tokenizer
+
+    tok = load_tokenizer(folder)
+    assert isinstance(tok, HFTokenizer)
+    library = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    ids = tok.encode("the cat sat on the log")
+    bos = library.token_to_id("<|endoftext|>")
+    assert ids[0] == bos == tok.bos_id
+    assert ids[1:].tolist() == library.encode("the cat sat on the log", add_special_tokens=False).ids
+    # token strings as TransformerLens' to_str_tokens shows them: each id decoded alone, spaces not "Ġ"
+    strings = tok.to_str_tokens(ids)
+    assert strings[0] == "<|endoftext|>"
+    assert "".join(strings[1:]) == "the cat sat on the log"
+    assert any(s.startswith(" ") for s in strings) and not any("Ġ" in s for s in strings)
+    assert len(tok.vocab()) == tok.d_vocab == library.get_vocab_size()
+
+
+def test_default_prepend_bos_false_leaves_the_start_token_out(folder: Path) -> None:
+    (folder / "config.json").write_text(json.dumps({"default_prepend_bos": False}))
+    tok = load_tokenizer(folder)
+    assert tok is not None and tok.encode("the cat")[0] != tok.bos_id
+
+
+def test_a_folder_without_tokenizer_json_has_none(tmp_path: Path) -> None:
+    assert load_tokenizer(tmp_path) is None
+
+
+def test_export_text_writes_the_tokenizers_ids_under_scenario_tokens(folder: Path, tmp_path: Path) -> None:
+    tok = load_tokenizer(folder)
+    assert tok is not None
+    cfg = engine.ModelConfig(n_layers=1, n_heads=2, d_model=16, d_head=8, d_vocab=tok.d_vocab, n_ctx=32)
+    scenario = Scenario(title="bpe", vocab=tok.vocab(), tokens=[0, 1], weights=engine.Weights.random(cfg),
+                        bos=tok.bos_id)
+    out = tmp_path / "out"
+    export_scenario(scenario, out, text="the dog sat on the mat", tokenizer=tok)
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["scenario"]["tokens"] == tok.encode("the dog sat on the mat").tolist()
+    assert report["scenario"]["token_strings"] == tok.to_str_tokens(tok.encode("the dog sat on the mat"))
+    assert np.load(out / "logits.npy").shape == (1, len(report["scenario"]["tokens"]), tok.d_vocab)
