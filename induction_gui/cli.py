@@ -55,9 +55,19 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     from .analysis.export import export_scenario
     from .model.scenario import load_scenario
 
-    scenario = load_scenario(args.scenario)
+    from .model.model_folder import is_model_path, scenario_from_model
+    from .model.tokenizer import load_tokenizer
+
+    tokenizer = None
+    if is_model_path(args.scenario):  # a TransformerLens model folder: its own tokenizer, if it has one
+        scenario = scenario_from_model(args.scenario)
+        folder = Path(args.scenario)
+        tokenizer = load_tokenizer(folder if folder.is_dir() else folder.parent)
+    else:
+        scenario = load_scenario(args.scenario)
     try:
-        written = export_scenario(scenario, Path(args.out), text=args.text, source=args.scenario)
+        written = export_scenario(scenario, Path(args.out), text=args.text, source=args.scenario,
+                                  tokenizer=tokenizer)
     except (UnknownTokenError, TokenError) as exc:
         where = "--text" if args.text is not None else args.scenario
         vocab = ", ".join(scenario.vocab)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from collections.abc import Iterator
 
 # Before any QApplication exists: with no platform and no display Qt aborts the process.
@@ -55,3 +56,24 @@ def _no_leaked_threads() -> Iterator[None]:
         t.join(timeout=2.0)
     still = [t.name for t in leaked if t.is_alive()]
     assert not still, f"test leaked running threads: {still}"
+
+
+# -- a model folder's tokenizer, built here (no network) ------------------------------------------
+SENTENCES = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog", "the mat and the log"] * 20
+
+
+@pytest.fixture
+def train_byte_level_bpe():  # noqa: ANN201 - a factory: path -> None
+    """Write a tiny GPT-2 style (byte-level BPE, 300 tokens) tokenizer.json with an <|endoftext|> token."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    def train(path: Path) -> None:
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"],
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        tok.train_from_iterator(SENTENCES, trainer)
+        tok.save(str(path))
+
+    return train

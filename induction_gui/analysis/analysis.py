@@ -21,7 +21,7 @@ import numpy as np
 from ..model.events import Change, EventGroup, ModelReplaced, VocabChanged
 from . import entries as _entries  # noqa: F401 - registers every entry
 from .context import Context, State, params_key
-from .registry import ENTRIES, Cancelled, drain
+from .registry import ENTRIES, Cancelled, NotDefined, drain
 from .results import Results, compute_results
 
 if TYPE_CHECKING:
@@ -170,7 +170,10 @@ class Analysis:
         if hit is not None and hit[0] == stamp:
             return hit[1]
         if self.executor is None or not entry.is_slow(self.state()):
-            value = drain(entry.compute(self._context(), **params))
+            try:
+                value = drain(entry.compute(self._context(), **params))
+            except NotDefined as exc:
+                value = NotDefinedHere(name, str(exc))
             self._memo[key] = (stamp, value)
             self.computed.append(name)
             return value
@@ -218,10 +221,13 @@ class Analysis:
         pending = Pending()
 
         def work() -> Iterator[tuple[int, int]]:
-            values = entry.compute(context, **params)
-            if isinstance(values, Iterator):
-                return (yield from values)
-            return values
+            try:
+                values = entry.compute(context, **params)
+                if isinstance(values, Iterator):
+                    return (yield from values)
+                return values
+            except NotDefined as exc:
+                return NotDefinedHere(name, str(exc))
 
         def on_progress(done: int, total: int) -> None:
             running = self._running.get(key)
@@ -309,4 +315,11 @@ class EntryFailed:
         return f"{self.name} could not be computed: {self.message}"
 
 
-__all__ = ["Analysis", "Cancelled", "EntryFailed", "Executor", "Pending", "State"]
+class NotDefinedHere(EntryFailed):
+    """An entry that does not exist for this model: views show the sentence instead of a number."""
+
+    def __str__(self) -> str:
+        return f"not defined for this model: {self.message}"
+
+
+__all__ = ["Analysis", "Cancelled", "EntryFailed", "Executor", "NotDefinedHere", "Pending", "State"]

@@ -78,3 +78,13 @@ def drain(values: Iterator[tuple[int, int]] | Any, progress: Callable[[int, int]
 
 class Cancelled(Exception):
     """A slow entry was superseded by a newer edit before it finished."""
+
+
+class NotDefined(Exception):
+    """Raised by an entry whose quantity does not exist for this model (a sentence saying why).
+
+    For example the positional QK circuit of a rotary model (it has no W_pos),
+    or a copying score of a model whose outputs are not tokens. The analysis
+    turns it into a :class:`~.analysis.NotDefinedHere` value the views print,
+    so the app says what it does not compute instead of failing or guessing.
+    """

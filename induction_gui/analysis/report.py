@@ -16,7 +16,7 @@ import numpy as np
 from .. import engine
 from ..engine.forward import Overrides
 from ..model import labels
-from .analysis import Analysis
+from .analysis import Analysis, EntryFailed
 from .entries.activations import repeated_block
 
 REPORT_FORMAT = "induction-gui.metrics"
@@ -30,7 +30,10 @@ __all__ = ["BASELINE_SAMPLES", "REPORT_FORMAT", "REPORT_VERSION", "build_report"
 
 
 def _metric(value: Any, label: labels.MetricLabel, axes: list[str]) -> dict[str, Any]:
-    """One labelled entry; arrays become nested lists of Python floats."""
+    """One labelled entry; arrays become nested lists of Python floats; a value this model lacks says why."""
+    if isinstance(value, EntryFailed):
+        return {"description": label.description, "variant": label.variant, "axes": axes, "value": None,
+                "not_defined": value.message}
     if isinstance(value, np.ndarray):
         value = value.astype(np.float64).tolist()
     elif isinstance(value, np.floating | float):

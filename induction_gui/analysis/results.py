@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import engine
 from ..engine import budget
-from ..engine.attention_cache import run_attention_cache, unembed
+from ..engine.attention_cache import run_attention_cache
 from ..engine.forward import Overrides
 from ..engine.metrics import score_patterns
 from .sizes import logits_are_slow_for
@@ -38,8 +38,6 @@ class Results:
     cache: engine.ActivationCache  # batch dimension kept, as TransformerLens
     elapsed_ms: float = 0.0  # wall time of compute_results (the attention cache alone if unembedded later)
     warnings: list[str] = field(default_factory=list)  # non-finite values, named
-    # the unembedding this run uses if its logits come later (the document replaces arrays on edit, never mutates)
-    _unembedding: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _scores: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # detector_key -> [layer, head]
     # shared by every detector score of this run: patterns stacked once, detection patterns built once
@@ -56,9 +54,7 @@ class Results:
         """Compute the logits, probabilities and loss if they are not there yet (any thread; once)."""
         with self._lock:
             if self._logits is None:
-                assert self._unembedding is not None
-                W_U, b_U = self._unembedding
-                logits = unembed(self.cache, self.n_layers, W_U, b_U)[0]  # [pos, d_vocab]
+                logits = self.cache["unembed.hook_out"][0]  # [pos, d_vocab], computed now and kept in the cache
                 self._probs, self._loss = _probabilities(logits, self.tokens)
                 if not np.isfinite(logits).all():
                     self.warnings.append(LOGITS_NOT_FINITE)
@@ -202,10 +198,9 @@ def compute_results(
     cfg = weights.config
     if logits is None:
         logits = not logits_are_slow_for(cfg, int(tokens.size))
-    unembedding = (weights["unembed.W_U"], weights["unembed.b_U"])
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         cache = run_attention_cache(weights, tokens, overrides)
-    results = Results(generation, tokens, None, None, None, cache, _unembedding=unembedding)
+    results = Results(generation, tokens, None, None, None, cache)
     if logits:
         results.unembed()
     warnings = []

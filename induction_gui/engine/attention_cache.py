@@ -42,7 +42,9 @@ def run_attention_cache(weights: Weights, tokens: object, overrides: Overrides |
     Parameters and cache as :func:`.forward.run_with_cache`.
     """
     _, cache = run_with_cache(_without_unembedding(weights), tokens, overrides, dtype=dtype)
-    return cache
+    W_U, b_U, n_layers = weights["unembed.W_U"], weights["unembed.b_U"], weights.config.n_layers
+    # TransformerLens' keys all there; the logits (unembed.hook_out) are computed when first read, and kept
+    return cache.replaced_lazily("unembed.hook_out", lambda: unembed(cache, n_layers, W_U, b_U))
 
 
 def unembedding_input(cache: ActivationCache, n_layers: int) -> np.ndarray:

@@ -120,6 +120,12 @@ class ActivationCache(Mapping[str, np.ndarray]):
     def __repr__(self) -> str:
         return f"ActivationCache({len(self._data)} activations)"
 
+    def replaced_lazily(self, name: str, compute: Callable[[], np.ndarray]) -> ActivationCache:
+        """The same cache with entry ``name`` computed on first access by ``compute`` (the other entries shared)."""
+        data = dict(self._data)
+        data[name] = _Lazy(compute)
+        return ActivationCache(data)  # type: ignore[arg-type]
+
     def to_dict(self) -> dict[str, np.ndarray]:
         """A plain dict of contiguous arrays, e.g. for ``np.savez``."""
         return {k: np.ascontiguousarray(self[k]) for k in self._data}

@@ -122,10 +122,10 @@ def load_weights(path: str | os.PathLike[str], *, bare: ModelConfig | None = Non
         if path.is_dir() or path.suffix.lower() == ".safetensors":
             weights_path, config_path = model_files(path)
             params, metadata = read_safetensors(weights_path)
-            if CONFIG_METADATA_KEY in metadata:
-                config = ModelConfig.from_tl_dict(json.loads(metadata[CONFIG_METADATA_KEY]))
-            elif config_path is not None:
+            if config_path is not None:  # the file beside it, as a notebook wrote it (or a teacher edited it)
                 config = read_tl_config(config_path)
+            elif CONFIG_METADATA_KEY in metadata:  # the app's own file, alone
+                config = ModelConfig.from_tl_dict(json.loads(metadata[CONFIG_METADATA_KEY]))
             elif _ATTN_SCALE_KEY in metadata:  # the app's files before configs travelled with them
                 text = metadata[_ATTN_SCALE_KEY]
                 config = replace(PLAIN_CONFIG, attn_scale=None if text in ("", "None") else float(text))

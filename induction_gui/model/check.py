@@ -16,8 +16,13 @@ def check_scenario_file(path: str | os.PathLike[str]) -> list[str]:
 
     Each problem is one line naming the JSON path and what was expected.
     """
+    from .model_folder import is_model_path, scenario_from_model  # a TransformerLens model folder is checked too
+
     try:
-        load_scenario(os.fspath(path))
+        if is_model_path(path):
+            scenario_from_model(path)
+        else:
+            load_scenario(os.fspath(path))
     except ScenarioError as exc:
         # the caller prefixes the file it asked about; name another file (a sibling weights file) only
         file = exc.file if exc.file not in (None, os.path.basename(os.fspath(path))) else None

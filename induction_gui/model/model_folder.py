@@ -52,6 +52,16 @@ def default_tokens(d_vocab: int, n_ctx: int) -> np.ndarray:
     return np.concatenate([block, block])[:n_ctx]
 
 
+def _hf_tokenizer(folder: Path) -> object | None:
+    """The folder's tokenizer.json through the tokenizers library, or None (absent or unreadable)."""
+    from .tokenizer import load_tokenizer
+
+    try:
+        return load_tokenizer(folder)
+    except Exception:  # noqa: BLE001 - a tokenizer this library cannot read: the vocabulary's own strings
+        return None
+
+
 def scenario_from_model(path: str | os.PathLike[str]) -> Scenario:
     """A scenario showing the model at ``path`` (a folder or a weights file).
 
@@ -69,7 +79,15 @@ def scenario_from_model(path: str | os.PathLike[str]) -> Scenario:
     folder = path if path.is_dir() else path.parent
     tokenizer = folder / TOKENIZER_NAME
     vocab = tokenizer_vocab(tokenizer, cfg.d_vocab) if tokenizer.is_file() else [f"tok{i}" for i in range(cfg.d_vocab)]
+    bos = None
+    hf = _hf_tokenizer(folder)
+    if hf is not None:  # token strings as the tokenizer decodes them (TransformerLens' to_str_tokens)
+        decoded = hf.vocab()
+        vocab = decoded[: cfg.d_vocab] + vocab[len(decoded):]
+        bos = hf.bos_id if hf.bos_id is not None and hf.bos_id < cfg.d_vocab else None
     tokens = default_tokens(cfg.d_vocab, cfg.n_ctx)
+    if bos is not None:  # [BOS, r, r], as TransformerLens prepends it (default_prepend_bos)
+        tokens = np.concatenate([[bos], tokens])[: cfg.n_ctx].astype(np.int64)
     name = path.name if path.is_dir() else path.stem
     norm = cfg.normalization_type or "no normalisation"
     return Scenario(
@@ -82,6 +100,7 @@ def scenario_from_model(path: str | os.PathLike[str]) -> Scenario:
         vocab=vocab,
         tokens=tokens,
         weights=weights,
+        bos=bos,
         view={"query_pos": len(tokens) - 1},
         attn_scale=weights.attn_scale,
     )

@@ -13,27 +13,10 @@ from induction_gui.analysis.export import export_scenario
 from induction_gui.model.scenario import Scenario
 from induction_gui.model.tokenizer import HFTokenizer, load_tokenizer
 
-tokenizers = pytest.importorskip("tokenizers")
-
-SENTENCES = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog", "the mat and the log"] * 20
-
-
-def _train_byte_level_bpe(path: Path) -> None:
-    """A tiny GPT-2 style (byte-level BPE) tokenizer with an <|endoftext|> token, saved as tokenizer.json."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tok.train_from_iterator(SENTENCES, trainer)
-    tok.save(str(path))
-
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    _train_byte_level_bpe(tmp_path / "tokenizer.json")
+def folder(tmp_path: Path, train_byte_level_bpe) -> Path:  # noqa: ANN001 - the conftest's factory
+    train_byte_level_bpe(tmp_path / "tokenizer.json")
     return tmp_path
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ... import engine
 from ...engine.attribution import logit_attributions as logit_attributions_of
-from ..registry import entry
+from ..registry import NotDefined, entry
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 @entry("logit_attributions", inputs=("forward",))
 def logit_attributions(ctx: Context) -> list[engine.LogitAttribution]:
     """Direct logit attribution of every predicting position, computed once per forward pass."""
+    cfg = ctx.config
+    if cfg.vocab_out != cfg.d_vocab:
+        raise NotDefined(f"its {cfg.vocab_out} outputs are not next-token logits (d_vocab_out ≠ d_vocab), "
+                         "so there is no correct next token to attribute")
     return logit_attributions_of(ctx.weights, ctx.results.cache, ctx.tokens)
 
 
@@ -23,6 +27,8 @@ def logit_attributions(ctx: Context) -> list[engine.LogitAttribution]:
 def logit_attribution(ctx: Context, position: int) -> engine.LogitAttribution:
     """The correct next token's logit at ``position`` split into direct path, heads, b_O and b_U."""
     parts = ctx.get("logit_attributions")
+    if not isinstance(parts, list):  # not defined for this model: say why, as the list's entry did
+        raise NotDefined(getattr(parts, "message", str(parts)))
     n = len(parts)
     if not -n <= position < n:
         raise ValueError(f"position: {position} has no next token to predict (valid 0..{n - 1})")

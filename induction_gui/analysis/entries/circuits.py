@@ -14,7 +14,7 @@ import numpy as np
 
 from ... import engine
 from ...engine.circuit_tokens import DISPLAY_LIMIT, TokenSubset, circuit_tokens
-from ..registry import entry
+from ..registry import NotDefined, entry
 from ..sizes import OV_TOP1_EXACT_SOURCES, OV_TOP1_SAMPLE, OV_TOP1_SEED, vocab_is_slow
 
 if TYPE_CHECKING:
@@ -37,7 +37,16 @@ def copying_ov(ctx: Context) -> np.ndarray:
 @entry("copying_scores.full_ov", inputs=(_W_E, *_ALL_OV, _W_U), cost=vocab_is_slow)
 def copying_full_ov(ctx: Context) -> np.ndarray:
     """[layer, head_index] Re(Σλ)/Σ|λ| over the eigenvalues of W_O W_U W_E W_V."""
+    _outputs_are_tokens(ctx)
     return engine.copying_scores(ctx.weights, full=True)
+
+
+def _outputs_are_tokens(ctx: Context) -> None:
+    """Full-OV quantities read a token's own logit: refuse a model whose outputs are other classes."""
+    cfg = ctx.config
+    if cfg.vocab_out != cfg.d_vocab:
+        raise NotDefined(f"its {cfg.vocab_out} outputs are not its {cfg.d_vocab} tokens (d_vocab_out ≠ d_vocab), "
+                         "so no token's own logit exists to copy onto")
 
 
 def ov_top1_sources(d_vocab: int) -> np.ndarray | None:
@@ -52,6 +61,7 @@ def ov_top1_sources(d_vocab: int) -> np.ndarray | None:
 def ov_top1(ctx: Context) -> np.ndarray:
     """[layer, head_index] fraction of source tokens whose own logit is the largest in the full OV circuit
     (over every token, or a fixed sample of ``OV_TOP1_SAMPLE`` source tokens of a large vocabulary)."""
+    _outputs_are_tokens(ctx)
     return engine.ov_top1_accuracy(ctx.weights, sources=ov_top1_sources(ctx.config.d_vocab))
 
 
@@ -68,6 +78,8 @@ def ov_top1_sample(ctx: Context) -> str:
 @entry("ov_eigenvalues", inputs=(_W_E, *_HEAD_OV, _W_U), cost=vocab_is_slow)
 def ov_eigenvalues(ctx: Context, layer: int, head: int, full: bool) -> np.ndarray:
     """[d_head] complex eigenvalues of one head's OV (or full OV) circuit."""
+    if full:
+        _outputs_are_tokens(ctx)
     return engine.ov_eigenvalues(ctx.weights, layer, head, full=full)
 
 
@@ -91,6 +103,7 @@ def full_qk(ctx: Context, layer: int, head: int, tokens: tuple[int, ...] | None 
 @entry("full_ov", inputs=(_W_E, *_HEAD_OV, _W_U))
 def full_ov(ctx: Context, layer: int, head: int, tokens: tuple[int, ...] | None = None) -> np.ndarray:
     """[source_token, output_token] W_E W_OV W_U of one head, on ``tokens`` if given."""
+    _outputs_are_tokens(ctx)
     return engine.full_ov_circuit(ctx.weights, layer, head, rows=tokens, cols=tokens)
 
 
@@ -98,6 +111,9 @@ def full_ov(ctx: Context, layer: int, head: int, tokens: tuple[int, ...] | None 
 def positional(ctx: Context, layer: int, head: int, n_pos: int) -> tuple[np.ndarray, np.ndarray, float]:
     """Key-query alignment by position: raw W_pos W_QK W_posᵀ, its causal softmax ([n_pos, n_pos] each),
     and the softmax's previous-token stripe mean(diag(A, −1)) (NaN below two positions)."""
+    if ctx.config.positional_embedding_type == "rotary":
+        raise NotDefined("rotary positions have no W_pos: position enters by rotating queries and keys, "
+                         "so there is no positional QK circuit of the embedding")
     raw = engine.positional_qk_circuit(ctx.weights, layer, head)[:n_pos, :n_pos]  # [query_pos, key_pos]
     attn = engine.positional_attention(ctx.weights, layer, head, n_pos=n_pos)  # [query_pos, key_pos]
     prev = float(engine.previous_token_stripe_score(attn)) if n_pos >= 2 else float("nan")

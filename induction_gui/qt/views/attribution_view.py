@@ -100,6 +100,11 @@ class AttributionView(View):
         pos = min(focus, n - 2)  # the last position has no next token to attribute
         w = self.document.scenario.weights
         attr = self.ask("logit_attribution", position=int(pos))
+        if isinstance(attr, EntryFailed):  # e.g. a model whose outputs are not next tokens
+            self.attribution, self.position, self.parts = None, None, []
+            self.heading.setText(f"Logit attribution is {attr}.")
+            self.sum_label.setText("")
+            return
         self.attribution, self.position = attr, pos
         target = vocab[tokens[pos + 1]]
         moved = "" if pos == focus else f"  (position {focus} is the last: it has no next token)"

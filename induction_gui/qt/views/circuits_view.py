@@ -200,7 +200,15 @@ class CircuitsView(View):
     def _draw_positional(self, w: object, results: Results, layer: int, head: int, name: str) -> None:
         n = int(results.tokens.size)
         labels = [str(i) for i in range(n)]
-        raw, attn, prev = self.ask("positional", layer=layer, head=head, n_pos=n)  # [query_pos, key_pos] ×2
+        positional = self.ask("positional", layer=layer, head=head, n_pos=n)
+        if isinstance(positional, EntryFailed):  # a rotary model has no positional embedding to analyse
+            for heatmap in (self.pos_qk, self.pos_attn):
+                heatmap.set_data(np.zeros((1, 1)), row_labels=[""], col_labels=[""], what="positional values")
+            style_heatmap(self.pos_qk, self.font_points, "No positional QK circuit", "", "")
+            style_heatmap(self.pos_attn, self.font_points, "", "", "")
+            self.pos_caption.setText(f"Positional QK circuit of {name}: {positional}.")
+            return
+        raw, attn, prev = positional  # [query_pos, key_pos] ×2, the stripe score
         self.pos_qk.set_data(raw, row_labels=labels, col_labels=labels, what="positional QK values")
         style_heatmap(self.pos_qk, self.font_points, "W_pos W_QK W_posᵀ (unmasked)", "key position",
                       "query position")
@@ -219,6 +227,11 @@ class CircuitsView(View):
     def _draw_ov(self, w: object, layer: int, head: int, name: str, top1: float | str) -> None:
         subset, vocab, which = self._subset("ov", layer, head)
         m = self.ask("full_ov", layer=layer, head=head, **subset)  # [source_token, output_token]
+        if isinstance(m, EntryFailed):  # outputs that are not tokens: no token-to-token OV circuit
+            self.ov.set_data(np.zeros((1, 1)), row_labels=[""], col_labels=[""], what="OV circuit values")
+            style_heatmap(self.ov, self.font_points, f"{name}: no full OV circuit", "", "")
+            self.ov_caption.setText(f"Full OV circuit of {name}: {m}.")
+            return
         self.ov.set_data(m, row_labels=vocab, col_labels=vocab, what="OV circuit values")
         style_heatmap(self.ov, self.font_points, f"{name} full OV circuit  W_E W_OV W_U", "output logit of token",
                       "attended (source) token")
