@@ -29,7 +29,7 @@ from .fields import (
 from .limits import MAX_PARAMS, MAX_SEED
 from .model_block import parameter_count
 from .overrides import HeadKey, check_overrides
-from .tokenizer import TOKENIZERS, Tokenizer, detokenize
+from .tokenizer import TOKENIZERS, HFTokenizer, Tokenizer, detokenize
 
 
 COLORMAPS: tuple[str, ...] = tuple(SEQUENTIAL_MAPS)  # the maps the View menu offers, one list for both
@@ -57,6 +57,8 @@ class Scenario:
     overrides: dict[HeadKey, HeadOverride] = field(default_factory=dict)  # (layer, head) -> experiment
     view: dict[str, object] = field(default_factory=dict)  # layer/head/query_pos/colormap/show_values
     attn_scale: float | None = None  # divisor of q·k; None is sqrt(d_head)
+    # a model folder's own tokenizer.json, which then tokenizes typed text; not part of the file or of ==
+    hf_tokenizer: HFTokenizer | None = None
 
     def __post_init__(self) -> None:
         d_vocab = self.weights.config.d_vocab if isinstance(self.weights, Weights) else None
@@ -107,6 +109,7 @@ class Scenario:
             overrides={k: _copy_override(o) for k, o in self.overrides.items()},
             view=dict(self.view),
             attn_scale=self.attn_scale,
+            hf_tokenizer=self.hf_tokenizer,  # shared: it is never changed after loading
         )
 
     def validate(self) -> None:
