@@ -77,3 +77,20 @@ def train_byte_level_bpe():  # noqa: ANN201 - a factory: path -> None
         tok.save(str(path))
 
     return train
+
+
+@pytest.fixture
+def bpe_model_folder(tmp_path: Path, train_byte_level_bpe) -> Path:  # noqa: ANN001 - the factory above
+    """A random one-layer model of 320 tokens saved as a TransformerLens folder, its tokenizer.json (300) beside it."""
+    import json
+
+    from induction_gui import engine
+    from induction_gui.engine.weights_io import save_model_folder
+
+    cfg = engine.ModelConfig(n_layers=1, n_heads=2, d_model=16, d_head=8, d_vocab=320, n_ctx=32)
+    folder = save_model_folder(engine.Weights.random(cfg, seed=3), tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text())
+    config["default_prepend_bos"] = True  # TransformerLens' default, as a notebook's folder has it
+    (folder / "config.json").write_text(json.dumps(config))
+    train_byte_level_bpe(folder / "tokenizer.json")
+    return folder

@@ -103,4 +103,5 @@ def scenario_from_model(path: str | os.PathLike[str]) -> Scenario:
         bos=bos,
         view={"query_pos": len(tokens) - 1},
         attn_scale=weights.attn_scale,
+        hf_tokenizer=hf,  # typed text goes through the folder's own tokenizer
     )

@@ -2,11 +2,14 @@
 
 Typed text becomes tokens only if every word is in the vocabulary and the
 sequence fits the model's context; otherwise :func:`parse_sequence` says why in
-one sentence for the learner. Each generator of :data:`GENERATORS` fits the
-engine's seeded test sequences (:mod:`induction_gui.engine.sequences`) to the
-scenario's model (its n_ctx, d_vocab and start token), or raises
-:class:`CannotGenerate` saying what does not fit. Words a sequence needs and the
-vocabulary lacks are added by :class:`VocabEdit` (the model grows with them).
+one sentence for the learner. A scenario opened from a model folder with a
+``tokenizer.json`` tokenizes with it instead (start token first, as
+TransformerLens prepends it) and shows its tokens as that tokenizer decodes
+them. Each generator of :data:`GENERATORS` fits the engine's seeded test
+sequences (:mod:`induction_gui.engine.sequences`) to the scenario's model (its
+n_ctx, d_vocab and start token), or raises :class:`CannotGenerate` saying what
+does not fit. Words a sequence needs and the vocabulary lacks are added by
+:class:`VocabEdit` (the model grows with them).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ class Parsed:
 
 def parse_sequence(text: str, scenario: Scenario) -> Parsed:
     """Tokenize ``text`` as the scenario does and check it fits the model's context."""
+    if scenario.hf_tokenizer is not None:
+        return _checked(scenario.hf_tokenizer.encode(text), scenario)  # byte-level BPE: no unknown words
     n_ctx = scenario.weights.config.n_ctx
     try:
         tokens = sequences.tokenize(text, scenario.vocab, scenario.tokenizer)  # [pos]
@@ -49,16 +54,29 @@ def parse_sequence(text: str, scenario: Scenario) -> Parsed:
         if n > n_ctx:
             problem += f" It also has {n} tokens but the model's context n_ctx is {n_ctx}."
         return Parsed(None, exc.unknown, problem, too_long=n > n_ctx)
+    return _checked(tokens, scenario)
+
+
+def _checked(tokens: np.ndarray, scenario: Scenario) -> Parsed:
+    """Tokens [pos] to apply, or why not: none at all, more than n_ctx, or an id the model lacks."""
+    n_ctx, d_vocab = scenario.weights.config.n_ctx, scenario.weights.config.d_vocab
     if tokens.size == 0:
         return Parsed(None, (), "No tokens: the sequence is refused. Type at least one token.")
     if tokens.size > n_ctx:
         problem = f"{tokens.size} tokens but the model's context n_ctx is {n_ctx} — the sequence is refused."
         return Parsed(None, (), problem, too_long=True)
+    outside = tokens[tokens >= d_vocab]
+    if outside.size:  # a tokenizer larger than the model's embedding
+        problem = (f"The tokenizer gives id {int(outside[0])}, outside the model's vocabulary 0..{d_vocab - 1} "
+                   "— the sequence is refused.")
+        return Parsed(None, (), problem)
     return Parsed(tokens)
 
 
 def sequence_text(scenario: Scenario) -> str:
-    """The scenario's tokens as the text that means them (its tokenizer's spacing)."""
+    """The scenario's tokens as the text that means them (its tokenizer's spacing, or its own decoding)."""
+    if scenario.hf_tokenizer is not None:
+        return scenario.hf_tokenizer.decode(scenario.tokens)  # the start token, prepended on typing, left out
     return sequences.detokenize(scenario.tokens, scenario.vocab, scenario.tokenizer)
 
 

@@ -103,6 +103,13 @@ class HFTokenizer:
             ids = [self.bos_id, *ids]
         return np.asarray(ids, dtype=np.int64)
 
+    def decode(self, ids: Sequence[int] | np.ndarray) -> str:
+        """The text that :meth:`encode` turns back into ``ids``: a prepended start token left out, the rest decoded."""
+        ids = [int(i) for i in ids]
+        if self.prepend_bos and self.bos_id is not None and ids[:1] == [self.bos_id]:
+            ids = ids[1:]
+        return self._tok.decode(ids, skip_special_tokens=False)  # type: ignore[attr-defined]
+
     def to_str_tokens(self, ids: Sequence[int] | np.ndarray) -> list[str]:
         """Each id decoded on its own (a byte-level piece of a longer character decodes to "�", as in TL)."""
         return self._tok.decode_batch([[int(i)] for i in ids], skip_special_tokens=False)  # type: ignore[attr-defined]

@@ -10,7 +10,9 @@ import pytest
 
 from induction_gui import engine
 from induction_gui.analysis.export import export_scenario
+from induction_gui.model.model_folder import scenario_from_model
 from induction_gui.model.scenario import Scenario
+from induction_gui.model.sequence_edit import parse_sequence, sequence_text
 from induction_gui.model.tokenizer import HFTokenizer, load_tokenizer
 
 
@@ -60,3 +62,49 @@ def test_export_text_writes_the_tokenizers_ids_under_scenario_tokens(folder: Pat
     assert report["scenario"]["tokens"] == tok.encode("the dog sat on the mat").tolist()
     assert report["scenario"]["token_strings"] == tok.to_str_tokens(tok.encode("the dog sat on the mat"))
     assert np.load(out / "logits.npy").shape == (1, len(report["scenario"]["tokens"]), tok.d_vocab)
+
+
+# -- typed text in a scenario opened from the folder -----------------------------------------------
+
+
+def test_typed_text_goes_through_the_folders_tokenizer_bos_first(bpe_model_folder: Path) -> None:
+    from tokenizers import Tokenizer
+
+    scenario = scenario_from_model(bpe_model_folder)
+    assert scenario.copy().hf_tokenizer is scenario.hf_tokenizer is not None  # kept by copies, never saved
+    library = Tokenizer.from_file(str(bpe_model_folder / "tokenizer.json"))
+    bos = library.token_to_id("<|endoftext|>")
+    text = "the cat sat on the mat"
+    parsed = parse_sequence(text, scenario)
+    assert parsed.problem == "" and parsed.unknown == ()
+    assert parsed.tokens is not None
+    assert parsed.tokens.tolist() == [bos, *library.encode(text, add_special_tokens=False).ids]
+    # "the" is not an entry of the vocabulary (" the" is), yet nothing is unknown: BPE covers every byte
+    assert "the zebra" not in scenario.vocab and parse_sequence("the zebra", scenario).problem == ""
+    # the text box shows the sequence as the tokenizer decodes it, start token left out, and it round-trips
+    scenario.tokens = parsed.tokens
+    assert sequence_text(scenario) == text
+    assert np.array_equal(parse_sequence(sequence_text(scenario), scenario).tokens, parsed.tokens)
+
+
+def test_text_longer_than_n_ctx_or_beyond_the_models_vocabulary_is_refused(bpe_model_folder: Path) -> None:
+    scenario = scenario_from_model(bpe_model_folder)
+    long = parse_sequence("the cat sat on the mat " * 10, scenario)
+    assert long.tokens is None and long.too_long and "n_ctx is 32" in long.problem
+    tok = scenario.hf_tokenizer
+    assert tok is not None
+    small = engine.ModelConfig(n_layers=1, n_heads=2, d_model=16, d_head=8, d_vocab=260, n_ctx=32)
+    narrow = Scenario(title="narrow", vocab=tok.vocab()[:260], tokens=[0], weights=engine.Weights.random(small),
+                      hf_tokenizer=tok)  # a tokenizer with more ids than the model embeds
+    high = next(i for i in range(260, tok.d_vocab) if tok.to_str_tokens([i])[0].strip())
+    refused = parse_sequence(tok.decode([high]), narrow)
+    assert refused.tokens is None and "outside the model's vocabulary 0..259" in refused.problem
+
+
+def test_a_folder_without_tokenizer_json_keeps_the_words_tokenizer(tmp_path: Path) -> None:
+    from induction_gui.engine.weights_io import save_model_folder
+
+    cfg = engine.ModelConfig(n_layers=1, n_heads=1, d_model=8, d_head=4, d_vocab=5, n_ctx=8)
+    scenario = scenario_from_model(save_model_folder(engine.Weights.random(cfg), tmp_path / "m"))
+    assert scenario.hf_tokenizer is None
+    assert parse_sequence("tok1 tok2", scenario).tokens.tolist() == [1, 2]
