@@ -374,3 +374,35 @@ def test_unknown_and_too_long_offers_no_vocabulary_button(panel: SequencePanel) 
     panel.text_edit.setPlainText("<s> " + "zz " * 32)
     assert "'zz'" in panel.error_label.text() and "n_ctx is 32" in panel.error_label.text()
     assert not panel.add_words_button.isVisible()
+
+
+def test_typing_into_a_model_folder_goes_through_its_own_tokenizer(qtbot, make_window, bpe_model_folder: Path) -> None:
+    """Typed text is encoded by the folder's tokenizer.json (start token first), shown as it decodes; undo restores."""
+    from tokenizers import Tokenizer
+
+    window = make_window()
+    assert window.open_model(bpe_model_folder)
+    window.wait_idle()
+    doc, panel = window.document, window.sequence_panel
+    before = doc.scenario.tokens.copy()
+    library = Tokenizer.from_file(str(bpe_model_folder / "tokenizer.json"))
+    bos = library.token_to_id("<|endoftext|>")
+    assert "tokenizer.json" in panel.text_hint.text()
+
+    text = "the cat sat on the mat"
+    panel.text_edit.setFocus()
+    panel.text_edit.selectAll()
+    qtbot.keyClick(panel.text_edit, Qt.Key.Key_Delete)
+    qtbot.keyClicks(panel.text_edit, text)
+    qtbot.keyClick(panel.text_edit, Qt.Key.Key_Return)  # ends the burst
+    window.wait_idle()
+    assert doc.scenario.tokens.tolist() == [bos, *library.encode(text, add_special_tokens=False).ids]
+    assert panel.error_label.text() == "" and panel.text_edit.toPlainText() == text
+    rows = [panel.token_list.item(i).text() for i in range(panel.token_list.count())]
+    assert rows[0] == "0: <|endoftext|>" and any(row.endswith(": ␣cat") for row in rows)  # as the tokenizer decodes
+    assert window.errors == []
+
+    window.undo_stack.undo()  # the whole burst is one step
+    window.wait_idle()
+    np.testing.assert_array_equal(doc.scenario.tokens, before)
+    assert panel.text_edit.toPlainText() == library.decode(before[1:].tolist(), skip_special_tokens=False)

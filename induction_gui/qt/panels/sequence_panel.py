@@ -231,7 +231,13 @@ class SequencePanel(TokenListEditing, QWidget):
         s = self.scenario
         current = self.text_edit.toPlainText()
         parsed = parse_sequence(current, s)
-        mode = "words: separate tokens by spaces" if s.tokenizer == "words" else "characters: each one is a token"
+        if s.hf_tokenizer is not None:
+            bos_first = s.hf_tokenizer.prepend_bos and s.hf_tokenizer.bos_id is not None
+            mode = "the model's own tokenizer.json" + (", which puts the start token first" if bos_first else "")
+        elif s.tokenizer == "words":
+            mode = "words: separate tokens by spaces"
+        else:
+            mode = "characters: each one is a token"
         self.text_hint.setText(f"Type the sequence ({mode}):")
         if parsed.tokens is None or not np.array_equal(parsed.tokens, s.tokens):
             text = sequence_text(s)
