@@ -14,6 +14,7 @@ does not fit. Words a sequence needs and the vocabulary lacks are added by
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,10 +22,11 @@ import numpy as np
 
 from ..engine import sequences
 from ..engine.sequences import GeneratedSequence as GeneratedSequence  # what a generator returns, named here
-from ..engine.sequences import UnknownTokenError
+from ..engine.sequences import UnknownTokenError, split_tokens
 from ..engine.vocab_edit import extend_vocab, missing_words, translate_tokens
 from ..engine.weights import Weights
 from .scenario import Scenario
+from .tokenizer import HFTokenizer
 
 # -- parsing typed text ------------------------------------------------------------------------
 
@@ -194,11 +196,39 @@ def generate_beyond_context(scenario: Scenario, seed: int) -> GeneratedSequence:
 
 
 def generate_repeated_names(scenario: Scenario, seed: int) -> GeneratedSequence:
-    """An English sentence with repeated full names, in its own words (``vocab`` is set)."""
-    bos_word = None if scenario.bos is None else scenario.vocab[scenario.bos]
-    gen = sequences.repeated_names_text(seed, bos=bos_word)
+    """An English sentence with repeated full names, in its own words (``vocab`` is set).
+
+    A scenario with its model's own tokenizer gets the sentence as that
+    tokenizer encodes it instead (no words to add; ``vocab`` is None).
+    """
+    if scenario.hf_tokenizer is not None:
+        gen = _through_tokenizer(sequences.repeated_names_text(seed, bos=None), scenario.hf_tokenizer)
+    else:
+        bos_word = None if scenario.bos is None else scenario.vocab[scenario.bos]
+        gen = sequences.repeated_names_text(seed, bos=bos_word)
     _check_fits(scenario, len(gen.tokens), "This sentence", "Generate with another seed or use a longer-context model.")
     return gen
+
+
+def _through_tokenizer(gen: GeneratedSequence, tokenizer: HFTokenizer) -> GeneratedSequence:
+    """A generated sentence (words mode, no start token) as ``tokenizer`` encodes it.
+
+    Each query word becomes the token that ends it (a name may be several
+    byte-pair pieces); its target is the token after that.
+    """
+    assert gen.text is not None
+    word_ends, at = [], 0  # [word]: where each word of the words-mode split ends in the text
+    for word in split_tokens(gen.text, "words"):
+        at = gen.text.index(word, at) + len(word)
+        word_ends.append(at)
+    ends = tokenizer.char_ends(gen.text)  # [pos], non-decreasing
+    queries = tuple(bisect_left(ends, word_ends[q]) for q in gen.marks.get("query", ()))
+    return GeneratedSequence(
+        tokens=tokenizer.encode(gen.text),
+        description=f"{gen.description} (as the model's own tokenizer splits it)",
+        marks={"query": queries, "target": tuple(q + 1 for q in queries)},
+        text=gen.text,
+    )
 
 
 @dataclass(frozen=True)
@@ -230,7 +260,8 @@ GENERATORS: tuple[GeneratorSpec, ...] = (
                   "the model sees, in which the first A is missing.", generate_beyond_context),
     GeneratorSpec("repeated_names", "Text with repeated names",
                   "An English sentence in which two full names recur; the second first name should predict "
-                  "its surname. Adds the sentence's words to the vocabulary if needed.", generate_repeated_names),
+                  "its surname. Adds the sentence's words to the vocabulary if needed (a model with its own "
+                  "tokenizer.json reads the sentence through it instead).", generate_repeated_names),
 )
 
 

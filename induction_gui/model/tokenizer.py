@@ -103,6 +103,12 @@ class HFTokenizer:
             ids = [self.bos_id, *ids]
         return np.asarray(ids, dtype=np.int64)
 
+    def char_ends(self, text: str) -> list[int]:
+        """Where each token of :meth:`encode` ends in ``text``, in characters (a prepended start token: 0)."""
+        encoding = self._tok.encode(text, add_special_tokens=False)  # type: ignore[attr-defined]
+        ends = [end for _, end in encoding.offsets]
+        return [0, *ends] if self.prepend_bos and self.bos_id is not None else ends
+
     def decode(self, ids: Sequence[int] | np.ndarray) -> str:
         """The text that :meth:`encode` turns back into ``ids``: a prepended start token left out, the rest decoded."""
         ids = [int(i) for i in ids]

@@ -12,7 +12,7 @@ from induction_gui import engine
 from induction_gui.analysis.export import export_scenario
 from induction_gui.model.model_folder import scenario_from_model
 from induction_gui.model.scenario import Scenario
-from induction_gui.model.sequence_edit import parse_sequence, sequence_text
+from induction_gui.model.sequence_edit import generate_repeated_names, parse_sequence, sequence_text
 from induction_gui.model.tokenizer import HFTokenizer, load_tokenizer
 
 
@@ -79,8 +79,9 @@ def test_typed_text_goes_through_the_folders_tokenizer_bos_first(bpe_model_folde
     assert parsed.problem == "" and parsed.unknown == ()
     assert parsed.tokens is not None
     assert parsed.tokens.tolist() == [bos, *library.encode(text, add_special_tokens=False).ids]
-    # "the" is not an entry of the vocabulary (" the" is), yet nothing is unknown: BPE covers every byte
-    assert "the zebra" not in scenario.vocab and parse_sequence("the zebra", scenario).problem == ""
+    # words the tokenizer never saw whole are split into byte pieces: nothing typed is unknown
+    zebra = parse_sequence("the zebra ünï", scenario)
+    assert zebra.problem == "" and zebra.unknown == () and " zebra" not in scenario.vocab
     # the text box shows the sequence as the tokenizer decodes it, start token left out, and it round-trips
     scenario.tokens = parsed.tokens
     assert sequence_text(scenario) == text
@@ -108,3 +109,20 @@ def test_a_folder_without_tokenizer_json_keeps_the_words_tokenizer(tmp_path: Pat
     scenario = scenario_from_model(save_model_folder(engine.Weights.random(cfg), tmp_path / "m"))
     assert scenario.hf_tokenizer is None
     assert parse_sequence("tok1 tok2", scenario).tokens.tolist() == [1, 2]
+
+
+def test_the_names_generator_uses_the_folders_tokenizer_and_marks_the_names_last_piece(bpe_model_folder: Path) -> None:
+    tok = load_tokenizer(bpe_model_folder)
+    assert tok is not None
+    cfg = engine.ModelConfig(n_layers=1, n_heads=2, d_model=16, d_head=8, d_vocab=tok.d_vocab, n_ctx=128)
+    scenario = Scenario(title="bpe", vocab=tok.vocab(), tokens=[0], weights=engine.Weights.random(cfg),
+                        bos=tok.bos_id, hf_tokenizer=tok)  # the tiny tokenizer spells names letter by letter
+    gen = generate_repeated_names(scenario, seed=0)
+    assert gen.vocab is None and gen.text is not None  # no words to add: the tokenizer covers the sentence
+    assert gen.tokens.tolist() == tok.encode(gen.text).tolist() and gen.tokens[0] == tok.bos_id
+    first_names = gen.text.split()[1], gen.text.split()[4]  # "When Mary Potter and John Evans ..."
+    assert len(gen.marks["query"]) == 2
+    for q in gen.marks["query"]:
+        before = tok.decode(gen.tokens[: q + 1])  # the text up to and including the query token
+        assert before.endswith(first_names) and before.count(before.split()[-1]) == 2  # a name's second time
+    assert [t - 1 for t in gen.marks["target"]] == list(gen.marks["query"])
