@@ -126,3 +126,15 @@ def test_the_names_generator_uses_the_folders_tokenizer_and_marks_the_names_last
         before = tok.decode(gen.tokens[: q + 1])  # the text up to and including the query token
         assert before.endswith(first_names) and before.count(before.split()[-1]) == 2  # a name's second time
     assert [t - 1 for t in gen.marks["target"]] == list(gen.marks["query"])
+
+
+def test_without_default_prepend_bos_typed_text_has_no_start_token_unless_typed(bpe_model_folder: Path) -> None:
+    config = json.loads((bpe_model_folder / "config.json").read_text())
+    (bpe_model_folder / "config.json").write_text(json.dumps(config | {"default_prepend_bos": False}))
+    scenario = scenario_from_model(bpe_model_folder)
+    tok = scenario.hf_tokenizer
+    assert tok is not None and not tok.prepend_bos
+    assert tok.bos_id not in parse_sequence("the cat", scenario).tokens.tolist()
+    # a start token in the sequence is shown as its text, and typing it back gives it again
+    assert sequence_text(scenario).startswith("<|endoftext|>")
+    assert parse_sequence(sequence_text(scenario), scenario).tokens.tolist() == scenario.tokens.tolist()
