@@ -86,7 +86,7 @@ def scenario_from_model(path: str | os.PathLike[str]) -> Scenario:
         vocab = decoded[: cfg.d_vocab] + vocab[len(decoded):]
         bos = hf.bos_id if hf.bos_id is not None and hf.bos_id < cfg.d_vocab else None
     tokens = default_tokens(cfg.d_vocab, cfg.n_ctx)
-    if bos is not None:  # [BOS, r, r], as TransformerLens prepends it (default_prepend_bos)
+    if bos is not None and hf.prepend_bos:  # [BOS, r, r], as TransformerLens prepends it (default_prepend_bos)
         tokens = np.concatenate([[bos], tokens])[: cfg.n_ctx].astype(np.int64)
     name = path.name if path.is_dir() else path.stem
     norm = cfg.normalization_type or "no normalisation"
