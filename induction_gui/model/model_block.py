@@ -181,6 +181,8 @@ def _with_options(plain: ModelConfig, obj: Mapping[str, object], path: str) -> M
         return plain
     if "d_vocab_out" in stated:
         expect_int(stated["d_vocab_out"], child(path, "d_vocab_out"), lo=1, hi=MAX_DIM)
+    if "rotary_base" in stated:  # a base of 0 or less makes no frequencies (TransformerLens does not check)
+        expect_number(stated["rotary_base"], child(path, "rotary_base"), positive=True)
     sizes = {k: max(1, getattr(plain, k)) for k in SIZE_FIELDS}  # TransformerLens has no empty model
     # the plain model's options where TransformerLens' defaults differ (it defaults to LN and a BOS)
     tl = {**sizes, "normalization_type": None, "default_prepend_bos": False, **stated}

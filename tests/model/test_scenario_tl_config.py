@@ -92,6 +92,8 @@ def test_an_unknown_config_key_is_a_typo_not_a_feature() -> None:
         ("normalization_type", "BatchNorm", r"model\.config: normalization_type 'BatchNorm' is not supported"),
         ("use_attn_scale", "yes", r"model\.config\.use_attn_scale: expected true or false"),
         ("d_vocab_out", 10**9, r"model\.config\.d_vocab_out"),
+        ("rotary_base", 0, r"model\.config\.rotary_base"),
+        ("eps", -1.0, r"model\.config\.eps: expected a non-negative number"),
     ],
 )
 def test_bad_options_are_refused_with_their_path(key: str, value: object, match: str) -> None:
