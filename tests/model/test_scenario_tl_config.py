@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -113,3 +114,13 @@ def test_options_and_weights_must_agree() -> None:
     doc["model"]["config"]["normalization_type"] = "LNPre"
     with pytest.raises(ScenarioError, match=r"ln1\.[wb]\"\]: not a parameter of this model"):
         scenario_from_json(doc)
+
+
+def test_a_hand_written_scenario_can_name_a_notebook_s_state_dict(tmp_path: Path) -> None:
+    """TransformerLens' buffers (causal mask, rotary tables) in the file are passed over, as when opening the folder."""
+    shutil.copy(GOLDEN / "ln_rotary" / "model.safetensors", tmp_path / "notebook.safetensors")
+    doc = _doc()
+    del doc["model"]["weights"]
+    doc["model"]["weights_file"] = "notebook.safetensors"
+    (tmp_path / "lesson.json").write_text(json.dumps(doc))
+    assert load_scenario(tmp_path / "lesson.json").weights == Weights.load(GOLDEN / "ln_rotary")
