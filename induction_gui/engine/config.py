@@ -63,8 +63,8 @@ class ModelConfig:
     def is_plain(self) -> bool:
         """Computes what the app's own models compute: no normalisation, positions added to the residual.
 
-        The scenario file format and the analyses written for those models
-        (logit attribution, training) need this; other models are refused there.
+        The analyses written for those models (logit attribution, training)
+        need this; other models are refused there.
         """
         return (
             self.normalization_type is None

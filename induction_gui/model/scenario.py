@@ -30,7 +30,8 @@ A JSON object, UTF-8. Unknown fields are errors (a typo should not be ignored)::
       },
       "model": {                              required
         "config": {"n_layers": 2, "n_heads": 1, "d_model": 8, "d_head": 4,
-                   "d_vocab": 3, "n_ctx": 16, "attn_scale": null},
+                   "d_vocab": 3, "n_ctx": 16, "attn_scale": null,
+                   "normalization_type": "LN"},     forward-pass options: only those not plain
         "dtype": "float32",                   of inline weights: float32 (default), float64, float16
         "weights": {"embed.W_E": [[...], ...], "blocks.0.attn.W_Q": [[[...]]], ...}
       }
@@ -45,6 +46,22 @@ Details:
   file, ``"weights_file": "lesson.safetensors"``, relative to the scenario's
   folder (absolute paths and ``..`` are refused). ``model.config`` must agree
   with every shape; ``attn_scale`` (null = sqrt(d_head)) is optional.
+* ``model.config`` also states how a TransformerLens model runs, with its
+  names and only where it differs from the app's plain model (no
+  normalisation, positions added to the residual, q·k / sqrt(d_head)):
+  ``normalization_type`` (null | "LN" | "LNPre" | "RMS" | "RMSPre"; LN adds
+  ``blocks.{l}.ln1.w|b`` and ``ln_final.w|b``, RMS only the ``w``),
+  ``positional_embedding_type`` ("standard" | "shortformer" | "rotary", which
+  has no ``pos_embed.W_pos``), ``rotary_dim``, ``rotary_base``,
+  ``rotary_adjacent_pairs``, ``use_attn_scale``, ``eps``, ``d_vocab_out`` (the
+  width of ``unembed.W_U``) and ``default_prepend_bos``. They are checked by
+  the rules of a TransformerLens ``config.json``; a feature the engine does
+  not compute (``"use_qk_norm": true``, ...) is refused by name. The options
+  live here whether the weights are inline or in a weights file, so the JSON
+  is the one place that says how the model runs; the app's own models write
+  none of them, so their files read as they always did, and an older app
+  refuses a file that has them (an unknown field) rather than compute other
+  numbers.
 * Numbers must be finite: ``NaN``, ``Infinity`` and overflowing literals such
   as ``1e999`` are refused, as are weights outside the float32 range. True and
   false are not numbers. Floats are written with enough digits to read back
@@ -126,7 +143,7 @@ def _parse_model(value: object, folder: Path | None) -> tuple[Weights, float | N
         params = parse_inline_weights(obj["weights"], "model.weights", config, dtype)
     else:
         raise ScenarioError("model.weights", 'missing (give inline "weights" or a "weights_file")')
-    return build_weights(params, "model.weights"), config.attn_scale
+    return build_weights(params, "model.weights", config), config.attn_scale
 
 
 def scenario_from_json(doc: object, *, folder: Path | None = None) -> Scenario:

@@ -24,7 +24,7 @@ from .model_block import axes_of, check_shape, missing_names
 # safetensors dtype tag -> NumPy dtype, for the float types a model may use
 FLOAT_DTYPES: dict[str, np.dtype] = {"F16": np.dtype("<f2"), "F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
 # buffers a TransformerLens state dict carries that are not parameters
-_IGNORED_SUFFIXES = (".attn.mask", ".attn.IGNORE")
+_IGNORED_SUFFIXES = (".attn.mask", ".attn.IGNORE", ".attn.rotary_sin", ".attn.rotary_cos")
 _MAX_HEADER_BYTES = 16 * 1024 * 1024
 MAX_WEIGHTS_FILE_BYTES = 8 * MAX_PARAMS + _MAX_HEADER_BYTES + 64 * 1024 * 1024  # float64 plus buffers
 

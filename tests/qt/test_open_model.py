@@ -1,4 +1,4 @@
-"""File ▸ Open Model: a TransformerLens model folder becomes a scenario; a refused one names the feature."""
+"""File ▸ Open Model: a TransformerLens model folder becomes a scenario that saves; a refused one is named."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from induction_gui.engine import run
+from induction_gui.engine.weights import Weights
 from induction_gui.qt.commands import set_weight_cell
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden_tl"
@@ -63,3 +64,35 @@ def test_open_model_is_in_the_file_menu(make_window) -> None:
     window = make_window()
     file_menu = window.menuBar().actions()[0].menu()
     assert window.action_table["open_model"] in file_menu.actions()
+
+
+@pytest.mark.parametrize("variant", ["ln_rotary", "vocab_out"])
+def test_an_edited_model_folder_is_saved_autosaved_and_reopened(make_window, tmp_path: Path, variant: str) -> None:
+    from induction_gui.analysis import Analysis
+    from induction_gui.model.scenario import load_scenario
+
+    window = make_window()
+    assert window.open_model(GOLDEN / variant)
+    doc = window.document
+    window.undo_stack.push(set_weight_cell(doc, "blocks.1.attn.W_Q", (0, 1, 2), 1.5))
+    edited = doc.scenario_for_saving()
+    failures: list[str] = []
+    window.autosaver.failed.connect(failures.append)
+    assert window.autosaver.save_now() and not failures, failures
+    assert load_scenario(window.autosaver.path).weights == edited.weights
+    path = tmp_path / "mine.json"
+    assert window.save_to(path), window.errors
+    assert not window.isWindowModified() and doc.path == path
+
+    window.open_preset("induction-circuit")
+    assert window.open_path(path)
+    reopened = window.document.scenario
+    assert reopened is not edited and reopened.weights == edited.weights
+    assert reopened.weights["blocks.1.attn.W_Q"][0, 1, 2] == 1.5
+    options = {k: v for k, v in edited.weights.options.items() if k != "dtype"}
+    assert {k: v for k, v in reopened.weights.options.items() if k != "dtype"} == options
+    logits = Analysis.of(reopened.weights, reopened.tokens).results.logits
+    np.testing.assert_array_equal(logits, Analysis.of(edited.weights, edited.tokens).results.logits)
+    assert not np.array_equal(logits, Analysis.of(Weights.load(GOLDEN / variant), edited.tokens).results.logits)
+    window.wait_idle()
+    assert window.errors == []
