@@ -16,6 +16,8 @@ A JSON object, UTF-8. Unknown fields are errors (a typo should not be ignored)::
       "description": "Two layers, ...",       one line, shown by `induction-gui presets`
       "notes": "Free text for the lesson.",   any text
       "tokenizer": "words",                   "words" (words and punctuation marks) or "chars"
+      "tokenizer_file": "s.tokenizer.json",   optional: a model's own Hugging Face tokenizer.json beside
+                                              the file; typed text (and "text") goes through it
       "vocab": ["<bos>", "the", "cat"],       required: distinct non-empty strings,
                                               one per token id, as many as d_vocab
       "bos": 0,                               id of the start token, or null / absent
@@ -108,7 +110,7 @@ from .model_block import (
 )
 from .overrides import overrides_to_json, parse_overrides
 from .scenario_object import COLORMAPS, VIEW_FIELDS, Scenario, check_vocab  # the object; names kept importable here
-from .tokenizer import TOKENIZERS, tokenize
+from .tokenizer import TOKENIZERS, HFTokenizer, tokenize
 from .weights_file import read_weights_file, resolve_weights_file, weights_file_bytes
 
 FORMAT = "induction-gui.scenario"
@@ -117,7 +119,8 @@ CURRENT_VERSION = 1
 # Empty while version 1 is the only one; add an entry with every format change.
 MIGRATIONS: dict[int, Migration] = {}
 _TOP_REQUIRED = ("format", "version", "title", "vocab", "model")
-_TOP_OPTIONAL = ("description", "notes", "tokenizer", "bos", "tokens", "text", "seed", "view", "overrides")
+_TOP_OPTIONAL = ("description", "notes", "tokenizer", "tokenizer_file", "bos", "tokens", "text", "seed", "view",
+                 "overrides")
 
 
 # -- documents -----------------------------------------------------------------------
@@ -163,14 +166,19 @@ def scenario_from_json(doc: object, *, folder: Path | None = None) -> Scenario:
     from_text = "text" in obj
     if from_text and "tokens" in obj:
         raise ScenarioError("text", 'give either "tokens" or "text", not both')
-    if from_text:
-        tokens: object = tokenize(expect_str(obj["text"], "text"), vocab, tokenizer)  # type: ignore[arg-type]
+    if from_text and "tokenizer_file" in obj:
+        tokens: object = []  # the model's own tokenizer encodes the text below, once it is read
+    elif from_text:
+        tokens = tokenize(expect_str(obj["text"], "text"), vocab, tokenizer)  # type: ignore[arg-type]
     elif "tokens" in obj:
         tokens = expect_list(obj["tokens"], "tokens", what="a list of token ids")
     else:
         raise ScenarioError("tokens", 'missing (give token ids as "tokens" or the sequence as "text")')
     weights, attn_scale = _parse_model(obj["model"], folder)
     overrides = parse_overrides(obj.get("overrides", {}), "overrides")
+    hf = _read_tokenizer_file(obj, folder, weights.config.default_prepend_bos)
+    if hf is not None and from_text:
+        tokens = hf.encode(expect_str(obj["text"], "text"))  # [pos] the model's own tokenizer, as typed text
     try:
         return Scenario(
             title=obj["title"],  # type: ignore[arg-type]
@@ -185,11 +193,32 @@ def scenario_from_json(doc: object, *, folder: Path | None = None) -> Scenario:
             overrides=overrides,
             weights=weights,
             attn_scale=attn_scale,
+            hf_tokenizer=hf,
         )
     except ScenarioError as exc:
         if from_text and exc.path == "tokens":  # the sequence came from "text"; point there
             raise ScenarioError("text", exc.detail) from None
         raise
+
+
+def _read_tokenizer_file(obj: dict, folder: Path | None, prepend_bos: bool) -> HFTokenizer | None:
+    """The model's own tokenizer named by ``"tokenizer_file"`` (a sibling ``tokenizer.json``), or None."""
+    if "tokenizer_file" not in obj:
+        return None
+    if folder is None:
+        raise ScenarioError("tokenizer_file", "a tokenizer file needs the scenario's folder (open the file itself)")
+    name = expect_str(obj["tokenizer_file"], "tokenizer_file")
+    path = (folder / name).resolve()
+    if path.parent != folder.resolve() or not path.is_file():
+        raise ScenarioError("tokenizer_file", f"{name}: expected a tokenizer.json file beside the scenario")
+    try:
+        hf = HFTokenizer.from_file(path, prepend_bos=prepend_bos)
+    except ScenarioError as exc:
+        raise ScenarioError("tokenizer_file", exc.detail) from None
+    bos = obj.get("bos")
+    if isinstance(bos, int) and not isinstance(bos, bool):
+        hf.bos_id = bos  # the start token the scenario names
+    return hf
 
 
 def scenario_to_json(scenario: Scenario, *, weights_file: str | None = None) -> dict[str, object]:
@@ -205,7 +234,7 @@ def scenario_to_json(scenario: Scenario, *, weights_file: str | None = None) -> 
     }
     if scenario.bos is not None:
         doc["bos"] = int(scenario.bos)
-    text = scenario.text()
+    text = scenario.text() if scenario.hf_tokenizer is None else None  # a model's own tokenizer: keep the ids
     if text is not None:
         doc["text"] = text  # readable, and it tokenizes back to exactly these ids
     else:
@@ -313,11 +342,17 @@ def save_scenario(scenario: Scenario, path: str | os.PathLike[str], *, inline: b
     sibling = path.with_suffix(".safetensors")
     if not inline and sibling == path:
         raise ScenarioError("", f"{path.name}: a scenario file cannot end in .safetensors")
-    text = dumps_pretty(scenario_to_json(scenario, weights_file=None if inline else sibling.name)) + "\n"
+    doc = scenario_to_json(scenario, weights_file=None if inline else sibling.name)
+    tokenizer_path = path.with_suffix(".tokenizer.json")
+    if scenario.hf_tokenizer is not None:  # the model's own tokenizer travels beside the scenario
+        doc["tokenizer_file"] = tokenizer_path.name
+    text = dumps_pretty(doc) + "\n"
     moves: list[tuple[Path, Path]] = []
     try:
         if not inline:
             moves.append((write_temp(sibling, weights_file_bytes(scenario.weights)), sibling))
+        if scenario.hf_tokenizer is not None:
+            moves.append((write_temp(tokenizer_path, scenario.hf_tokenizer.to_json_bytes()), tokenizer_path))
         moves.append((write_temp(path, text.encode("utf-8")), path))
     except BaseException:
         for tmp, _ in moves:

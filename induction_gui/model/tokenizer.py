@@ -91,6 +91,10 @@ class HFTokenizer:
         bos_id = next((i for i in (tok.token_to_id(n) for n in names if n) if i is not None), None)
         return cls(tok, bos_id=bos_id, prepend_bos=prepend_bos)
 
+    def to_json_bytes(self) -> bytes:
+        """The tokenizer as ``tokenizer.json`` text (what a scenario's sibling file holds)."""
+        return self._tok.to_str().encode("utf-8")  # type: ignore[attr-defined]
+
     @property
     def d_vocab(self) -> int:
         """Number of ids, added tokens included."""

@@ -140,3 +140,30 @@ def test_without_default_prepend_bos_typed_text_has_no_start_token_unless_typed(
     scenario.tokens = parse_sequence("<|endoftext|> the cat", scenario).tokens
     assert scenario.tokens[0] == tok.bos_id and sequence_text(scenario).startswith("<|endoftext|>")
     assert parse_sequence(sequence_text(scenario), scenario).tokens.tolist() == scenario.tokens.tolist()
+
+
+def test_a_saved_model_folder_scenario_keeps_its_tokenizer(bpe_model_folder: Path, tmp_path: Path) -> None:
+    """Saved, reopened (or recovered from autosave), typed text still goes through the model's own tokenizer."""
+    from induction_gui.model.scenario import load_scenario, save_scenario
+
+    scenario = scenario_from_model(bpe_model_folder)
+    before = parse_sequence("the cat sat on the mat", scenario).tokens.tolist()
+    for inline in (True, False):
+        path = tmp_path / f"saved-{inline}.json"
+        save_scenario(scenario, path, inline=inline)
+        assert (tmp_path / f"saved-{inline}.tokenizer.json").is_file()
+        again = load_scenario(path)
+        assert again.hf_tokenizer is not None and again.bos == scenario.bos
+        assert parse_sequence("the cat sat on the mat", again).tokens.tolist() == before
+        assert again.vocab == scenario.vocab and np.array_equal(again.tokens, scenario.tokens)
+
+
+def test_a_scenario_naming_a_missing_tokenizer_file_is_refused_by_field(bpe_model_folder: Path, tmp_path: Path) -> None:
+    from induction_gui.model.errors import ScenarioError
+    from induction_gui.model.scenario import load_scenario, save_scenario
+
+    path = tmp_path / "s.json"
+    save_scenario(scenario_from_model(bpe_model_folder), path, inline=True)
+    (tmp_path / "s.tokenizer.json").unlink()
+    with pytest.raises(ScenarioError, match="tokenizer_file.*beside the scenario"):
+        load_scenario(path)
