@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -60,49 +58,18 @@ def _peak_rss_gb() -> float:
 
 
 def _edit_to_attention_paint(n_pos: int, n_edits: int) -> list[float]:
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
+    """Edit to attention views repainted at attn-only-2l's sizes, ``[BOS, r, r]`` of ``n_pos`` tokens."""
     from induction_gui import engine
-    from induction_gui.model.document import Document
     from induction_gui.model.scenario import Scenario
-    from induction_gui.qt.commands import set_weight_cell
-    from induction_gui.qt.main_window import MainWindow
-    from induction_gui.qt.settings import Settings
+
+    from bench.gui_bench import edit_to_paint
 
     cfg = real_config()
     rng = np.random.default_rng(0)
     block = rng.integers(1, cfg.d_vocab, (n_pos - 1) // 2)
     scenario = Scenario(title=f"bench real T={n_pos}", vocab=[f"t{i}" for i in range(cfg.d_vocab)],
                         tokens=np.concatenate([[0], block, block]), weights=engine.Weights.random(cfg, seed=0), bos=0)
-    app = QApplication.instance() or QApplication([])
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat))
-        window = MainWindow(Document(scenario), settings, autosave_folder=Path(tmp) / "autosave")
-        window.scheduler.force_sync = True
-        window.resize(1500, 950)
-        window.show()
-        window.wait_idle()
-        window.repaint()
-        times = []
-        for i in range(n_edits + 3):
-            index = (int(rng.integers(cfg.n_heads)), int(rng.integers(cfg.d_model)), int(rng.integers(cfg.d_head)))
-            t = time.perf_counter()
-            window.undo_stack.push(set_weight_cell(window.document, "blocks.0.attn.W_Q", index, float(rng.normal())))
-            window.scheduler.flush()
-            for view in window.views:  # the visible views (the attention tab): repainted now
-                if view.isVisible():
-                    view.repaint()
-            app.processEvents()
-            if i >= 3:
-                times.append((time.perf_counter() - t) * 1e3)
-        window.executor.wait()
-        window.undo_stack.setClean()
-        window.shutdown()
-        window.close()
-        window.deleteLater()
-        app.processEvents()
-    return times
+    return edit_to_paint(scenario, n_edits)
 
 
 @register("real_sizes")
