@@ -366,30 +366,3 @@ def test_one_appearance_reaches_every_heatmap_and_a_scenarios_colormap_is_applie
     assert window.appearance.colormap == "cividis" and window.colormap_actions["cividis"].isChecked()
     assert window.attention_view.heatmap._sequential == "cividis"
     assert window.settings.get("view/colormap") == "magma", "opening a file does not change the user's choice"
-
-
-@pytest.mark.parametrize("variant", ["ln_rotary", "vocab_out", "folded"])
-def test_transformer_lens_models_draw_in_every_view(qtbot, settings, tmp_path, variant: str) -> None:  # noqa: ANN001
-    """A rotary model, one whose outputs are not tokens, and a folded LN one: every tab draws, none fails."""
-    from induction_gui.model.document import Document
-    from induction_gui.model.model_folder import scenario_from_model
-    from induction_gui.qt.main_window import MainWindow
-
-    folder = Path(__file__).parents[1] / "data" / "golden_tl" / variant
-    window = MainWindow(Document(scenario_from_model(folder)), settings, autosave_folder=tmp_path / "a")
-    window.scheduler.force_sync = True
-    qtbot.addWidget(window)
-    window.resize(1400, 900)
-    window.show()
-    for i in range(window.tabs.count()):
-        window.tabs.setCurrentIndex(i)
-        window.wait_idle()
-    assert {v.title: v.last_error for v in window.views if v.last_error} == {}
-    circuits = next(v for v in window.views if v.title == "Circuits")
-    if variant == "ln_rotary":
-        assert "rotary positions have no W_pos" in circuits.pos_caption.text()
-    if variant == "vocab_out":
-        attribution = next(v for v in window.views if v.title == "Attribution")
-        assert "not next-token logits" in attribution.heading.text()
-    window.undo_stack.setClean()
-    window.shutdown()
