@@ -104,3 +104,16 @@ def make_window(qtbot, settings, tmp_path: Path) -> Iterator:
     errors = {view.title: view.last_error for window in windows for view in window.findChildren(View)
               if view.last_error}
     assert not errors, f"views failed to draw: {errors}"
+
+
+@pytest.fixture
+def show_view(qtbot):  # noqa: ANN001,ANN201 - pytest-qt fixture; returns show(view)
+    """Show a view alone at desk size and wait until it is on screen (the view is closed after the test)."""
+
+    def show(view) -> None:  # noqa: ANN001 - any QWidget
+        qtbot.addWidget(view)
+        view.resize(1200, 800)
+        view.show()
+        qtbot.waitExposed(view)
+
+    return show

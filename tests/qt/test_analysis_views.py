@@ -50,13 +50,6 @@ def _document(preset: str) -> Analysis:
     return analysis
 
 
-def _show(qtbot, view) -> None:  # noqa: ANN001 - pytest-qt fixture
-    qtbot.addWidget(view)
-    view.resize(1200, 800)
-    view.show()
-    qtbot.waitExposed(view)
-
-
 def _silence_previous_token_head(doc: Analysis) -> None:
     """An edit that zeroes layer 0's W_V: the previous-token head moves nothing, so induction fails downstream."""
     name = "blocks.0.attn.W_V"
@@ -67,10 +60,10 @@ def _silence_previous_token_head(doc: Analysis) -> None:
 # -- metrics ------------------------------------------------------------------------------------
 
 
-def test_metrics_table_equals_detector_and_exclude_bos_switches_variant(qtbot) -> None:  # noqa: ANN001
+def test_metrics_table_equals_detector_and_exclude_bos_switches_variant(qtbot, show_view) -> None:  # noqa: ANN001
     doc = _document("repeated-random")
     view = MetricsView(doc)
-    _show(qtbot, view)
+    show_view(view)
     qtbot.waitUntil(lambda: view.baseline is not None, timeout=10_000)
     w, tokens = doc.scenario.weights, doc.scenario.tokens
 
@@ -117,14 +110,14 @@ def test_metrics_table_equals_detector_and_exclude_bos_switches_variant(qtbot) -
     view.detach()
 
 
-def test_metrics_edit_while_baseline_runs_cancels_it(qtbot) -> None:  # noqa: ANN001
+def test_metrics_edit_while_baseline_runs_cancels_it(qtbot, show_view) -> None:  # noqa: ANN001
     doc = _document("repeated-random")
     view = MetricsView(doc)
     view.baseline_samples = 50_000  # long enough to be running when the edit arrives
     ready: list[str] = []
     doc.events.ready.connect(ready.append)
     with qtbot.waitSignal(doc.executor.busy, timeout=5_000):
-        _show(qtbot, view)
+        show_view(view)
     qtbot.waitUntil(lambda: view.progress.isVisible() and view.progress.value() > 0, timeout=5_000)
     assert doc.running == ["composition_baseline"] and view.baseline is None
 
@@ -143,10 +136,10 @@ def test_metrics_edit_while_baseline_runs_cancels_it(qtbot) -> None:  # noqa: AN
     assert not doc.executor.running
 
 
-def test_metrics_compare_mode_shows_difference(qtbot) -> None:  # noqa: ANN001
+def test_metrics_compare_mode_shows_difference(qtbot, show_view) -> None:  # noqa: ANN001
     doc = _document("induction-circuit")
     view = MetricsView(doc)
-    _show(qtbot, view)
+    show_view(view)
     qtbot.waitUntil(lambda: view.baseline is not None, timeout=10_000)
     before = doc.results.score("induction_head", "mul", False)[1, 0]
     doc.pin()
@@ -164,10 +157,10 @@ def test_metrics_compare_mode_shows_difference(qtbot) -> None:  # noqa: ANN001
 # -- predictions ------------------------------------------------------------------------------------
 
 
-def test_predictions_table_is_top_k_of_logits_and_loss_split(qtbot) -> None:  # noqa: ANN001
+def test_predictions_table_is_top_k_of_logits_and_loss_split(qtbot, show_view) -> None:  # noqa: ANN001
     doc = _document("repeated-random")
     view = PredictionsView(doc)
-    _show(qtbot, view)
+    show_view(view)
     res = doc.results
     n = res.tokens.size
     assert view.table.rowCount() == n
@@ -202,10 +195,10 @@ def test_predictions_table_is_top_k_of_logits_and_loss_split(qtbot) -> None:  # 
 # -- attribution ------------------------------------------------------------------------------------
 
 
-def test_attribution_bars_sum_to_logit_and_ablation_matches_engine(qtbot) -> None:  # noqa: ANN001
+def test_attribution_bars_sum_to_logit_and_ablation_matches_engine(qtbot, show_view) -> None:  # noqa: ANN001
     doc = _document("induction-circuit")  # focus L1H0, query position 5
     view = AttributionView(doc)
-    _show(qtbot, view)
+    show_view(view)
     qtbot.waitUntil(lambda: view.effects is not None, timeout=10_000)  # ablation runs in a worker
     res = doc.results
     pos = doc.document.selection.query_pos
@@ -230,10 +223,10 @@ def test_attribution_bars_sum_to_logit_and_ablation_matches_engine(qtbot) -> Non
 # -- circuits -----------------------------------------------------------------------------------------
 
 
-def test_circuits_show_engine_matrices_and_k_composition_source(qtbot) -> None:  # noqa: ANN001
+def test_circuits_show_engine_matrices_and_k_composition_source(qtbot, show_view) -> None:  # noqa: ANN001
     doc = _document("induction-circuit")
     view = CircuitsView(doc)
-    _show(qtbot, view)
+    show_view(view)
     w = doc.scenario.weights
     assert np.allclose(view.ov.data, engine.full_ov_circuit(w, 1, 0), rtol=MATRIX_TOL, atol=1e-5)
     assert np.allclose(view.qk.data, engine.full_qk_circuit(w, 1, 0), rtol=MATRIX_TOL, atol=1e-5)
@@ -263,10 +256,10 @@ def test_circuits_show_engine_matrices_and_k_composition_source(qtbot) -> None: 
 
 @pytest.mark.parametrize("preset", ["repeated-random", "induction-circuit"])
 @pytest.mark.parametrize("view_class", [PredictionsView, CircuitsView, MetricsView, AttributionView])
-def test_views_render_at_projector_size(qtbot, tmp_path, preset: str, view_class: type) -> None:  # noqa: ANN001
+def test_views_render_at_projector_size(qtbot, show_view, tmp_path, preset: str, view_class: type) -> None:  # noqa: ANN001
     doc = _document(preset)
     view = view_class(doc)
-    _show(qtbot, view)
+    show_view(view)
     if isinstance(view, MetricsView):
         qtbot.waitUntil(lambda: view.baseline is not None, timeout=10_000)
     if isinstance(view, AttributionView):

@@ -36,21 +36,14 @@ def analysis() -> Iterator[Analysis]:
     executor.shutdown()
 
 
-def _show(qtbot, view) -> None:  # noqa: ANN001 - pytest-qt fixture
-    qtbot.addWidget(view)
-    view.resize(1200, 800)
-    view.show()
-    qtbot.waitExposed(view)
-
-
 def _finish(analysis: Analysis) -> None:
     analysis.executor.wait()  # type: ignore[union-attr]
     QApplication.processEvents()
 
 
-def test_circuits_of_a_large_vocabulary_show_a_named_subset(qtbot, analysis: Analysis) -> None:  # noqa: ANN001
+def test_circuits_of_a_large_vocabulary_show_a_named_subset(qtbot, show_view, analysis: Analysis) -> None:  # noqa: ANN001
     view = CircuitsView(analysis)
-    _show(qtbot, view)
+    show_view(view)
     subset = analysis.get("circuit_tokens", kind="ov", layer=1, head=0)
     assert view.ov.data.shape == (64, 64)
     np.testing.assert_allclose(view.ov.data, engine.full_ov_circuit(analysis.scenario.weights, 1, 0, rows=subset.ids,
@@ -66,12 +59,12 @@ def test_circuits_of_a_large_vocabulary_show_a_named_subset(qtbot, analysis: Ana
 
 
 def test_attention_draws_first_and_predictions_say_computing_until_the_logits_come(
-        qtbot, analysis: Analysis) -> None:  # noqa: ANN001
+        qtbot, show_view, analysis: Analysis) -> None:  # noqa: ANN001
     attention = AttentionView(analysis)
     predictions = PredictionsView(analysis)
-    _show(qtbot, attention)
+    show_view(attention)
     assert not analysis.results.unembedded  # the attention view drew without the logits
-    _show(qtbot, predictions)
+    show_view(predictions)
     assert "computing" in predictions.heading.text()
     _finish(analysis)
     _finish(analysis)  # top-k and the loss split follow the logits
