@@ -5,8 +5,9 @@
 - :mod:`.circuits`: weight-only circuits and scores (QK/OV/full/positional/K-composition,
   eigenvalue copying, composition scores and their sampled baseline).
 - :mod:`.attribution`: logit attribution and ablation effects.
+- :mod:`.printed`: one head's X, A and copied representations as the lecture printed them.
 """
 
-from . import activations, attribution, circuits
+from . import activations, attribution, circuits, printed
 
-__all__ = ["activations", "attribution", "circuits"]
+__all__ = ["activations", "attribution", "circuits", "printed"]
