@@ -84,11 +84,12 @@ def csv_rows(p: Printed, *, vocab: list[str] | tuple[str, ...], decimals: int, z
     """The three shown matrices as CSV rows: a label row, a header row, then one row per position, each block
     separated by an empty row; values rounded to ``decimals`` as the tables show them."""
     labels = [f"{i}: {vocab[int(t)]}" for i, t in enumerate(p.tokens)]
+    keys = [f"{i}:{vocab[int(t)]}" for i, t in enumerate(p.tokens)]  # as the A table's column headers
     cols = slice(columns.start, columns.stop)
     shown = column_range_text(columns, p.x.shape[1])
     blocks = [
         (f"{p.x_label} ({shown})", [f"d{j}" for j in columns], p.x[:, cols]),
-        (p.pattern_label, labels, p.pattern),
+        (p.pattern_label, keys, p.pattern),
         (f"{p.z_labels[z_variant]} ({shown})", [f"d{j}" for j in columns], p.z[z_variant][:, cols]),
     ]
     rows: list[list[str]] = []

@@ -24,6 +24,7 @@ from ..analysis import Analysis
 from ..model.appearance import BASE_FONT_POINTS, Appearance, Look
 from ..model.document import Document
 from ..model.events import Change, ModelReplaced
+from ..model.hover import Hover, HoveredCell
 from . import theme
 from .actions import build_actions
 from .analysis_executor import QtExecutor
@@ -45,6 +46,7 @@ from .views.copying_view import CopyingView
 from .views.heads_grid import HeadsGrid
 from .views.metrics_view import MetricsView
 from .views.predictions_view import PredictionsView
+from .views.printed_view import PrintedView
 from .widgets import colormaps
 from .widgets.lazy_dock import LazyDock
 
@@ -107,6 +109,9 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         self.setDockNestingEnabled(True)
         self.attention_view = AttentionView(self.analysis, appearance=self.appearance)
         self.heads_grid = HeadsGrid(self.analysis, appearance=self.appearance)
+        # the pattern cell under the pointer, for views that mark it (Printed) without reaching into this one
+        self.hover = Hover()
+        self.attention_view.heatmap.hovered.connect(self._on_pattern_hovered)
         attention_tab = self.attention_splitter = QSplitter(Qt.Orientation.Horizontal)
         attention_tab.addWidget(self.attention_view)
         attention_tab.addWidget(self.heads_grid)
@@ -116,7 +121,7 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(attention_tab, "Attention")
         self.tabs.setTabToolTip(0, f"{AttentionView.tooltip} {HeadsGrid.tooltip}".strip())
-        for cls in (CopyingView, PredictionsView, CircuitsView, MetricsView, AttributionView):
+        for cls in (CopyingView, PredictionsView, CircuitsView, MetricsView, AttributionView, PrintedView):
             page = LazyTab(lambda cls=cls: self._make_view(cls))
             self._lazy_tabs.append(page)
             index = self.tabs.addTab(page, cls.title)
@@ -205,7 +210,14 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
     def _make_view(self, cls: type[View]) -> View:
         view = cls(self.analysis, appearance=self.appearance)
         view.sync_appearance()  # built while presenting: starts in the projector layout
+        if isinstance(view, PrintedView):
+            view.follow_hover(self.hover)
         return view
+
+    def _on_pattern_hovered(self, query_pos: int, key_pos: int) -> None:
+        """The Attention heatmap's cell under the pointer, published for the views that follow the hover."""
+        sel = self.document.selection
+        self.hover.set(HoveredCell(sel.layer, sel.head, query_pos, key_pos))
 
     def set_view_presentation(self, on: bool) -> None:
         """Projector layout of the centre views (presentation mode); views built later take it too."""

@@ -44,6 +44,7 @@ class Printed:
     tokens: np.ndarray  # [pos] token ids
     x: np.ndarray  # [pos, d_model]
     x_label: str
+    x_source: str  # the hook X is (or is computed from), in a few words
     pattern: np.ndarray  # [query_pos, key_pos]
     pattern_label: str
     z: dict[str, np.ndarray]  # Z_VARIANTS key -> [pos, d_model]
@@ -92,14 +93,15 @@ def describe_method(override: HeadOverride | None) -> str:
     return ", ".join(parts)
 
 
-def _what_x_is(ctx: Context, layer: int) -> tuple[np.ndarray, str]:
-    """[pos, d_model] the head's value input, and the sentence naming it."""
+def _what_x_is(ctx: Context, layer: int) -> tuple[np.ndarray, str, str]:
+    """[pos, d_model] the head's value input, the sentence naming it, and its hook in a few words."""
     cfg = ctx.config
     cache = ctx.results.cache
     kind = cfg.normalization_type
     if kind is None:
         x = np.asarray(cache["resid_pre", layer][0])  # [pos, d_model]
         label = f"X = blocks.{layer}.hook_resid_pre: the residual stream layer {layer} reads"
+        source = f"blocks.{layer}.hook_resid_pre"
     else:
         normalized = np.asarray(cache[f"blocks.{layer}.ln1.hook_normalized"][0])  # [pos, d_model]
         x = normalized
@@ -110,11 +112,12 @@ def _what_x_is(ctx: Context, layer: int) -> tuple[np.ndarray, str]:
         gain = {"LN": " · w + b", "RMS": " · w"}.get(kind, "")
         label = (f"X = the {kind} output of blocks.{layer}.ln1 (hook_normalized{gain}): "
                  f"the normalised residual stream layer {layer}'s head reads")
+        source = f"blocks.{layer}.ln1 output ({kind})"
     if cfg.positional_embedding_type == "shortformer":
         label += "; positions are added to the query and key inputs only, so X holds none"
     elif cfg.positional_embedding_type == "rotary":
         label += "; positions rotate the queries and keys only, so X holds none"
-    return x, label
+    return x, label, source
 
 
 @entry("printed", inputs=("forward", "overrides", "weights/blocks.{layer}.attn.W_V",
@@ -123,7 +126,7 @@ def _what_x_is(ctx: Context, layer: int) -> tuple[np.ndarray, str]:
 def printed(ctx: Context, layer: int, head: int) -> Printed:
     """One head's X, A and copied representations z (A·X and A·X·W_V·W_O), labelled, as the lecture printed them."""
     cache = ctx.results.cache
-    x, x_label = _what_x_is(ctx, layer)  # [pos, d_model]
+    x, x_label, x_source = _what_x_is(ctx, layer)  # [pos, d_model]
     f = x.dtype
     pattern = np.asarray(cache["pattern", layer][0, head])  # [query_pos, key_pos]
     w_v = np.asarray(ctx.weights[f"blocks.{layer}.attn.W_V"][head], dtype=f)  # [d_model, d_head]
@@ -143,11 +146,11 @@ def printed(ctx: Context, layer: int, head: int) -> Printed:
         notes.append(f"{name} is {override.ablation}-ablated: hook_z is replaced, while A·X and A·X·W_OV show "
                      "what the pattern would copy")
     return Printed(
-        layer=layer, head=head, tokens=np.asarray(ctx.tokens), x=x, x_label=x_label, pattern=pattern,
+        layer=layer, head=head, tokens=np.asarray(ctx.tokens), x=x, x_label=x_label, x_source=x_source, pattern=pattern,
         pattern_label=f"A = blocks.{layer}.attn.hook_pattern[0, {head}]: row i is how much query position i "
                       "attends to each key position",
         z={"AX": z_ax, "AXWOV": z_axov},
-        z_labels={"AX": f"z = A·X: each row the A-weighted sum of the rows of X (the lecture's copy, values and "
+        z_labels={"AX": "z = A·X: each row the A-weighted sum of the rows of X (the lecture's copy, values and "
                         f"outputs taken as the identity)",
                   "AXWOV": f"z = A·X·W_V·W_O ({name}'s W_OV, b_V left out): what the head writes into the "
                            f"residual stream from X"},
