@@ -151,9 +151,9 @@ def printed(ctx: Context, layer: int, head: int) -> Printed:
                       "attends to each key position",
         z={"AX": z_ax, "AXWOV": z_axov},
         z_labels={"AX": "z = A·X: each row the A-weighted sum of the rows of X (the lecture's copy, values and "
-                        f"outputs taken as the identity)",
+                        "outputs taken as the identity)",
                   "AXWOV": f"z = A·X·W_V·W_O ({name}'s W_OV, b_V left out): what the head writes into the "
-                           f"residual stream from X"},
+                           "residual stream from X"},
         hook_z=hook_z,
         method=describe_method(override),
         notes=tuple(notes),
