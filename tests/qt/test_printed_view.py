@@ -118,7 +118,8 @@ def test_decimals_and_the_z_variant_change_what_is_shown(qtbot, show_view) -> No
     view.z_choice.setCurrentIndex(view.z_choice.findData("AXWOV"))
     width = min(PAGE, p.x.shape[1])
     assert _shown(view.z_table) == _rounded(p.z["AXWOV"][:, :width], 4)
-    assert "A·X·W_OV" in view.z_title.text() and "W_V·W_O" in view.labels.text()
+    assert "A·X·W_OV" in view.z_title.text() and "W_V·W_O (b_V left out)" in view.labels.text()
+    assert "W_V·W_O" in view.z_title.toolTip()
     assert "b_V" in view.notes.text()
 
 

@@ -16,7 +16,8 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget,
 )
@@ -116,6 +117,12 @@ class PrintedView(View):
             table.clicked.connect(self._on_cell_clicked)
             table.entered.connect(partial(self._on_cell_hovered, table))
             table.viewport().installEventFilter(self)
+            table.verticalScrollBar().valueChanged.connect(self._sync_rows)
+        self.splitter.splitterMoved.connect(self._align_titles)
+        self._scroll_timer = QTimer(self)
+        self._scroll_timer.setSingleShot(True)
+        self._scroll_timer.setInterval(0)
+        self._scroll_timer.timeout.connect(self._scroll_to_marks)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -196,12 +203,41 @@ class PrintedView(View):
         self.source, ties = copy_source(p.pattern[self.query])
         self._draw_marks()
         self._write_labels(p, rows, ties, cols)
+        self._align_titles()
+        self._scroll_timer.start()  # once the layout has settled: the tables' heights are known then
+
+    def _scroll_to_marks(self) -> None:
+        """Bring the query row and A[q, s] on screen however small the panes (the rows scroll together)."""
+        if self.printed is None or self.a_table.model().rowCount() == 0:
+            return
+        source = self.source if self.source != NO_SOURCE else self.query
+        self.a_table.scrollTo(self.a_table.model().index(self.query, source))
+
+    def _sync_rows(self, value: int) -> None:
+        """The three tables have the same rows (positions): they scroll up and down as one."""
+        for table in (self.x_table, self.a_table, self.z_table):
+            table.verticalScrollBar().setValue(value)  # equal values emit nothing: no loop
+
+    def _align_titles(self, *_: object) -> None:
+        """Titles of equal height, so row i of X, A and z sits on one line across the three panes."""
+        titles = (self.x_title, self.a_title, self.z_title)
+        for title in titles:
+            title.setMinimumHeight(0)
+        height = max(0, *(t.heightForWidth(max(t.width(), 1)) for t in titles))  # -1: no text yet
+        for title in titles:
+            title.setMinimumHeight(height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._align_titles()
 
     def _write_labels(self, p: Printed, rows: list[str], ties: int, cols: range) -> None:
+        """Short lines on screen (a 720-pixel projector leaves the tables little height); the full sentences
+        in their tool tips and in the text export."""
         shown = column_range_text(cols, p.x.shape[1])
         zname = dict((key, text) for text, key in Z_CHOICES)[self.z_variant]
-        self.heading.setText(f"Printed — {p.name}: {p.method}")
         q, d = self.query, self.decimals.value()
+        self.heading.setText(f"Printed — {p.name}, query {rows[q]}")
         if self.source == NO_SOURCE:
             copies = f"Row {rows[q]} has no weight above 0 (nothing earlier to attend to): it copies nothing"
         else:
@@ -209,18 +245,22 @@ class PrintedView(View):
             itself = " itself" if self.source == q else ""
             copies = (f"Blue: the row it copies from, {rows[self.source]}{itself} "
                       f"(A[{q}, {self.source}] = {p.pattern[q, self.source]:.{d}f}, its largest weight{tie})")
-        self.legend.setText(f"Yellow: query {rows[q]}. {copies}. Grey: under the pointer. {d} decimals; hover a "
-                            "cell for its full value, click a row to focus it.")
-        self.labels.setText(f"{p.x_label}. {p.pattern_label}. {p.z_labels[self.z_variant]}.")
+        self.legend.setText(f"Yellow: query {rows[q]}. {copies}. Grey: under the pointer. {d} decimals.")
+        self.legend.setToolTip("Hover a cell for its unrounded value; click a row to focus that query position "
+                               "(every view follows).")
+        z_short = {"AX": "z = A·X", "AXWOV": "z = A·X·W_V·W_O (b_V left out)"}[self.z_variant]
+        self.labels.setText(f"X = {p.x_source} · A = blocks.{p.layer}.attn.hook_pattern[0, {p.head}], "
+                            f"{p.method} · {z_short}")
+        self.labels.setToolTip(f"{p.x_label}.\n{p.pattern_label}.\n{p.z_labels[self.z_variant]}.")
         self.notes.setText("Note: " + "; ".join(p.notes) + "." if p.notes else "")
         self.notes.setVisible(bool(p.notes))
         # short titles (a narrow pane wraps at its longest word); the exact quantity is in the tool tip and above
-        self.x_title.setText(f"X: input representations, {shown}")
-        self.a_title.setText("A: attention pattern, query × key")
-        self.z_title.setText(f"z = {zname}: copied representations, {shown}")
-        self.x_title.setToolTip(f"{p.x_label} [pos × d_model]")
-        self.a_title.setToolTip(f"{p.pattern_label} [query_pos × key_pos]")
-        self.z_title.setToolTip(f"{p.z_labels[self.z_variant]} [pos × d_model]")
+        self.x_title.setText(f"X, {shown}")
+        self.a_title.setText("A, query × key")
+        self.z_title.setText(f"z = {zname}, {shown}")
+        self.x_title.setToolTip(f"Input representations: {p.x_label} [pos × d_model]")
+        self.a_title.setToolTip(f"Attention pattern: {p.pattern_label} [query_pos × key_pos]")
+        self.z_title.setToolTip(f"Copied representations: {p.z_labels[self.z_variant]} [pos × d_model]")
 
     def _draw_marks(self) -> None:
         """Query yellow, source blue, and the hovered cell's query and key grey in every table."""
