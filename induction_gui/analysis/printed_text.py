@@ -15,8 +15,9 @@ threshold=100_000)``. :func:`lecture_block` writes that block with the same
 print options at a chosen precision, so at 8 decimals (and float32, the
 script's ``--float32``) it is the script's text, character for character;
 :func:`printed_text` adds the title and tokens lines the script starts with,
-then X and the chosen z with their labels. Qt-free: the view and any headless
-reader share it.
+then X and the chosen z with their labels. NumPy's print drops trailing zeros
+("1." where a table shows "1.00"): the digits are the same. Qt-free: the view
+and any headless reader share it.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def printed_text(p: Printed, *, title: str, vocab: list[str] | tuple[str, ...], 
         array_text(p.z[z_variant][:, cols], decimals),
     ]
     lines += [f"note: {note}" for note in p.notes]
+    lines.append(f"note: computed in {p.pattern.dtype} as the app does (the exported script's --float32; its float64 "
+                 "default can differ in the last digits, e.g. 0.99999999 where float32 rounds to 1)")
     return "\n".join(lines) + "\n"
 
 

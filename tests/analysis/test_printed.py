@@ -177,3 +177,16 @@ def test_the_method_sentence_is_the_scripts_for_every_override(tmp_path: Path) -
     for (layer, head), o in scenario.overrides.items():
         assert script_block(stdout, layer, head).splitlines()[0].endswith(f": {describe_method(o)} ===")
     assert f"(L1H1): {describe_method(None)} ===" in stdout
+
+
+def test_a_long_sequence_of_a_wide_model_goes_to_a_worker() -> None:
+    from induction_gui import engine
+    from induction_gui.analysis import State
+    from induction_gui.analysis.entries.printed import printed_is_slow
+
+    cfg = engine.ModelConfig(n_layers=1, n_heads=8, d_model=512, d_head=64, d_vocab=50, n_ctx=2048)
+    weights = engine.Weights.random(cfg)
+    assert printed_is_slow(State(weights, np.zeros(2048, dtype=np.int64), {}))  # 4.3 GFLOP of A·X
+    assert not printed_is_slow(State(weights, np.zeros(64, dtype=np.int64), {}))
+    for preset in ("lecture-demo", "induction-circuit", "repeated-random"):
+        assert not printed_is_slow(Analysis(Document(load_scenario(preset))).state())

@@ -210,6 +210,27 @@ def _move(widget: QWidget, pos: QPoint) -> None:
     QApplication.sendEvent(widget, event)
 
 
+def test_a_slow_head_says_computing_then_shows_its_numbers(qtbot, show_view, monkeypatch) -> None:  # noqa: ANN001
+    from induction_gui.analysis.entries import printed
+    from induction_gui.qt.analysis_executor import QtExecutor
+
+    monkeypatch.setattr(printed, "PRINTED_SLOW_FLOPS", 0.0)  # every head is "large": its numbers come from a worker
+    executor = QtExecutor()
+    try:
+        analysis = Analysis(Document(load_scenario("induction-circuit")), executor=executor)
+        analysis.recompute()
+        view = PrintedView(analysis)
+        show_view(view)
+        assert "computing" in view.heading.text() and view.a_table.model().rowCount() == 0
+        assert view.matrices() == {}
+        executor.wait()
+        qtbot.waitUntil(lambda: view.a_table.model().rowCount() == 9)
+        assert "computing" not in view.heading.text() and view.last_error is None
+        view.detach()
+    finally:
+        executor.shutdown()
+
+
 def test_hover_and_click_in_a_table(qtbot, show_view) -> None:  # noqa: ANN001
     view = _view(show_view, layer=1, head=0, query_pos=6)
     table = view.a_table

@@ -29,9 +29,10 @@ from ...engine.attention import HeadOverride
 from ..registry import entry
 
 if TYPE_CHECKING:
-    from ..context import Context
+    from ..context import Context, State
 
 Z_VARIANTS = ("AX", "AXWOV")  # the two copied representations, by key
+PRINTED_SLOW_FLOPS = 2e8  # A·X and its W_OV above this (≈ 5 ms) go to a worker, as the logits do
 NO_SOURCE = -1  # a query row with nothing to copy from (all zero, or not finite)
 
 
@@ -120,9 +121,15 @@ def _what_x_is(ctx: Context, layer: int) -> tuple[np.ndarray, str, str]:
     return x, label, source
 
 
+def printed_is_slow(state: State) -> bool:
+    """True if one head's A·X and A·X·W_V·W_O would not fit in a frame (2048 positions of a d_model 512 model)."""
+    c, n = state.config, int(state.tokens.size)
+    return 2.0 * n * n * c.d_model + 4.0 * n * c.d_model * c.d_head > PRINTED_SLOW_FLOPS
+
+
 @entry("printed", inputs=("forward", "overrides", "weights/blocks.{layer}.attn.W_V",
                           "weights/blocks.{layer}.attn.b_V", "weights/blocks.{layer}.attn.W_O",
-                          "weights/blocks.{layer}.ln1.*"))
+                          "weights/blocks.{layer}.ln1.*"), cost=printed_is_slow)
 def printed(ctx: Context, layer: int, head: int) -> Printed:
     """One head's X, A and copied representations z (A·X and A·X·W_V·W_O), labelled, as the lecture printed them."""
     cache = ctx.results.cache
