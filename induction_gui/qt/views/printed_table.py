@@ -145,8 +145,9 @@ class MatrixTable(QTableView):
         metrics = QFontMetrics(self.font())
         finite = np.abs(values[np.isfinite(values)]) if values.size else np.zeros(0)
         largest = float(finite.max()) if finite.size else 0.0
-        sample = f"{-largest:.{self.matrix.decimals}f}"
+        signed = bool(values.size) and bool((values < 0).any())  # room for a minus sign only if one is shown
+        sample = f"{-largest if signed else largest:.{self.matrix.decimals}f}"
         if values.size and not np.isfinite(values).all():
             sample = max(sample, "-inf", "nan", key=len)
         label = max((metrics.horizontalAdvance(c) for c in self.matrix.col_labels), default=0)
-        self.horizontalHeader().setDefaultSectionSize(max(metrics.horizontalAdvance(sample), label) + 12)
+        self.horizontalHeader().setDefaultSectionSize(max(metrics.horizontalAdvance(sample), label) + 10)
