@@ -75,6 +75,9 @@ def test_the_tables_show_the_focused_heads_numbers_rounded(qtbot, show_view) -> 
     # induction-circuit's d_model is 85: the first 16 columns, and the tables say so
     assert "columns 0–15 of 85" in view.x_title.text() and "columns 0–15 of 85" in view.z_title.text()
     assert "L1H0" in view.heading.text() and "hook_resid_pre" in view.labels.text()
+    for table in (view.x_table, view.a_table, view.z_table):  # every number fits its column: none is elided
+        widest = max(table.fontMetrics().horizontalAdvance(t) for row in _shown(table) for t in row)
+        assert min(table.horizontalHeader().sectionSize(c) for c in range(table.model().columnCount())) > widest
 
 
 def test_the_query_row_and_the_row_it_copies_from_are_marked(qtbot, show_view) -> None:  # noqa: ANN001
