@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QWidget
@@ -271,3 +272,21 @@ def test_the_window_has_a_printed_tab_that_follows_the_attention_hover_and_expor
     with open(pattern_csv, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     np.testing.assert_allclose(np.array([r[1:] for r in rows[1:]], dtype=float), _entry(view).pattern, rtol=1e-6)
+
+
+@pytest.mark.parametrize("presenting", [False, True])
+def test_the_view_fits_the_centre_of_a_small_window(qtbot, show_view, presenting: bool) -> None:  # noqa: ANN001
+    """At 1280x720 with both docks the centre is about 520 x 560 pixels: the view asks for less, and its three
+    tables share the width (each scrolls inside) instead of pushing the window wider."""
+    view = _view(show_view, "repeated-random", layer=1, head=1, query_pos=10)
+    view.set_presentation(presenting)
+    if presenting:
+        view.set_font_size(20.0)  # the projector's large text
+    view.resize(520, 560)
+    qtbot.waitUntil(lambda: view.heading.font().pointSizeF() == view.heading_points)
+    hint = view.minimumSizeHint()
+    assert hint.width() <= 520 and hint.height() <= 560, hint
+    widths = view.splitter.sizes()
+    assert len(widths) == 3 and min(widths) >= 100, widths  # none squeezed to a sliver
+    assert view.labels.isHidden() == presenting  # the exact labels are prose: in tool tips on the projector
+    assert view.last_error is None

@@ -74,8 +74,7 @@ class PrintedView(View):
         self.z_choice.setToolTip("A·X: the lecture's copy (values and outputs taken as the identity). "
                                  "A·X·W_OV: through the head's W_V and W_O, what it writes into the residual stream.")
         self.columns = QComboBox()
-        self.columns.setToolTip(f"Which {PAGE} columns (components of d_model) of X and z the tables show")
-        self.columns_label = QLabel("Columns")
+        self.columns.setToolTip(f"Columns: which {PAGE} components of d_model the X and z tables show")
         self.decimals.valueChanged.connect(self._on_option_changed)
         self.z_choice.currentIndexChanged.connect(self._on_option_changed)
         self.columns.currentIndexChanged.connect(self._on_option_changed)
@@ -93,8 +92,8 @@ class PrintedView(View):
         options = QHBoxLayout()
         self.decimals_label = QLabel("Decimals")
         self.z_label = QLabel("z =")
-        for widget in (self.decimals_label, self.decimals, self.z_label, self.z_choice, self.columns_label,
-                       self.columns):
+        # the page choice needs no label of its own: its items read "d0–d15 of 85", and the tables' titles say it
+        for widget in (self.decimals_label, self.decimals, self.z_label, self.z_choice, self.columns):
             options.addWidget(widget)
         options.addStretch(1)
         buttons = QHBoxLayout()
@@ -170,7 +169,6 @@ class PrintedView(View):
             self.columns.setCurrentIndex(min(max(keep, 0), len(pages) - 1))
             self.columns.blockSignals(False)
         self.columns.setVisible(width > PAGE)
-        self.columns_label.setVisible(width > PAGE)
 
     # -- drawing -------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -300,8 +298,8 @@ class PrintedView(View):
             set_label_points(label, points)
         for label in (self.x_title, self.a_title, self.z_title):
             set_label_points(label, points, bold=True)
-        for widget in (self.decimals_label, self.decimals, self.z_label, self.z_choice, self.columns_label,
-                       self.columns, self.copy_button, self.csv_button, self.text_button):
+        for widget in (self.decimals_label, self.decimals, self.z_label, self.z_choice, self.columns,
+                       self.copy_button, self.csv_button, self.text_button):
             set_label_points(widget, points)
         for table in (self.x_table, self.a_table, self.z_table):
             table.set_points(points)
