@@ -150,4 +150,4 @@ class MatrixTable(QTableView):
         if values.size and not np.isfinite(values).all():
             sample = max(sample, "-inf", "nan", key=len)
         label = max((metrics.horizontalAdvance(c) for c in self.matrix.col_labels), default=0)
-        self.horizontalHeader().setDefaultSectionSize(max(metrics.horizontalAdvance(sample), label) + 10)
+        self.horizontalHeader().setDefaultSectionSize(max(metrics.horizontalAdvance(sample), label) + 12)
