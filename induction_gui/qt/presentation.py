@@ -62,6 +62,7 @@ class _Saved:
     tab_scroll_buttons: bool = True
     lesson_features: QDockWidget.DockWidgetFeature = QDockWidget.DockWidgetFeature.NoDockWidgetFeatures
     lesson_title_bar: QWidget | None = None
+    training_title_bar: QWidget | None = None
 
 
 class Presentation(QObject):
@@ -83,8 +84,10 @@ class Presentation(QObject):
         self.active = False
         self._saved: _Saved | None = None
         self.lesson_fraction = LESSON_WIDTH_FRACTION  # of the window's width; widened for a step too long for it
-        self.bar = PresenterBar(self.step, self.leave)
+        self.bar = PresenterBar(self.step, self.leave, window)  # a hidden child until it is the lesson's title bar
         self.bar.hide()
+        self._no_title = QWidget(window)  # an empty title bar: a dock without its title row
+        self._no_title.hide()
         self.keys = ClickerKeys(window, self.step, self.toggle_blank)
         self.blank: BlankScreen | None = None  # the black cover, made the first time it is asked for
 
@@ -145,6 +148,8 @@ class Presentation(QObject):
             if training_dock.isVisible():
                 w.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, training_dock)
             training_dock.visibilityChanged.connect(self._on_training_dock_visibility)
+            self._saved.training_title_bar = training_dock.titleBarWidget()
+            training_dock.setTitleBarWidget(self._no_title)  # its curves say what they are: the row goes to them
         # no dock shares a tab group while presenting, yet moving the lesson out of its group left the
         # group's tab bar drawn, stale, over the column's last lines; leaving re-applies the saved state,
         # which shows the tab bars its groups use
@@ -185,6 +190,8 @@ class Presentation(QObject):
         training_dock = getattr(w, "training_dock", None)
         if training_dock is not None:
             training_dock.visibilityChanged.disconnect(self._on_training_dock_visibility)
+        if training_dock is not None:
+            training_dock.setTitleBarWidget(saved.training_title_bar)
         lesson = getattr(w, "lesson_dock", None)
         if lesson is not None:
             lesson.setTitleBarWidget(saved.lesson_title_bar)
