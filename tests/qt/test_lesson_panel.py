@@ -15,7 +15,6 @@ from induction_gui.analysis import Analysis
 from induction_gui.model.document import Document
 from induction_gui.qt.commands import SetOverrideCommand, SetTokensCommand, SetWeightCommand
 from induction_gui.model.lessons import CIRCUITS, LessonError, lesson_from_json
-from induction_gui.qt.panels.lesson_dock import install_lessons
 from induction_gui.qt.panels.lesson_panel import LessonPanel
 from induction_gui.resources import resource_path
 from induction_gui.qt.views.circuits_view import KCOMP_PAGE, PAGE_KEYS, PAGES

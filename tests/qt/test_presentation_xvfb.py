@@ -17,7 +17,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from induction_gui.model.lessons import lesson_files, load_lesson
 

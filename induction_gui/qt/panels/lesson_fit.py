@@ -11,15 +11,11 @@ the column) and keeps a scroll bar, so nothing is ever out of reach.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QSizePolicy, QTextBrowser, QWidget
-
-if TYPE_CHECKING:
-    from .lesson_panel import LessonPanel
 
 # ~18.7 px at 96 dpi: the smallest lesson text a projector at 1280x720 still shows to the back row
 # (the desk layout's text is 11 pt); between this and the presentation size the step chooses the largest that fits
@@ -29,8 +25,8 @@ QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" for a widget's size
 FLEXIBLE_MIN_HEIGHT = 60  # the prose box's minimum when it may scroll (a step that does not fit)
 
 
-def needed_height(panel: LessonPanel, width: int) -> int:
-    """Height the panel needs at ``width`` with its prose whole: the prose box is set to its document's height.
+def needed_height(panel: QWidget, width: int) -> int:
+    """Height the lesson panel needs at ``width`` with its prose (``panel.text``) whole: the prose box is set to its document's height.
 
     The prose box is a text browser (it scrolls at the desk); here it is made
     exactly as tall as its text wrapped at the box's width, so the layout's
@@ -64,7 +60,7 @@ def _font_at(base: QFont, points: float) -> QFont:
     return font
 
 
-def fit(panel: LessonPanel, max_points: float, min_points: float = MIN_POINTS) -> float | None:
+def fit(panel: QWidget, max_points: float, min_points: float = MIN_POINTS) -> float | None:
     """Give the panel the largest font in [min_points, max_points] at which the step fits its current size.
 
     Returns the size chosen, or None when even ``min_points`` is too large:
