@@ -23,6 +23,7 @@ MIN_POINTS = 14.0
 POINTS_STEP = 0.5  # sizes tried: half points between the floor and the presentation's size
 QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" for a widget's size
 FLEXIBLE_MIN_HEIGHT = 60  # the prose box's minimum when it may scroll (a step that does not fit)
+DESK_MIN_HEIGHT = 120  # the prose box's minimum at the desk (the panel's own)
 
 
 def needed_height(panel: QWidget, width: int) -> int:
@@ -45,11 +46,11 @@ def needed_height(panel: QWidget, width: int) -> int:
     return layout.totalHeightForWidth(width)
 
 
-def set_flexible(text: QTextBrowser) -> None:
+def set_flexible(text: QTextBrowser, min_height: int = FLEXIBLE_MIN_HEIGHT) -> None:
     """The prose box as at the desk: any height, a scroll bar when the text is longer than the box."""
     # the prose takes what is left: the task's wrapped labels must never be clipped
     text.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
-    text.setMinimumHeight(FLEXIBLE_MIN_HEIGHT)
+    text.setMinimumHeight(min_height)
     text.setMaximumHeight(QWIDGETSIZE_MAX)
     text.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
 
@@ -96,7 +97,7 @@ def fit(panel: QWidget, max_points: float, min_points: float = MIN_POINTS) -> fl
 def unfit(panel: QWidget, text: QTextBrowser) -> None:
     """Back to the desk: the window's font (inherited again) and a scrolling prose box."""
     panel.setFont(QFont())  # an empty font resolves nothing: every attribute is the parent's again
-    set_flexible(text)
+    set_flexible(text, DESK_MIN_HEIGHT)
 
 
 class CompactLesson:

@@ -130,7 +130,7 @@ class LessonPanel(lesson_fit.CompactLesson, QWidget):
         layout.addWidget(self.step_label)
         self.text = QTextBrowser()
         self.text.setOpenLinks(False)
-        self.text.setMinimumHeight(120)
+        self.text.setMinimumHeight(lesson_fit.DESK_MIN_HEIGHT)
         # the explanation takes what is left: the task's wrapped labels must never be clipped
         self.text.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         self.text.document().setDefaultStyleSheet("p { margin-bottom: 6px; } b { color: palette(highlight); }")
