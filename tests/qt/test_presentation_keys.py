@@ -185,3 +185,26 @@ def test_esc_restores_whatever_layout_was_there(make_window, qtbot, settle) -> N
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     settle(window)
     assert _layout(window) == before
+
+
+def test_a_step_too_long_for_the_column_widens_it(presenting, settle) -> None:
+    """On a short screen the longest step does not fit even the smallest font: the column grows, up to a cap."""
+    from induction_gui.qt.presentation import LESSON_MAX_FRACTION, LESSON_WIDTH_FRACTION
+
+    window = presenting()
+    panel = window.lesson_panel
+    assert window.lesson_dock.width() == pytest.approx(PROJECTOR.width() * LESSON_WIDTH_FRACTION, abs=8)
+    window.resize(1280, 480)
+    panel.go_to(next(i for i, s in enumerate(panel.lesson.steps) if s.title.startswith("Circuit analysis")))
+    window.wait_idle()
+    settle(window)
+    fraction = window.presentation.lesson_fraction
+    assert LESSON_WIDTH_FRACTION < fraction < LESSON_MAX_FRACTION, "a little wider, and the step fits"
+    assert panel.fit_points is not None and window.lesson_dock.width() == pytest.approx(1280 * fraction, abs=8)
+    window.resize(1280, 340)
+    window.wait_idle()
+    settle(window)
+    assert window.presentation.lesson_fraction == pytest.approx(LESSON_MAX_FRACTION), "never wider than the cap"
+    assert window.lesson_dock.width() == pytest.approx(1280 * LESSON_MAX_FRACTION, abs=8)
+    assert panel.fit_points is None, "still too long: the prose scrolls rather than vanish"
+    assert panel.text.verticalScrollBar().maximum() > 0
