@@ -158,7 +158,7 @@ class Presentation(QObject):
         self._set_compact(True)
         panel = self._lesson_panel()
         if panel is not None:
-            panel.step_changed.connect(self._update_bar)
+            panel.step_changed.connect(self._on_step_changed)
             panel.fitted.connect(self._on_lesson_fitted)
         w.tabs.currentChanged.connect(self._update_bar)
         self._update_bar()
@@ -185,7 +185,7 @@ class Presentation(QObject):
         w.tabs.currentChanged.disconnect(self._update_bar)
         panel = self._lesson_panel()
         if panel is not None:
-            panel.step_changed.disconnect(self._update_bar)
+            panel.step_changed.disconnect(self._on_step_changed)
             panel.fitted.disconnect(self._on_lesson_fitted)
         training_dock = getattr(w, "training_dock", None)
         if training_dock is not None:
@@ -305,8 +305,15 @@ class Presentation(QObject):
         index, count, wraps = self.position()
         self.bar.set_position(index, count, wraps=wraps)
 
+    def _on_step_changed(self, *_: object) -> None:
+        """A new step: the bar says where, and a column widened for a long step gives the views their room back."""
+        self._update_bar()
+        if self.lesson_fraction != LESSON_WIDTH_FRACTION:
+            self.lesson_fraction = LESSON_WIDTH_FRACTION
+            QTimer.singleShot(0, self._size_docks)
+
     def _on_lesson_fitted(self, ok: bool) -> None:
-        """A step too long for the column even in the smallest font: widen the column (it stays wider)."""
+        """A step too long for the column even in the smallest font: widen the column, until the next step."""
         if ok or not self.active or self.lesson_fraction >= LESSON_MAX_FRACTION:
             return
         self.lesson_fraction = min(self.lesson_fraction + LESSON_WIDEN_STEP, LESSON_MAX_FRACTION)

@@ -208,3 +208,9 @@ def test_a_step_too_long_for_the_column_widens_it(presenting, settle) -> None:
     assert window.lesson_dock.width() == pytest.approx(1280 * LESSON_MAX_FRACTION, abs=8)
     assert panel.fit_points is None, "still too long: the prose scrolls rather than vanish"
     assert panel.text.verticalScrollBar().maximum() > 0
+    window.resize(PROJECTOR)
+    panel.step(1)  # the next step: the views get their room back
+    window.wait_idle()
+    settle(window)
+    assert window.presentation.lesson_fraction == LESSON_WIDTH_FRACTION
+    assert window.lesson_dock.width() == pytest.approx(PROJECTOR.width() * LESSON_WIDTH_FRACTION, abs=8)
