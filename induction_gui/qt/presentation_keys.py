@@ -107,7 +107,7 @@ class ClickerKeys(QObject):
 
     def action_for(self, event: QKeyEvent, receiver: QWidget) -> Callable[[], object] | None:
         """What ``event`` does, or None when it is not a clicker key here (an editing widget keeps it)."""
-        key = Qt.Key(event.key())
+        key = event.key()  # an int: Qt.Key members compare equal to it
         mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         plain = mods == Qt.KeyboardModifier.NoModifier
         shift_space = key == Qt.Key.Key_Space and mods == Qt.KeyboardModifier.ShiftModifier
