@@ -135,9 +135,7 @@ class Presentation(QObject):
         # the right column runs the full height, so the lesson text beside the training curves keeps its rows
         w.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         if lesson is not None:  # the course is what a presentation steps through: always in view
-            # out of any tab group first (the desk layouts tabify it with the weights): a hidden dock's tab
-            # stayed on a tab bar drawn over the column's last lines
-            w.removeDockWidget(lesson)
+            w.removeDockWidget(lesson)  # out of any tab group (the desk layouts tabify it with the weights)
             w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, lesson)
             lesson.show()
             lesson.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)  # no stray click closes it
@@ -190,7 +188,6 @@ class Presentation(QObject):
         training_dock = getattr(w, "training_dock", None)
         if training_dock is not None:
             training_dock.visibilityChanged.disconnect(self._on_training_dock_visibility)
-        if training_dock is not None:
             training_dock.setTitleBarWidget(saved.training_title_bar)
         lesson = getattr(w, "lesson_dock", None)
         if lesson is not None:
