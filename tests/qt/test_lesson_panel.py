@@ -15,7 +15,6 @@ from induction_gui.analysis import Analysis
 from induction_gui.model.document import Document
 from induction_gui.qt.commands import SetOverrideCommand, SetTokensCommand, SetWeightCommand
 from induction_gui.model.lessons import CIRCUITS, LessonError, lesson_from_json
-from induction_gui.qt.panels.lesson_dock import install_lessons
 from induction_gui.qt.panels.lesson_panel import LessonPanel
 from induction_gui.resources import resource_path
 from induction_gui.qt.views.circuits_view import KCOMP_PAGE, PAGE_KEYS, PAGES
@@ -199,3 +198,50 @@ def test_circuit_page_names_match_the_circuits_view() -> None:
     step["circuit"] = "kcomp"
     with pytest.raises(LessonError, match=r"circuit: expected one of qk, positional, ov, k-composition"):
         lesson_from_json(doc_)
+
+
+def _cut_labels(panel: LessonPanel) -> list[str]:
+    """Visible wrapped labels of the panel whose text needs more height than they have."""
+    from PySide6.QtWidgets import QLabel
+
+    return [label.text()[:30] for label in panel.findChildren(QLabel)
+            if label.isVisible() and label.text() and label.heightForWidth(label.width()) > label.height()]
+
+
+def test_compact_panel_shows_a_step_whole_in_the_largest_font_that_fits(qtbot, panel: LessonPanel) -> None:
+    """Presentation mode: the longest step in a projector column, no scrolling, nothing cut; smaller when short."""
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from induction_gui.qt.panels.lesson_fit import MIN_POINTS
+
+    host = QWidget()  # as in the dock: a child, sized by its parent (a window would keep its layout's minimum)
+    qtbot.addWidget(host)
+    host.resize(500, 700)
+    panel.setParent(host)
+    host.show()
+    panel.setGeometry(0, 0, 426, 660)  # the lesson column at 1280x720
+    panel.show()
+    assert panel.go_to(step_titled(panel, "Circuit analysis"))  # the course's longest text
+    verdicts: list[bool] = []
+    panel.fitted.connect(verdicts.append)
+    panel.set_compact(True, 17.6)
+    assert panel.chooser.isHidden() and panel.buttons_row.isHidden()
+    assert not panel.step_label.text().startswith("Step"), "the presenter bar shows the step number"
+    roomy = panel.fit_points
+    assert roomy is not None and MIN_POINTS <= roomy <= 17.6 and verdicts[-1] is True
+    assert panel.font().pointSizeF() == roomy
+    qtbot.waitUntil(lambda: panel.text.verticalScrollBar().maximum() == 0 and not _cut_labels(panel))
+
+    panel.resize(426, 520)  # less room: a smaller font, still whole
+    qtbot.waitUntil(lambda: panel.fit_points is not None and panel.fit_points < roomy)
+    qtbot.waitUntil(lambda: panel.text.verticalScrollBar().maximum() == 0 and not _cut_labels(panel))
+
+    panel.resize(426, 200)  # no room even at the floor: said so, and the prose scrolls rather than vanish
+    qtbot.waitUntil(lambda: panel.fit_points is None)
+    assert verdicts[-1] is False and panel.font().pointSizeF() == MIN_POINTS
+    assert panel.text.verticalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAsNeeded
+
+    panel.set_compact(False)
+    assert panel.font().pointSizeF() == QApplication.font().pointSizeF(), "the desk's font again"
+    assert not panel.chooser.isHidden() and panel.step_label.text().startswith("Step")
+    panel.setParent(None)  # the fixture closes and detaches the panel after the host is gone

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
@@ -35,18 +35,11 @@ from ...analysis import Analysis, Results
 from ...analysis.lesson_checks import evaluate
 from ...model.document import Selection
 from ...model.events import Change, ModelReplaced
-from ...model.lessons import CIRCUITS, CheckResult, Lesson, LessonError, Step, lesson_files, load_lesson
+from ...model.lessons import CheckResult, Lesson, LessonError, Step, lesson_files, load_lesson
 from ...model.scenario import ScenarioError
+from . import lesson_fit
+from .lesson_view import show_step_view
 
-# lesson "view" -> centre tab title (the training view is a dock, not a tab)
-TAB_TITLES: dict[str, str] = {
-    "attention": "Attention",
-    "copying": "Copied representation",
-    "predictions": "Predictions",
-    "circuits": "Circuits",
-    "metrics": "Metrics",
-    "attribution": "Attribution",
-}
 DONE_COLOUR = "#1b7f3b"
 NOT_YET_COLOUR = "#9a5b00"
 
@@ -64,8 +57,15 @@ def _qsettings(settings: Any) -> QSettings:
     return getattr(settings, "q", settings)
 
 
-class LessonPanel(QWidget):
-    """Title, step k of n, explanation, task with live status, hints, and Previous/Next."""
+class LessonPanel(lesson_fit.CompactLesson, QWidget):
+    """Title, step k of n, explanation, task with live status, hints, and Previous/Next.
+
+    ``step_changed(index, count)`` follows every step shown (presentation mode's bar shows "3 / 9");
+    ``fitted(ok)`` follows every fit of a compact panel (False: the step does not fit even the smallest font).
+    """
+
+    step_changed = Signal(int, int)
+    fitted = Signal(bool)
 
     def __init__(
         self,
@@ -111,15 +111,6 @@ class LessonPanel(QWidget):
         document.events.selection.connect(self._on_selection)
         document.events.scenario.connect(self._on_scenario)
 
-    def set_compact(self, compact: bool) -> None:
-        """Presentation mode: only the step, its text and the task; PgDn/PgUp replace the buttons.
-
-        On a 720-row projector every row the lesson takes is a row the views lose.
-        """
-        for widget in (self.chooser, self.title_label, self.buttons_row):
-            widget.setVisible(not compact)
-        self.text.setMinimumHeight(60 if compact else 120)
-
     # -- construction -------------------------------------------------------------------------
     def _build(self) -> None:
         layout = QVBoxLayout(self)
@@ -139,7 +130,7 @@ class LessonPanel(QWidget):
         layout.addWidget(self.step_label)
         self.text = QTextBrowser()
         self.text.setOpenLinks(False)
-        self.text.setMinimumHeight(120)
+        self.text.setMinimumHeight(lesson_fit.DESK_MIN_HEIGHT)
         # the explanation takes what is left: the task's wrapped labels must never be clipped
         self.text.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         self.text.document().setDefaultStyleSheet("p { margin-bottom: 6px; } b { color: palette(highlight); }")
@@ -181,6 +172,8 @@ class LessonPanel(QWidget):
         buttons.addWidget(self.restart_button)
         buttons.addWidget(self.next_button)
         layout.addWidget(self.buttons_row)
+        # compact, the prose box is exactly as tall as its text: what is left over goes below the step, not between
+        layout.addStretch(0)
 
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
         self.next_shortcut = QShortcut(QKeySequence(Qt.Key.Key_PageDown), self, lambda: self.step(1), context=context)
@@ -265,7 +258,8 @@ class LessonPanel(QWidget):
         self.active = True
         self.index = index
         self.q.setValue(self._key("step"), index)
-        self._show_view(step)
+        assert self.lesson is not None
+        show_step_view(self.window_, self.lesson, step)
         if step.focus:
             self.document.set_selection(**step.focus)
         self._show_step()
@@ -292,32 +286,6 @@ class LessonPanel(QWidget):
                 self.undo_stack.clear()  # the old commands refer to the replaced scenario
         return True
 
-    def _show_view(self, step: Step) -> None:
-        w = self.window_
-        if w is None or step.view is None:
-            return
-        if step.view == "training":
-            w.training_dock.show()
-            w.training_dock.raise_()
-            assert self.lesson is not None
-            run = self.lesson.run_path(step)
-            if run is not None:
-                w.open_training_run(run)
-            # scrubbing the checkpoints then shows the focused head's pattern forming above the curves
-            title = TAB_TITLES["attention"]
-        else:
-            title = TAB_TITLES[step.view]
-        tabs = w.tabs
-        for i in range(tabs.count()):
-            if tabs.tabText(i).replace("&", "") == title:
-                tabs.setCurrentIndex(i)  # builds a lazy view
-                break
-        if step.circuit is not None:
-            # the Circuits view's pages are in CIRCUITS order (a test holds the two together)
-            show_circuit = getattr(getattr(tabs.currentWidget(), "view", None), "show_circuit", None)
-            if callable(show_circuit):
-                show_circuit(CIRCUITS.index(step.circuit))
-
     # -- showing a step -------------------------------------------------------------------------
     def _show_step(self) -> None:
         lesson, step = self.lesson, self.current_step
@@ -328,7 +296,9 @@ class LessonPanel(QWidget):
         done = self.completed()
         self.title_label.setText(lesson.title)
         tick = "  ✓" if self.index in done else ""
-        self.step_label.setText(f"Step {self.index + 1} of {len(lesson.steps)}: <b>{html.escape(step.title)}</b>{tick}")
+        # compact, the presentation bar says "3 / 9"
+        where = "" if self.compact else f"Step {self.index + 1} of {len(lesson.steps)}: "
+        self.step_label.setText(f"{where}<b>{html.escape(step.title)}</b>{tick}")
         body = step.text if step.text.lstrip().startswith("<") else f"<p>{html.escape(step.text)}</p>"
         self.text.setHtml(body)
         self.prev_button.setEnabled(self.index > 0)
@@ -340,6 +310,8 @@ class LessonPanel(QWidget):
             self.prompt_label.setText(step.task.prompt)
             self._update_hint_button()
             self.refresh_status(force=self.window_ is None)
+        self.step_changed.emit(self.index, len(lesson.steps))
+        self.refit()
 
     def _update_hint_button(self) -> None:
         step = self.current_step
@@ -356,11 +328,12 @@ class LessonPanel(QWidget):
         shown = step.task.hints[: self.hints_shown]
         self.hint_label.setText("".join(f"<p><b>Hint {i + 1}:</b> {html.escape(h)}</p>" for i, h in enumerate(shown)))
         self._update_hint_button()
+        self.refit()
 
     # -- live status -------------------------------------------------------------------------------
     def _on_results(self, results: Results) -> None:
         if shiboken6.isValid(self):
-            self.refresh_status()
+            self._refresh_and_refit()
 
     def _on_scenario(self, change: Change) -> None:
         if isinstance(change, ModelReplaced) and not self._entering and shiboken6.isValid(self):
@@ -369,7 +342,13 @@ class LessonPanel(QWidget):
 
     def _on_selection(self, selection: Selection) -> None:
         if shiboken6.isValid(self):
-            self.refresh_status()
+            self._refresh_and_refit()
+
+    def _refresh_and_refit(self) -> None:
+        before = self.status_label.text()
+        self.refresh_status()
+        if self.status_label.text() != before:  # a longer status line may no longer fit the projector column
+            self.refit()
 
     def refresh_status(self, *, force: bool = False) -> CheckResult | None:
         """Re-evaluate the task on the latest results.
