@@ -234,7 +234,7 @@ class AttentionView(View):
     def refresh(self) -> None:
         results = self.analysis.latest_results
         assert results is not None
-        sel = self.document.selection
+        sel = self.focus(results)
         self._apply_appearance()
         self._labels = self.token_labels(results)
         self._pattern = np.asarray(results.pattern(sel.layer, sel.head), dtype=np.float32)  # [query_pos, key_pos]
@@ -345,7 +345,7 @@ class AttentionView(View):
         results = self.analysis.latest_results
         if results is None:
             return {}
-        sel = self.document.selection
+        sel = self.focus(results)
         labels = self.token_labels(results)
         name = f"attention pattern L{sel.layer}H{sel.head} (rows query, columns key)"
         out = {name: (np.asarray(results.pattern(sel.layer, sel.head)), labels, labels)}

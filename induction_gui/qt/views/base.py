@@ -209,7 +209,24 @@ class View(QWidget):
         pinned = self.analysis.pinned
         return pinned.state().weights if pinned is not None else None
 
+    def focus(self, results: Results) -> Selection:
+        """The document's selection, clamped to the forward pass being drawn.
+
+        The results a view draws may lag the document by a frame (a worker is
+        still computing the new sequence or model), so the focused head or query
+        position may not exist in them yet: a view draws the nearest one that
+        does, never an index of another sequence or model.
+        """
+        sel = self.document.selection
+        patterns = results.cache["pattern", 0] if results.n_layers else None  # [batch, head_index, q, k]
+        n_heads = patterns.shape[1] if patterns is not None else 1
+        n_pos = int(results.tokens.size)
+        return Selection(min(max(sel.layer, 0), max(results.n_layers - 1, 0)),
+                         min(max(sel.head, 0), n_heads - 1),
+                         min(max(sel.query_pos, 0), max(n_pos - 1, 0)))
+
     def token_labels(self, results: Results) -> list[str]:
         """``"3:A"`` style labels of the sequence: position and token, as the axes show them."""
         vocab = self.document.scenario.vocab
-        return [f"{i}:{vocab[t]}" for i, t in enumerate(results.tokens)]
+        # results may lag a vocabulary edit by a frame: an id the vocabulary lacks is shown as its number
+        return [f"{i}:{vocab[t] if t < len(vocab) else t}" for i, t in enumerate(results.tokens)]

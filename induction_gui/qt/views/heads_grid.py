@@ -95,6 +95,7 @@ class HeadsGrid(View):
         super().__init__(analysis, parent, appearance=appearance)
         self._thumbs: list[list[_Thumbnail]] = []  # [layer][head]
         self._kinds: list[list[HeadKind]] = []  # [layer][head], from the last refresh
+        self._hovered: tuple[int, int] | None = None  # the head the read-out describes, if any
         self._focused: tuple[int, int] | None = None
         self._signed: bool | None = None  # colour mode the images have (None: not set yet)
         self._applied: tuple[str, float, bool] | None = None
@@ -170,7 +171,7 @@ class HeadsGrid(View):
                 thumb.set_caption(self._caption_html(self._kinds[layer][head], projector=self.presenting),
                                   self.font_points)
 
-        sel = self.document.selection
+        sel = self.focus(results)
         self._set_focus(sel.layer, sel.head)
         mode = ("difference from pinned (current − pinned; red = more attention now, blue = less)" if comparing
                 else "attention pattern (rows: query position, columns: key position; dark 0 → bright 1)")
@@ -183,6 +184,7 @@ class HeadsGrid(View):
         if n_bad:
             warnings.append(f"{n_bad} attention weights are NaN or infinite (drawn as 0)")
         show_warnings(self.warnings, warnings)
+        self._show_hovered(*(self._hovered or (-1, -1)))  # the read-out describes this model's numbers
 
     @staticmethod
     def _caption_html(kind: HeadKind, *, projector: bool = False) -> str:
@@ -249,14 +251,16 @@ class HeadsGrid(View):
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         layer, head = self.head_at(scene_pos)
-        if layer < 0 or not self._kinds:
-            self.status.setText(" ")
-            self.graphics.setToolTip("")
-        else:
-            text = self.describe_head(layer, head)
-            self.status.setText(text)
-            self.graphics.setToolTip(text)
+        self._show_hovered(layer, head)
         self.hovered.emit(layer, head)
+
+    def _show_hovered(self, layer: int, head: int) -> None:
+        """Describe the hovered head, or nothing when none is (or it no longer exists after a model change)."""
+        exists = 0 <= layer < len(self._kinds) and 0 <= head < len(self._kinds[layer])
+        self._hovered = (layer, head) if exists else None
+        text = self.describe_head(layer, head) if exists else " "
+        self.status.setText(text)
+        self.graphics.setToolTip(text.strip())
 
     def _on_mouse_clicked(self, event: object) -> None:
         layer, head = self.head_at(event.scenePos())  # type: ignore[attr-defined]
