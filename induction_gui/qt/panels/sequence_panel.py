@@ -217,8 +217,8 @@ class SequencePanel(TokenListEditing, QWidget):
             self._refresh_text()
         if isinstance(change, (VocabChanged, ModelReplaced)):
             self._refresh_combo_items()
-        if isinstance(change, ModelReplaced):
-            self.generator_form.refresh_limits()
+        if isinstance(change, (VocabChanged, ModelReplaced)):  # d_vocab bounds the no-repeat length
+            self.generator_form.refresh_limits(reset=isinstance(change, ModelReplaced))
         self._refresh_list()
         self._refresh_combo_value()
         show_message(self.list_message, "")
@@ -305,8 +305,8 @@ class SequencePanel(TokenListEditing, QWidget):
         """Load the chosen generator's sequence for the current seed (one undo step) and describe it."""
         spec = self.generator_form.spec
         try:
-            gen = spec.build(self.scenario, self.seed_spin.value(), **self.generator_form.parameters())
-        except ValueError as exc:  # CannotGenerate, or a generator refusing this vocabulary
+            gen = spec.generate(self.scenario, self.seed_spin.value(), **self.generator_form.parameters())
+        except ValueError as exc:  # CannotGenerate: the message names the parameter
             show_message(self.generator_message, f"Cannot generate “{spec.label}”: {exc}")
             return
         show_message(self.generator_message, "")
