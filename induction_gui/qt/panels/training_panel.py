@@ -3,11 +3,13 @@
 A learner presses Start and sees the loss sit on a plateau, then drop
 suddenly as an induction head forms (Olsson et al. 2022). Training runs in a
 :class:`~.training_worker.TrainingWorker` thread; records arrive in batches and
-are applied here, on the GUI thread. Every checkpoint is kept in memory and
-written to a run folder (a temporary one unless the learner saves it), so the
-step slider can load any of them into the document and every view (attention,
-circuits, metrics) shows the model at that step. A finished run folder opens
-without retraining.
+are applied here, on the GUI thread. Every kept checkpoint is in memory and
+in a run folder (a temporary one unless the learner saves it), so the step
+slider can load any of them into the document and every view (attention,
+circuits, metrics) shows the model at that step. A long run keeps the
+session's bounded, evenly thinned set of records and checkpoints (the same
+rule, applied here to the same items). A finished run folder opens without
+retraining.
 
 The dock is assembled from its parts: :mod:`.training_settings`,
 :mod:`.training_controls`, :mod:`.training_curves`, :mod:`.checkpoint_scrubber`,
@@ -37,7 +39,9 @@ from PySide6.QtWidgets import (
 from ...model.document import Document
 from ...model.scenario import Scenario, Weights
 from ...model.training_run import RunWriter, TrainingRun, TrainingRunError
+from ...model.thinning import Thinned
 from ...model.training_session import StepRecord, TrainConfig, TrainingConfigError, induction_formed
+from ...model.training_session import add_record, checkpoint_series, record_series  # the session's thinning
 from .checkpoint_loading import CheckpointLoading
 from .checkpoint_scrubber import CheckpointScrubber
 from .training_controls import TrainingControls
@@ -79,7 +83,9 @@ class TrainingPanel(CheckpointLoading, QWidget):
         self.show_error: Callable[[str, str], None] = lambda title, message: QMessageBox.critical(self, title, message)
 
         self.config: TrainConfig | None = None  # of the run shown (training or opened)
-        self.records: list[StepRecord] = []
+        # the kept records and checkpoints, thinned by the session's rule (bounded on a run of any length)
+        self.records: Thinned[StepRecord] = record_series()
+        self._kept_checkpoints: Thinned[int] = checkpoint_series(TrainConfig())
         self.checkpoints: dict[int, Weights] = {}  # step -> weights, in memory (an opened run fills it on demand)
         self.checkpoint_steps: list[int] = []
         self.run_folder: Path | None = None  # where the shown run is on disk
@@ -282,11 +288,20 @@ class TrainingPanel(CheckpointLoading, QWidget):
     def _on_batch_received(self, records: list[StepRecord], checkpoints: list[tuple[int, Weights]]) -> None:
         if self.sender() is not self._worker:
             return  # a batch queued by a run that has since been replaced
-        self.records.extend(records)
-        self.curves.add_records(records)
+        thinned = False
+        for record in records:
+            thinned = bool(add_record(self.records, record)) or thinned
+        if thinned:  # some points left the curves: draw the kept ones (a few hundred times in a million steps)
+            assert self.config is not None
+            self.curves.set_records(self.records, self.config.steps, self.curves.formed_at)
+        else:
+            self.curves.add_records(records)
         for step, weights in checkpoints:
             self.checkpoints[step] = weights
             self.checkpoint_steps.append(step)
+            for old in self._kept_checkpoints.add(step):  # as the session let it go
+                self.checkpoints.pop(old, None)
+                self.checkpoint_steps.remove(old)
         if checkpoints:
             self._update_slider_range(follow=True)
         self._update_progress(self._done_steps())
@@ -343,7 +358,10 @@ class TrainingPanel(CheckpointLoading, QWidget):
     def _show_run(self, config: TrainConfig, records: list[StepRecord], formed_at: int | None) -> None:
         """Reset curves, checkpoints and slider for a run (new or opened)."""
         self.config = config
-        self.records = list(records)
+        self.records = record_series()
+        for record in records:
+            add_record(self.records, record)
+        self._kept_checkpoints = checkpoint_series(config)
         self.checkpoints = {}
         self.checkpoint_steps = []
         self.loaded_step = None
