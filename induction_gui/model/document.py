@@ -35,6 +35,9 @@ from .scenario import Scenario
 
 # The TransformerLens head detectors the dashboard, the heads grid and lesson checks offer.
 DETECTORS: tuple[str, ...] = ("previous_token_head", "duplicate_token_head", "induction_head")
+# Whether the window's detector scores ignore attention to position 0 when the scenario does not say:
+# a head resting on the start token when nothing matches is not evidence against its job.
+EXCLUDE_BOS_DEFAULT = True
 
 @dataclass(frozen=True)
 class Selection:
@@ -246,6 +249,18 @@ class Document:
         else:
             self._scenario.view[key] = value
         self.events.scenario.emit(SettingsChanged(key))
+        return old
+
+    @property
+    def exclude_bos(self) -> bool:
+        """The one ``exclude_bos`` every detector score the window shows uses (a saved view setting)."""
+        return bool(self._scenario.view.get("exclude_bos", EXCLUDE_BOS_DEFAULT))
+
+    def set_exclude_bos(self, on: bool) -> bool:
+        """Score heads with or without attention to position 0 everywhere; returns the old setting."""
+        old = self.exclude_bos
+        if bool(on) != old:
+            self.set_view_setting("exclude_bos", bool(on))
         return old
 
     def replace_scenario(self, scenario: Scenario, path: Path | None = None) -> None:

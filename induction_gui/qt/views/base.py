@@ -23,6 +23,10 @@ import pyqtgraph as pg
 from ...analysis import Analysis, Pending, Results
 from ...model.appearance import Appearance
 from ...model.document import Selection
+from ...model.events import Change, SettingsChanged
+
+# saved view settings that change what a view draws (every detector score reads exclude_bos)
+REDRAWING_SETTINGS = frozenset({"exclude_bos"})
 from ..widgets.style import EXPLANATION, line_width, mark_explanation
 
 # re-exported: the drawing helpers moved to qt.widgets; a view may still take them from its base
@@ -60,6 +64,7 @@ class View(QWidget):
         analysis.events.results.connect(self._on_results_changed)
         analysis.events.ready.connect(self._on_entry_ready)
         self.document.events.selection.connect(self._on_selection_changed)
+        self.document.events.scenario.connect(self._on_scenario_setting_changed)
         analysis.events.pinned.connect(self._on_pinned_changed)
         self.appearance.events.changed.connect(self._on_appearance_changed)
 
@@ -68,6 +73,7 @@ class View(QWidget):
         self.analysis.events.results.disconnect(self._on_results_changed)
         self.analysis.events.ready.disconnect(self._on_entry_ready)
         self.document.events.selection.disconnect(self._on_selection_changed)
+        self.document.events.scenario.disconnect(self._on_scenario_setting_changed)
         self.analysis.events.pinned.disconnect(self._on_pinned_changed)
         self.appearance.events.changed.disconnect(self._on_appearance_changed)
 
@@ -80,6 +86,11 @@ class View(QWidget):
 
     def _on_pinned_changed(self, pinned: Analysis | None) -> None:
         self.update_if_visible()
+
+    def _on_scenario_setting_changed(self, change: Change) -> None:
+        """A view setting every view reads (exclude_bos) changed: no recompute, but a redraw."""
+        if isinstance(change, SettingsChanged) and change.key in REDRAWING_SETTINGS:
+            self.update_if_visible()
 
     def _on_entry_ready(self, name: str) -> None:
         """A slow entry finished: redraw if this view was waiting for it."""

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 
 import pyqtgraph as pg
 
-from ...analysis import PREVIOUS_TOKEN_VARIANT, Analysis, EntryFailed, Pending, Results
+from ...analysis import Analysis, EntryFailed, Pending, Results
 from ...model.appearance import Appearance
-from ...model.labels import COPYING_FULL_OV, COPYING_OV, FULL_OV_TOP1
+from ...model.labels import COPYING_FULL_OV, COPYING_OV, FULL_OV_TOP1, detector_variant
 from ..widgets.heatmap import Heatmap
 from ..widgets.plotting import caption, make_plot, qfont, style_heatmap, style_plot
 from ..widgets.style import mark_explanation
@@ -273,13 +273,14 @@ class CircuitsView(View):
             )
             return
         data = self.source_combo.currentData()
+        excl = self.document.exclude_bos  # the window's one setting, as the Metrics table and heads grid
         prev_scores = self.ask("detector", pattern="previous_token_head", measure="mul",
-                               exclude_bos=False)  # [layer, head_index]
+                               exclude_bos=excl)  # [layer, head_index]
         if data == AUTO_SOURCE:
             hp = int(np.nanargmax(prev_scores[0])) if np.isfinite(prev_scores[0]).any() else 0
             source = (0, hp)
             why = (f"chosen automatically: highest previous-token score in layer 0, "
-                   f"{float(prev_scores[0, hp]):.3f} ({PREVIOUS_TOKEN_VARIANT})")
+                   f"{float(prev_scores[0, hp]):.3f} ({detector_variant('previous_token_head', 'mul', excl)})")
         else:
             source = divmod(int(data), cfg.n_heads)
             why = "chosen by hand"

@@ -23,11 +23,12 @@ from ..widgets.labels import plain_label, set_label_points, show_warnings, warni
 from ..widgets.style import mark_explanation
 from .attention_view import (
     DETECTOR_NAMES,
+    KIND_MEASURE,
     KIND_THRESHOLD,
-    KIND_VARIANT,
     HeadKind,
     format_score,
     head_kinds,
+    kind_variant,
 )
 from .base import View
 
@@ -152,7 +153,7 @@ class HeadsGrid(View):
         pinned = self.pinned_results
         comparing = pinned is not None and self.analysis.comparable(results)
         self._apply_appearance(comparing)
-        self._kinds = head_kinds(results)
+        self._kinds = head_kinds(results, self.document.exclude_bos)
 
         levels = (-1.0, 1.0) if comparing else (0.0, 1.0)
         n_bad = 0
@@ -176,7 +177,7 @@ class HeadsGrid(View):
         mode = ("difference from pinned (current − pinned; red = more attention now, blue = less)" if comparing
                 else "attention pattern (rows: query position, columns: key position; dark 0 → bright 1)")
         self.caption.setText(
-            f"Each thumbnail: {mode}. Under each name, detector scores ({KIND_VARIANT}): "
+            f"Each thumbnail: {mode}. Under each name, detector scores ({kind_variant(self.document.exclude_bos)}): "
             f"prev = previous-token, dup = duplicate-token, ind = induction; a name in bold colour passes "
             f"{KIND_THRESHOLD:g}. Click a head to focus it."
         )
@@ -247,7 +248,7 @@ class HeadsGrid(View):
         scores = " · ".join(f"{long.removesuffix(' head')} {kind.scores[key]:.2f}"
                             if np.isfinite(kind.scores[key]) else f"{long.removesuffix(' head')} n/a"
                             for key, (long, _short) in DETECTOR_NAMES.items())
-        return f"{kind.name} (layer {layer} head {head}): {looks}. Scores ({KIND_VARIANT}): {scores}. Click to focus."
+        return f"{kind.name} (layer {layer} head {head}): {looks}. Scores ({kind.variant}): {scores}. Click to focus."
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         layer, head = self.head_at(scene_pos)
@@ -280,8 +281,9 @@ class HeadsGrid(View):
             for head in range(pattern.shape[0]):
                 out[f"attention pattern L{layer}H{head} (rows query, columns key)"] = (pattern[head], labels, labels)
         for key, (long, _short) in DETECTOR_NAMES.items():
-            scores = results.score(key, "mul", True)  # [layer, head]
-            out[f"{long} score ({KIND_VARIANT})"] = (
+            excl = self.document.exclude_bos
+            scores = results.score(key, KIND_MEASURE, excl)  # [layer, head]
+            out[f"{long} score ({kind_variant(excl)})"] = (
                 scores, [f"layer {i}" for i in range(scores.shape[0])], [f"head {j}" for j in range(scores.shape[1])]
             )
         return out
