@@ -420,3 +420,19 @@ def test_a_batch_too_large_for_memory_is_refused_with_its_estimate(panel: Traini
     text = panel.validation_label.text()
     assert text.startswith("batch_size:") and "GiB" in text
     assert not panel.start_button.isEnabled() and panel.start() is False
+
+
+def test_opening_another_scenario_leaves_no_claim_that_the_views_show_a_checkpoint(
+        qtbot, panel: TrainingPanel, doc: Document) -> None:
+    _set_steps(panel, 20)
+    panel.start()
+    _finish(qtbot, panel)
+    panel.slider.setValue(1)
+    qtbot.waitUntil(lambda: panel.loaded_step == 10, timeout=WAIT_MS)
+    assert panel.checkpoint_label.text().startswith("views show step 10")
+    doc.replace_scenario(load_scenario("induction-circuit"))  # File ▸ Open: the run's model is gone
+    assert panel.loaded_step is None and panel.curves.cursor_step is None
+    assert "views show" not in panel.checkpoint_label.text()
+    panel.slider.setValue(2)  # scrubbing again opens the run's scenario anew
+    qtbot.waitUntil(lambda: panel.loaded_step == 20, timeout=WAIT_MS)
+    assert doc.scenario.weights == panel.checkpoints[20]

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...model.document import Document
+from ...model.events import Change, ModelReplaced
 from ...model.scenario import Scenario, Weights
 from ...model.training_run import RunWriter, TrainingRun, TrainingRunError
 from ...model.thinning import Thinned
@@ -99,6 +100,7 @@ class TrainingPanel(CheckpointLoading, QWidget):
 
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Space starts and pauses while the panel has focus
         self._setup_ui()
+        document.events.scenario.connect(self._on_scenario_changed)
         self._update_buttons()
 
     # -- construction -----------------------------------------------------------------------------
@@ -190,6 +192,7 @@ class TrainingPanel(CheckpointLoading, QWidget):
 
     def detach(self) -> None:
         """Stop training and wait for the thread; delete temporary run folders (no thread outlives the panel)."""
+        self.document.events.scenario.disconnect(self._on_scenario_changed)
         self.scrubber.stop()
         worker = self._worker
         if worker is not None:
@@ -324,6 +327,13 @@ class TrainingPanel(CheckpointLoading, QWidget):
         self.status_label.setStyleSheet("" if status in (FINISHED, CANCELLED) else ERROR_STYLE)
         self._update_progress(self._done_steps(), ended=True)
         self._update_buttons()
+
+    def _on_scenario_changed(self, change: Change) -> None:
+        """Another scenario was opened: the views no longer show a checkpoint, so nothing may say they do."""
+        if isinstance(change, ModelReplaced) and self.loaded_step is not None and not self._shows_run():
+            self.loaded_step, self._shown = None, None
+            self.curves.set_cursor(None)
+            self._update_slider_range(follow=False)
 
     def _update_progress(self, done: int, ended: bool = False) -> None:
         total = self.config.steps if self.config is not None else 1
