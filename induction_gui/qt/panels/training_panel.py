@@ -13,7 +13,8 @@ retraining.
 
 The dock is assembled from its parts: :mod:`.training_settings`,
 :mod:`.training_controls`, :mod:`.training_curves`, :mod:`.checkpoint_scrubber`,
-and :mod:`.checkpoint_loading` (how a checkpoint reaches the document). The
+:mod:`.checkpoint_loading` (how a checkpoint reaches the document) and
+:mod:`.training_run_files` (opening and saving run folders). The
 training loop itself is the command line's: :mod:`...model.training_session`.
 """
 
@@ -27,7 +28,6 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QKeyEvent, QUndoStack
 from PySide6.QtWidgets import (
-    QFileDialog,
     QLabel,
     QMessageBox,
     QScrollArea,
@@ -47,11 +47,12 @@ from .checkpoint_loading import CheckpointLoading
 from .checkpoint_scrubber import CheckpointScrubber
 from .training_controls import TrainingControls
 from .training_curves import PHASE_CHANGE_PLOTS, TrainingCurves
+from .training_run_files import RunFolders
 from .training_settings import ERROR_STYLE, TrainingSettings
 from .training_worker import CANCELLED, DIVERGED, FINISHED, TrainingWorker
 
 
-class TrainingPanel(CheckpointLoading, QWidget):
+class TrainingPanel(CheckpointLoading, RunFolders, QWidget):
     """Settings, Start / Pause / Resume / Cancel, live curves and a checkpoint slider.
 
     Parameters
@@ -380,55 +381,3 @@ class TrainingPanel(CheckpointLoading, QWidget):
         self.curves.set_records(self.records, config.steps, formed_at)
         self.status_label.setStyleSheet("")
         self._update_slider_range(follow=False)
-
-    # -- run folders ------------------------------------------------------------------------------------
-    def open_run(self, folder: Path | str) -> bool:
-        """Show a saved run's curves and checkpoints without retraining; a broken folder changes nothing."""
-        if self.running:
-            self.show_error("Cannot open the training run", "A run is training: cancel it first.")
-            return False
-        try:
-            run = TrainingRun.open(folder)
-        except (TrainingRunError, OSError) as exc:
-            self.show_error("Cannot open the training run", str(exc))
-            return False
-        self.settings.fill(run.config)
-        self.settings.check()
-        self._show_run(run.config, run.records, run.formed_at)
-        self._run = run
-        self.run_folder = Path(folder)
-        self.status = run.status
-        self.checkpoint_steps = list(run.checkpoint_steps)
-        self._update_slider_range(follow=False)
-        if self.checkpoint_steps:
-            # the handle at the end of the run, so scrubbing back to before the phase change is a drag left;
-            # nothing is loaded: the views keep what they show until the learner drags
-            self.scrubber.show_step(self.checkpoint_steps[-1])
-        self.progress.restart(self._done_steps())
-        self._update_progress(self._done_steps(), ended=True)
-        self.status_label.setText(f"Opened {self.run_folder.name} ({run.status}, {len(run.records)} steps, "
-                                  f"{len(run.checkpoint_steps)} checkpoints). {self._phase_text()}")
-        self._update_buttons()
-        return True
-
-    def open_run_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open training run folder")
-        if folder:
-            self.open_run(Path(folder))
-
-    def save_run_to(self, folder: Path | str) -> bool:
-        """Copy the run folder (history and checkpoints) to ``folder``, which must not exist yet."""
-        if self.run_folder is None or self.running:
-            return False
-        try:
-            shutil.copytree(self.run_folder, folder)
-        except OSError as exc:
-            self.show_error("Cannot save the training run", f"{folder}: {exc}")
-            return False
-        self.status_label.setText(f"Saved the run to {folder}.")
-        return True
-
-    def save_run_dialog(self) -> None:
-        folder, _ = QFileDialog.getSaveFileName(self, "Save training run as folder", "training-run")
-        if folder:
-            self.save_run_to(Path(folder))
