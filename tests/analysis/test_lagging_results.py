@@ -30,3 +30,11 @@ def test_stripes_and_loss_halves_read_the_sequence_of_the_results_they_use() -> 
     analysis.recompute()
     new = analysis.latest_results.patterns()  # [layer, head_index, 9, 9]
     np.testing.assert_allclose(analysis.get("stripes")["induction"], engine.induction_stripe_score(new, 4))
+
+
+def test_a_one_token_sequence_has_no_previous_token_stripe_and_no_error() -> None:
+    analysis = Analysis(Document(load_scenario("induction-circuit")))
+    analysis.document.set_tokens(analysis.document.scenario.tokens[:1])
+    analysis.recompute()
+    stripes = analysis.get("stripes")
+    assert np.isnan(stripes["previous_token"]).all() and stripes["previous_token"].shape == (2, 2)
