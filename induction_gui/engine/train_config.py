@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .budget import TEMPORARY_BYTES
-from .budget import _human as human_bytes
+from .budget import human_bytes
 from .config import ModelConfig
 
 DATASETS: tuple[str, ...] = ("random-blocks", "fixed-period")

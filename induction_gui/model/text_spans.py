@@ -23,6 +23,7 @@ import numpy as np
 
 from ..engine import sequences
 from .scenario import Scenario
+from .sequence_edit import parse_sequence  # the one reading of typed text
 
 Span = tuple[int, int]  # [start, end) in characters
 
@@ -73,8 +74,6 @@ def edited_text(old_text: str, old: np.ndarray, new: np.ndarray, scenario: Scena
         the text of ``new`` built from the tokens alone: the answer when no
         splice of ``old_text`` means exactly ``new``.
     """
-    from .sequence_edit import parse_sequence  # the one reading of typed text (it imports this module)
-
     spans = token_spans(old_text, scenario)
     if len(spans) != old.size:
         return rebuild
@@ -125,8 +124,6 @@ class TypedTexts:
 
     def remember(self, tokens: np.ndarray, text: str, scenario: Scenario) -> None:
         """``text`` was typed and means ``tokens`` [pos] (kept without a trailing space that means nothing)."""
-        from .sequence_edit import parse_sequence
-
         stripped = text.rstrip()
         if stripped != text:
             parsed = parse_sequence(stripped, scenario).tokens
@@ -140,8 +137,6 @@ class TypedTexts:
 
     def text_for(self, tokens: np.ndarray, scenario: Scenario) -> str | None:
         """The text typed for ``tokens``, if it still means them in ``scenario`` (its vocabulary may have changed)."""
-        from .sequence_edit import parse_sequence
-
         text = self._texts.get(self._key(tokens))
         if text is None:
             return None
