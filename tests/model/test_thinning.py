@@ -92,3 +92,18 @@ def test_a_long_run_keeps_a_bounded_set_and_its_folder_reads_back(tmp_path: Path
     assert run.status == "finished" and run.records == session.records
     assert run.checkpoint_steps == session.checkpoint_steps
     assert run.load_checkpoint(300) == session.trainer.weights
+
+
+def test_the_phase_change_record_survives_thinning(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The command line reports the record where the induction head formed: thinning must never drop it."""
+    monkeypatch.setattr(training_session, "MAX_RECORDS", 16)
+    config = dataclasses.replace(PRESETS["default"], steps=320)  # forms at about step 200
+    writer = RunWriter(tmp_path / "run", config)
+    session = TrainingSession(config, writer=writer)
+    session.run_to_end()
+    assert session.formed_at is not None, "the default preset forms an induction head within 320 steps"
+    assert len(session.records) <= 16 + 1
+    assert any(r.step == session.formed_at for r in session.records)
+    session.finish()
+    run = TrainingRun.open(tmp_path / "run")
+    assert run.formed_at == session.formed_at and any(r.step == run.formed_at for r in run.records)
