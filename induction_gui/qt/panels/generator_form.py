@@ -189,7 +189,7 @@ class GeneratorForm(QGroupBox):
         """A parameter changed: the ranges of those after it that depend on it follow (values clamped)."""
         limits = ModelLimits.of(self.document.scenario)
         values: dict[str, int] = {}
-        for param in GENERATORS[[s.key for s in GENERATORS].index(key)].params:
+        for param in next(spec for spec in GENERATORS if spec.key == key).params:
             spin = self._parameters[key][param.name]
             lo, hi = param.range(limits, values)
             if (spin.minimum(), spin.maximum()) != (lo, max(lo, hi)):
