@@ -33,8 +33,8 @@ def check(what: str, shape: tuple[int, ...], dtype: object = np.float64, budget:
     size = nbytes(shape, dtype)
     if size > budget:
         raise BudgetError(
-            f"{what}: {list(shape)} {np.dtype(dtype).name} would take {_human(size)}, more than the "
-            f"{_human(budget)} one temporary array may use; compute it on a subset of tokens or in chunks"
+            f"{what}: {list(shape)} {np.dtype(dtype).name} would take {human_bytes(size)}, more than the "
+            f"{human_bytes(budget)} one temporary array may use; compute it on a subset of tokens or in chunks"
         )
 
 
@@ -43,7 +43,8 @@ def rows_per_chunk(row_shape: tuple[int, ...], dtype: object = np.float64, budge
     return max(1, budget // max(1, nbytes(row_shape, dtype)))
 
 
-def _human(n: int) -> str:
+def human_bytes(n: int) -> str:
+    """A byte count as people read it ("5.5 GiB"), for messages that refuse an allocation."""
     for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= size:
             return f"{n / size:.1f} {unit}"

@@ -13,9 +13,19 @@ from typing import Any
 
 import numpy as np
 
+from .budget import TEMPORARY_BYTES
+from .budget import human_bytes
 from .config import ModelConfig
 
 DATASETS: tuple[str, ...] = ("random-blocks", "fixed-period")
+
+# A run may use this much memory in all (its step's arrays, Adam's state, the thinned checkpoints and
+# records the session, the run writer and the window keep); a laptop in a classroom has a few GiB.
+TRAINING_BYTES = 2 * 2**30
+KEPT_CHECKPOINTS = 100  # most checkpoints a run keeps (model.thinning.MAX_CHECKPOINTS)
+KEPT_RECORDS = 2000  # most step records a run keeps (model.thinning.MAX_RECORDS)
+RECORD_BYTES_PER_HEAD = 4 * 80  # a record's per-head scores as Python floats in lists (4 grids), generous
+COPIES_OF_KEPT = 3  # the session, the run writer and the window each hold the kept records and checkpoints
 
 
 class TrainingConfigError(ValueError):
@@ -101,6 +111,28 @@ class TrainConfig:
                     f"d_vocab: {self.d_vocab - 1} content tokens are too few for a block of {value} distinct tokens "
                     f"({name} {value})"
                 )
+        self._check_memory()
+
+    def _check_memory(self) -> None:
+        """Refuse, before anything is allocated, a run whose memory estimate exceeds the budget."""
+        estimate = memory_estimate(self)
+        what, shape, size = estimate.largest
+        fields = ", ".join(estimate.largest_fields)
+        default = TrainConfig()
+        # name first the setting raised furthest above its default: the one the learner most likely overdid
+        culprit = max(estimate.largest_fields, key=lambda name: getattr(self, name) / getattr(default, name))
+        if size > TEMPORARY_BYTES:
+            raise TrainingConfigError(
+                f"{culprit}: one training step would need the {what} array {list(shape)} "
+                f"({human_bytes(size)}), more than the {human_bytes(TEMPORARY_BYTES)} one array may use "
+                f"(run estimate {human_bytes(estimate.total)}); make {fields} smaller"
+            )
+        if estimate.total > TRAINING_BYTES:
+            raise TrainingConfigError(
+                f"{culprit}: this run would need about {human_bytes(estimate.total)} of memory, "
+                f"more than the {human_bytes(TRAINING_BYTES)} a run may use (the largest array, {what} "
+                f"{list(shape)}, takes {human_bytes(size)}); make {fields} smaller"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, JSON-ready."""
@@ -114,6 +146,59 @@ class TrainConfig:
         if unknown:
             raise TrainingConfigError(f"{unknown[0]}: unknown training setting (known: {', '.join(sorted(known))})")
         return cls(**d)
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes one run needs, whatever its step count: a step's arrays plus the bounded history it keeps."""
+
+    step_bytes: int  # the workspace of one forward and backward pass (float32), with its temporaries
+    optimiser_bytes: int  # parameters, last good copy, gradient and Adam's moments and scratch
+    kept_bytes: int  # the thinned checkpoints and records, in every copy that keeps them
+    largest: tuple[str, tuple[int, ...], int]  # (name, shape, bytes) of the largest single array
+    largest_fields: tuple[str, ...]  # the settings the largest array grows with, to name in a refusal
+
+    @property
+    def total(self) -> int:
+        return self.step_bytes + self.optimiser_bytes + self.kept_bytes
+
+
+def parameter_count(c: TrainConfig) -> int:
+    """Parameters of the attention-only model (W_E, W_pos, W_U, b_U and four matrices and biases a layer)."""
+    M, H, D, V = c.d_model, c.n_heads, c.d_head, c.d_vocab
+    per_layer = 4 * H * M * D + 3 * H * D + M
+    return V * M + c.n_ctx * M + M * V + V + c.n_layers * per_layer
+
+
+def memory_estimate(c: TrainConfig) -> MemoryEstimate:
+    """What a run of ``c`` allocates, from the shapes of the trainer's workspace (engine.backward.Workspace).
+
+    It does not grow with ``steps``: the session keeps at most
+    :data:`KEPT_RECORDS` records and :data:`KEPT_CHECKPOINTS` checkpoints,
+    thinned evenly over the run.
+    """
+    B, T, M, H, D, V, L = c.batch_size, c.n_ctx, c.d_model, c.n_heads, c.d_head, c.d_vocab, c.n_layers
+    f = 4  # float32
+    arrays = {  # name -> (shape, the settings it grows with)
+        "attention pattern": ((B, H, T, T), ("batch_size", "n_ctx", "n_heads")),
+        "logits": ((B, T, V), ("batch_size", "n_ctx", "d_vocab")),
+        "residual stream": ((B, T, M), ("batch_size", "n_ctx", "d_model")),
+        "queries, keys and values": ((B, T, 3, H, D), ("batch_size", "n_ctx", "n_heads", "d_head")),
+    }
+    size = {name: math.prod(shape) * f for name, (shape, _) in arrays.items()}
+    per_layer = size["residual stream"] + size["queries, keys and values"] + size["attention pattern"] + B * T * H * D * f
+    step = (L * per_layer  # x, qkv, pattern, z of every layer
+            + 2 * size["residual stream"] + size["logits"]  # resid, d_resid, logits
+            + size["queries, keys and values"] + size["attention pattern"] + B * T * H * D * f  # d_qkv, d_pattern, d_z
+            + 2 * B * T * 8)  # tokens and targets (int64)
+    step += max(size.values())  # a temporary as large as the largest array (softmax, its gradient)
+    n_params = parameter_count(c)
+    optimiser = 6 * n_params * f  # parameters, last good copy, gradient, Adam's m, v and scratch
+    record = (4 * L * H * RECORD_BYTES_PER_HEAD // 4) + 512  # scores per head, and the scalar fields
+    kept = COPIES_OF_KEPT * (KEPT_CHECKPOINTS * n_params * f + KEPT_RECORDS * record)
+    name = max(size, key=size.__getitem__)
+    shape, fields = arrays[name]
+    return MemoryEstimate(step, optimiser, kept, (name, shape, size[name]), fields)
 
 
 PRESETS: dict[str, TrainConfig] = {

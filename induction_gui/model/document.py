@@ -35,6 +35,9 @@ from .scenario import Scenario
 
 # The TransformerLens head detectors the dashboard, the heads grid and lesson checks offer.
 DETECTORS: tuple[str, ...] = ("previous_token_head", "duplicate_token_head", "induction_head")
+# Whether the window's detector scores ignore attention to position 0 when the scenario does not say:
+# a head resting on the start token when nothing matches is not evidence against its job.
+EXCLUDE_BOS_DEFAULT = True
 
 @dataclass(frozen=True)
 class Selection:
@@ -166,10 +169,7 @@ class Document:
         old = self._scenario.tokens
         self._scenario.tokens = new
         self._drop_too_small_fixed_patterns()
-        self._changed(TokensChanged())
-        self.set_selection()  # re-clamp the query position
-        if self._selection.query_pos != min(self._selection.query_pos, new.size - 1):
-            self.set_selection(query_pos=new.size - 1)
+        self._changed_with_selection(TokensChanged())
         return old
 
     def _drop_too_small_fixed_patterns(self) -> None:
@@ -238,8 +238,7 @@ class Document:
         s = self._scenario
         old = (list(s.vocab), s.weights, s.tokens, s.bos)
         s.vocab, s.weights, s.tokens, s.bos = list(vocab), weights, np.asarray(tokens, np.int64), bos
-        self._changed(VocabChanged())
-        self.set_selection()
+        self._changed_with_selection(VocabChanged())
         return old
 
     def set_view_setting(self, key: str, value: object) -> object:
@@ -252,6 +251,18 @@ class Document:
         self.events.scenario.emit(SettingsChanged(key))
         return old
 
+    @property
+    def exclude_bos(self) -> bool:
+        """The one ``exclude_bos`` every detector score the window shows uses (a saved view setting)."""
+        return bool(self._scenario.view.get("exclude_bos", EXCLUDE_BOS_DEFAULT))
+
+    def set_exclude_bos(self, on: bool) -> bool:
+        """Score heads with or without attention to position 0 everywhere; returns the old setting."""
+        old = self.exclude_bos
+        if bool(on) != old:
+            self.set_view_setting("exclude_bos", bool(on))
+        return old
+
     def replace_scenario(self, scenario: Scenario, path: Path | None = None) -> None:
         """Open another scenario (New / Open / recover): everything is replaced."""
         self._scenario = scenario
@@ -259,6 +270,21 @@ class Document:
         self._changed(ModelReplaced())
         self.events.selection.emit(self._selection)
         self.set_path(path)
+
+    def _changed_with_selection(self, change: Change) -> None:
+        """Announce a change of the sequence or model with the selection already clamped to it.
+
+        The selection is clamped *before* the change is announced: a listener
+        that redraws on the change (a view, a panel) must never see a focused
+        query position or head of the previous sequence or model (a focus on
+        position 20 of a sequence shortened to 9 was an IndexError). The
+        selection event follows, for those that only listen to it.
+        """
+        old = self._selection
+        self._selection = self._clamped(old, self._scenario)
+        self._changed(change)
+        if self._selection != old:
+            self.events.selection.emit(self._selection)
 
     # -- saving helpers ----------------------------------------------------------------------
     def scenario_for_saving(self) -> Scenario:

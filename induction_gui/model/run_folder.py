@@ -16,7 +16,8 @@ pre-trained run is just a run someone else trained. The folder::
       "format": "induction-gui.training",   required, exactly this
       "version": 1,                         required; newer versions are refused
       "config": {...},                      TrainConfig.to_dict()
-      "records": [{...}, ...],              StepRecord.to_json(), one per step, in order
+      "records": [{...}, ...],              StepRecord.to_json(), in step order: one per step, or on a
+                                            long run an evenly thinned set (model.thinning)
       "formed_at": 340,                     first step where induction_formed(record), or null
       "status": "finished"                  "running" | "finished" | "interrupted" | "diverged"
     }

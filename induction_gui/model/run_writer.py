@@ -89,6 +89,9 @@ class RunWriter:
         rewrite the history after this many new records (and at every
         checkpoint and at :meth:`finish`). The file is rewritten whole, so this
         bounds the cost on long runs while a crash loses at most this many records.
+        A long run's records are thinned (:mod:`.thinning`); the rewrite then
+        comes every ``flush_every`` records *kept*, so the file stays bounded and
+        is rewritten no more often than a short run's.
 
     Raises
     ------
@@ -102,7 +105,7 @@ class RunWriter:
         self.folder = Path(folder)
         self.config = config
         self.flush_every = max(1, int(flush_every))
-        self.records: list[StepRecord] = []
+        self.records: list[StepRecord] = []  # the kept records, in step order
         self.checkpoint_steps: list[int] = []
         self.formed_at: int | None = None
         self.status: Status = "running"
@@ -145,17 +148,42 @@ class RunWriter:
     def checkpoint_path(self, step: int) -> Path:
         return self.folder / CHECKPOINTS / checkpoint_name(step)
 
-    def add(self, record: StepRecord) -> None:
-        """Keep one step's record; the history is rewritten every ``flush_every`` records."""
+    def add(self, record: StepRecord, *, dropped: list[int] | tuple[int, ...] = (), stride: int = 1) -> None:
+        """Keep one step's record; the history is rewritten every ``flush_every`` records.
+
+        ``dropped`` are the steps of earlier records the session's thinning let
+        go (they leave the history too); ``stride`` is its spacing now, which
+        spaces out the rewrites in step with the records that stay.
+        """
         if self._finished:
             raise RuntimeError("the run is finished; no records can be added")
-        self._lines.append(_record_line(record))  # first, so a record JSON refuses is not kept
+        line = _record_line(record)  # first, so a record JSON refuses is not kept
+        if dropped:
+            self._forget(set(dropped))
+        self._lines.append(line)
         self.records.append(record)
         if self.formed_at is None and induction_formed(record):
             self.formed_at = int(record.step)
         self._unflushed += 1
-        if self._unflushed >= self.flush_every:
+        if self._unflushed >= self.flush_every * max(1, stride):
             self._write_history()
+
+    def _forget(self, steps: set[int]) -> None:
+        """Drop the records of ``steps`` (usually the last one: popped, not filtered)."""
+        while self.records and int(self.records[-1].step) in steps:
+            steps.discard(int(self.records[-1].step))
+            self.records.pop()
+            self._lines.pop()
+        if steps:
+            keep = [i for i, r in enumerate(self.records) if int(r.step) not in steps]
+            self.records = [self.records[i] for i in keep]
+            self._lines = [self._lines[i] for i in keep]
+
+    def drop_checkpoint(self, step: int) -> None:
+        """Delete the checkpoint of ``step`` (the session's thinning let it go); the history notes it at once."""
+        self.checkpoint_path(step).unlink(missing_ok=True)
+        if step in self.checkpoint_steps:
+            self.checkpoint_steps.remove(step)
 
     def checkpoint(self, step: int, weights: Weights) -> Path:
         """Save ``weights`` as the checkpoint of ``step``, then the history, so the two never drift apart."""

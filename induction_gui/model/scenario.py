@@ -74,7 +74,9 @@ Details:
   (null | "zero" | "mean"), each declared once (type, range, default,
   meaning) in :data:`~induction_gui.engine.override_schema.OVERRIDE_PARAMS`.
 * ``view`` fields (all optional): ``layer``, ``head``, ``query_pos`` (existing
-  indices), ``colormap`` (one of :data:`COLORMAPS`), ``show_values`` (bool).
+  indices), ``colormap`` (one of :data:`COLORMAPS`), ``show_values`` (bool),
+  ``exclude_bos`` (bool, default true: whether every detector score the window
+  shows ignores attention to position 0).
 * Limits (refused before anything is allocated): files up to 200 MB,
   brackets nested at most 64 deep, at most 50 million parameters.
 

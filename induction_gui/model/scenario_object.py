@@ -33,7 +33,7 @@ from .tokenizer import TOKENIZERS, HFTokenizer, Tokenizer, detokenize
 
 
 COLORMAPS: tuple[str, ...] = tuple(SEQUENTIAL_MAPS)  # the maps the View menu offers, one list for both
-VIEW_FIELDS: tuple[str, ...] = ("layer", "head", "query_pos", "colormap", "show_values")
+VIEW_FIELDS: tuple[str, ...] = ("layer", "head", "query_pos", "colormap", "show_values", "exclude_bos")
 
 
 @dataclass(eq=False, kw_only=True)
@@ -227,3 +227,5 @@ def _check_view(view: object, cfg: ModelConfig, n_pos: int) -> None:
         expect_choice(obj["colormap"], "view.colormap", COLORMAPS)
     if "show_values" in obj:
         expect_bool(obj["show_values"], "view.show_values")
+    if "exclude_bos" in obj:
+        expect_bool(obj["exclude_bos"], "view.exclude_bos")

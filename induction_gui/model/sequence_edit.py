@@ -25,6 +25,7 @@ from ..engine.sequences import GeneratedSequence as GeneratedSequence  # what a 
 from ..engine.sequences import UnknownTokenError, split_tokens
 from ..engine.vocab_edit import extend_vocab, missing_words, translate_tokens
 from ..engine.weights import Weights
+from .generator_schema import SEED_MAX, GeneratorParam, ModelLimits, check_params, params_of
 from .scenario import Scenario
 from .tokenizer import HFTokenizer
 
@@ -240,6 +241,31 @@ class GeneratorSpec:
     tooltip: str
     # (scenario, seed, **parameters) -> the sequence; raises ValueError (CannotGenerate) when it does not fit
     build: Callable[..., GeneratedSequence]
+
+    @property
+    def params(self) -> tuple[GeneratorParam, ...]:
+        """Its parameters, with their ranges (:mod:`.generator_schema`, which the form reads too)."""
+        return params_of(self.key)
+
+    def generate(self, scenario: Scenario, seed: int, **values: int) -> GeneratedSequence:
+        """The sequence for ``values``, checked against the declared ranges first.
+
+        Raises
+        ------
+        CannotGenerate
+            naming the parameter (or the seed, or d_vocab) when the request does not fit the model.
+        """
+        if not 0 <= seed <= SEED_MAX:
+            raise CannotGenerate(f"seed: must be between 0 and {SEED_MAX}, got {seed}")
+        problem = check_params(self.key, ModelLimits.of(scenario), values)
+        if problem:
+            raise CannotGenerate(problem)
+        try:
+            return self.build(scenario, seed, **values)
+        except CannotGenerate:
+            raise
+        except ValueError as exc:  # the engine refusing this vocabulary ("d_vocab: need at least ...")
+            raise CannotGenerate(str(exc)) from None
 
 
 GENERATORS: tuple[GeneratorSpec, ...] = (

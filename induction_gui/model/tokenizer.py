@@ -113,6 +113,16 @@ class HFTokenizer:
         ends = [end for _, end in encoding.offsets]
         return [0, *ends] if self.prepend_bos and self.bos_id is not None else ends
 
+    def char_spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) in ``text`` of each token of :meth:`encode` (a prepended start token: (0, 0))."""
+        encoding = self._tok.encode(text, add_special_tokens=False)  # type: ignore[attr-defined]
+        spans = [(int(start), int(end)) for start, end in encoding.offsets]
+        return [(0, 0), *spans] if self.prepend_bos and self.bos_id is not None else spans
+
+    def decode_piece(self, ids: Sequence[int] | np.ndarray) -> str:
+        """Some tokens from inside a sequence as text (no start token is taken off: there is none to prepend)."""
+        return self._tok.decode([int(i) for i in ids], skip_special_tokens=False)  # type: ignore[attr-defined]
+
     def decode(self, ids: Sequence[int] | np.ndarray) -> str:
         """The text that :meth:`encode` turns back into ``ids``: a prepended start token left out, the rest decoded."""
         ids = [int(i) for i in ids]

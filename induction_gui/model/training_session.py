@@ -6,7 +6,13 @@ an older one after a divergence, the command line the last good step). Now
 both drive a :class:`TrainingSession`: it steps the trainer, keeps the
 records, takes the checkpoints (step 0, every ``checkpoint_every`` steps and
 the final one), handles divergence and a stop request, and writes the run
-folder through an optional :class:`~.run_writer.RunWriter`. It is a generator,
+folder through an optional :class:`~.run_writer.RunWriter`. Whatever the
+step count, it keeps a bounded, evenly thinned set of records and
+checkpoints (:mod:`.thinning`: the first, every stride-th, the last, and the
+record where the induction head formed), so a run of a million steps needs
+no more memory or disk than one of a few thousand; the settings' memory
+estimate (:func:`~induction_gui.engine.train_config.memory_estimate`) is
+checked before the trainer allocates anything. It is a generator,
 so pausing is simply not asking for the next step; the caller decides where
 the progress goes (a terminal line, a Qt signal).
 
@@ -35,6 +41,7 @@ from ..engine.training import limit_blas_threads as limit_blas_threads  # call b
 from ..engine.weights import Weights
 from .run_folder import Status
 from .run_writer import RunWriter
+from .thinning import MAX_CHECKPOINTS, MAX_RECORDS, Thinned
 
 
 @dataclass(frozen=True)
@@ -64,9 +71,10 @@ class TrainingSession:
     Attributes
     ----------
     records
-        every step's record, in order.
+        the kept step records, in order: every step's of a short run, an evenly
+        thinned set of at most :data:`~.thinning.MAX_RECORDS` of a long one.
     checkpoint_steps
-        the steps checkpointed so far, ascending.
+        the kept checkpoint steps, ascending (at most :data:`~.thinning.MAX_CHECKPOINTS`).
     formed_at
         the first step whose record shows an induction head, or None.
     status
@@ -88,8 +96,8 @@ class TrainingSession:
         self.trainer = Trainer(config, weights)
         self.writer = writer
         self.stop_event = stop if stop is not None else threading.Event()
-        self.records: list[StepRecord] = []
-        self.checkpoint_steps: list[int] = []
+        self.records: Thinned[StepRecord] = record_series()
+        self._checkpoints: Thinned[int] = checkpoint_series(config)
         self.formed_at: int | None = None
         self.status: Status = "running"
         self.message = ""
@@ -101,6 +109,11 @@ class TrainingSession:
     def step(self) -> int:
         """Steps done so far."""
         return self.trainer.step_index
+
+    @property
+    def checkpoint_steps(self) -> list[int]:
+        """The kept checkpoint steps, ascending."""
+        return self._checkpoints.items
 
     def stop(self) -> None:
         """End the run after the current step (the final checkpoint is still taken)."""
@@ -123,7 +136,7 @@ class TrainingSession:
                 record = trainer.step()
                 self._add(record)
                 checkpoint = None
-                if trainer.step_index % config.checkpoint_every == 0:
+                if self._checkpoints.on_stride(trainer.step_index):  # every checkpoint_every, thinned on long runs
                     checkpoint = self._checkpoint()
                 yield Progress(record, checkpoint)
             self.status = "interrupted" if trainer.step_index < config.steps else "finished"
@@ -164,16 +177,43 @@ class TrainingSession:
 
     # -- steps -------------------------------------------------------------------------------------
     def _add(self, record: StepRecord) -> None:
-        self.records.append(record)
+        dropped = add_record(self.records, record)
         if self.formed_at is None and induction_formed(record):
             self.formed_at = int(record.step)
         if self.writer is not None:
-            self.writer.add(record)
+            self.writer.add(record, dropped=[r.step for r in dropped], stride=self.records.stride)
 
     def _checkpoint(self) -> tuple[int, Weights]:
         step = self.trainer.step_index
         weights = self.trainer.weights.copy()  # the trainer keeps updating its own
         if self.writer is not None:
             self.writer.checkpoint(step, weights)
-        self.checkpoint_steps.append(step)
+        for old in self._checkpoints.add(step):
+            if self.writer is not None:
+                self.writer.drop_checkpoint(old)
         return step, weights
+
+
+# -- the thinning rule every holder of a run's records and checkpoints applies -------------------------
+
+
+def record_series() -> Thinned[StepRecord]:
+    """An empty series of step records, thinned to at most :data:`MAX_RECORDS`."""
+    return Thinned(MAX_RECORDS, lambda record: int(record.step))
+
+
+def checkpoint_series(config: TrainConfig) -> Thinned[int]:
+    """An empty series of checkpoint steps: every ``checkpoint_every``, thinned to at most :data:`MAX_CHECKPOINTS`."""
+    return Thinned(MAX_CHECKPOINTS, int, stride=config.checkpoint_every)
+
+
+def add_record(records: Thinned[StepRecord], record: StepRecord) -> list[StepRecord]:
+    """Add ``record``, keeping it for good if the induction head formed there first; the records dropped.
+
+    The session and the window apply this same rule to the same records in the
+    same order, so they keep the same ones.
+    """
+    dropped = records.add(record)
+    if not records.pinned and induction_formed(record):
+        records.pin(record)
+    return dropped

@@ -69,14 +69,17 @@ def test_metrics_table_equals_detector_and_exclude_bos_switches_variant(qtbot, s
 
     plain = engine.detect_head(w, tokens, "induction_head", exclude_bos=False, error_measure="mul")  # [layer, head]
     excl = engine.detect_head(w, tokens, "induction_head", exclude_bos=True, error_measure="mul")
-    assert view.cell(1, 0, "induction").data(VALUE_ROLE) == pytest.approx(plain[1, 0], abs=SCORE_TOL)
-    assert "exclude_bos=False" in view.variant_caption.text()
+    # the document's one setting, on by default (the heads' kinds are named with it too)
+    assert view.exclude_bos.isChecked() and doc.document.exclude_bos
+    assert view.cell(1, 0, "induction").data(VALUE_ROLE) == pytest.approx(excl[1, 0], abs=SCORE_TOL)
+    assert "exclude_bos=True" in view.variant_caption.text()
 
     qtbot.mouseClick(view.exclude_bos, Qt.MouseButton.LeftButton)
-    assert view.exclude_bos.isChecked()
-    assert view.cell(1, 0, "induction").data(VALUE_ROLE) == pytest.approx(excl[1, 0], abs=SCORE_TOL)
+    assert not view.exclude_bos.isChecked() and not doc.document.exclude_bos
+    assert view.cell(1, 0, "induction").data(VALUE_ROLE) == pytest.approx(plain[1, 0], abs=SCORE_TOL)
     assert abs(excl[1, 0] - plain[1, 0]) > 0.1  # the trap METRICS.md warns about: the variants differ
-    assert "exclude_bos=True" in view.variant_caption.text()
+    assert "exclude_bos=False" in view.variant_caption.text()
+    qtbot.mouseClick(view.exclude_bos, Qt.MouseButton.LeftButton)  # back to the default for the checks below
 
     # the header tooltip carries the variant worded exactly as metrics.json does
     _, _, report = build_report(w, tokens, doc.scenario.overrides, bos=doc.scenario.bos, seed=doc.scenario.seed)
@@ -141,10 +144,11 @@ def test_metrics_compare_mode_shows_difference(qtbot, show_view) -> None:  # noq
     view = MetricsView(doc)
     show_view(view)
     qtbot.waitUntil(lambda: view.baseline is not None, timeout=10_000)
-    before = doc.results.score("induction_head", "mul", False)[1, 0]
+    excl = doc.document.exclude_bos  # the table scores with the document's one setting
+    before = doc.results.score("induction_head", "mul", excl)[1, 0]
     doc.pin()
     _silence_previous_token_head(doc)
-    after = doc.results.score("induction_head", "mul", False)[1, 0]
+    after = doc.results.score("induction_head", "mul", excl)[1, 0]
     item = view.cell(1, 0, "induction")
     assert item.data(VALUE_ROLE) == pytest.approx(after)
     assert item.data(DELTA_ROLE) == pytest.approx(after - before)

@@ -11,7 +11,8 @@ from PySide6.QtGui import QTextCursor, QUndoStack
 
 from induction_gui import load_scenario
 from induction_gui.model.document import Document
-from induction_gui.model.sequence_edit import GENERATORS
+from induction_gui.model.generator_schema import ModelLimits
+from induction_gui.model.sequence_edit import GENERATORS, CannotGenerate
 from induction_gui.qt.commands import SetTokensCommand
 from induction_gui.qt.panels.sequence_panel import SequencePanel
 
@@ -226,7 +227,7 @@ def test_follows_a_replaced_scenario(panel: SequencePanel, doc: Document) -> Non
     doc.replace_scenario(load_scenario("lecture-demo"))
     assert panel.text_edit.toPlainText() == " ".join(doc.scenario.vocab[t] for t in doc.scenario.tokens)
     assert panel.token_combo.count() == len(doc.scenario.vocab)
-    assert panel.block_spin.maximum() == doc.scenario.weights.config.n_ctx
+    assert panel.block_spin.maximum() == doc.scenario.weights.config.n_ctx // 2  # no start token: two blocks
 
 
 def test_selection_both_ways(panel: SequencePanel, doc: Document) -> None:
@@ -315,25 +316,53 @@ def test_repeated_names_extends_the_vocabulary_in_one_undo_step(panel: SequenceP
     np.testing.assert_array_equal(doc.scenario.tokens, before_tokens)
 
 
-def test_a_request_that_does_not_fit_shows_a_message(panel: SequencePanel, doc: Document, stack: QUndoStack) -> None:
+def test_the_form_allows_only_what_fits_and_a_request_beyond_is_refused_by_name(
+        panel: SequencePanel, doc: Document, stack: QUndoStack) -> None:
     choose_generator(panel, "repeated_random")
     panel.block_spin.setValue(20)
+    assert panel.block_spin.value() == 15  # [BOS, 15, 15] fills n_ctx 32: the box stops there
+    with pytest.raises(CannotGenerate, match=r"^block: must be between 1 and 15 for this model, got 20$"):
+        panel.generator_form.spec.generate(doc.scenario, 0, block=20)
     panel.generate()
-    assert "needs 41 tokens but the model's context n_ctx is 32" in panel.generator_message.text()
-    assert panel.generator_message.isVisible()
-    assert stack.count() == 0
+    assert not panel.generator_message.isVisible() and doc.scenario.tokens.size == 31
+    assert stack.count() == 1
 
 
-def test_a_vocabulary_too_small_shows_a_message(panel: SequencePanel, doc: Document, stack: QUndoStack) -> None:
-    doc.replace_scenario(load_scenario("lecture-demo"))  # d_vocab 4, n_ctx 8
+def test_a_model_too_small_for_a_generator_shows_a_message(panel: SequencePanel, doc: Document,
+                                                          stack: QUndoStack) -> None:
+    doc.replace_scenario(load_scenario("lecture-demo"))  # d_vocab 4, n_ctx 8, no start token
     choose_generator(panel, "repeated_names")
     panel.generate()
     assert "n_ctx is 8" in panel.generator_message.text()
+    assert stack.count() == 0
     choose_generator(panel, "no_repeat")
     panel.no_repeat_spin.setValue(8)
+    assert panel.no_repeat_spin.value() == 4  # four distinct ids: no longer sequence without a repeat
     panel.generate()
-    assert "Cannot generate" in panel.generator_message.text()
-    assert stack.count() == 0
+    assert not panel.generator_message.isVisible() and len(set(doc.scenario.tokens.tolist())) == 4
+
+
+@pytest.mark.parametrize("preset", ["lecture-demo", "repeated-names", "trained-toy", "induction-circuit"])
+def test_every_spin_box_range_is_the_declared_one_and_works_at_both_ends(panel: SequencePanel, doc: Document,
+                                                                       preset: str) -> None:
+    doc.replace_scenario(load_scenario(preset))
+    limits = ModelLimits.of(doc.scenario)
+    for spec in GENERATORS:
+        if not spec.params:
+            continue
+        choose_generator(panel, spec.key)
+        spins = panel.generator_form._parameters[spec.key]
+        for end in ("minimum", "maximum"):
+            values: dict[str, int] = {}
+            for param in spec.params:  # in order: a later range depends on the earlier values
+                spin = spins[param.name]
+                lo, hi = param.range(limits, values)
+                assert (spin.minimum(), spin.maximum()) == (lo, max(lo, hi)), (spec.key, param.name)
+                spin.setValue(getattr(spin, end)())
+                values[param.name] = spin.value()
+            panel.generate()
+            assert not panel.generator_message.isVisible(), (spec.key, end, panel.generator_message.text())
+            assert doc.scenario.tokens.size <= doc.scenario.weights.config.n_ctx
 
 
 # -- looks ---------------------------------------------------------------------------------------------------

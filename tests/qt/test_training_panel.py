@@ -389,3 +389,50 @@ def test_window_training_dock(qtbot, make_window, tmp_path: Path) -> None:
     assert not window.open_training_run(tmp_path / "missing")
     assert window.errors and window.errors[-1][0] == "Cannot open the training run"
     assert window.document.scenario is scenario
+
+
+# -- bounded memory ----------------------------------------------------------------------------------------------
+def test_the_largest_step_count_the_form_allows_starts_and_keeps_bounded_arrays(
+        qtbot, panel: TrainingPanel, monkeypatch: pytest.MonkeyPatch) -> None:
+    from induction_gui.engine.train_config import TRAINING_BYTES, memory_estimate
+    from induction_gui.model import training_session
+
+    # small limits stand for the real ones, so a few dozen steps thin as a million would
+    monkeypatch.setattr(training_session, "MAX_RECORDS", 12)
+    monkeypatch.setattr(training_session, "MAX_CHECKPOINTS", 5)
+    panel.preset_combo.setCurrentText("tiny")
+    steps = panel.spins["steps"]
+    _set_steps(panel, steps.maximum())
+    assert memory_estimate(panel.settings_config()).total < TRAINING_BYTES
+    assert panel.start()
+    qtbot.waitUntil(lambda: bool(panel.records) and panel.records[-1].step >= 120, timeout=WAIT_MS)
+    panel.cancel()
+    _finish(qtbot, panel)
+    assert panel.config.steps == steps.maximum()
+    assert 3 <= len(panel.records) <= 12 + 1  # + the record of a phase change, if one happened
+    assert len(panel.checkpoints) <= 5 and sorted(panel.checkpoints) == panel.checkpoint_steps
+    assert panel.curves.curves["loss"][0].xData.size == len(panel.records)
+    assert panel.checkpoint_steps[0] == 0 and panel.checkpoint_steps[-1] == panel.records[-1].step
+
+
+def test_a_batch_too_large_for_memory_is_refused_with_its_estimate(panel: TrainingPanel) -> None:
+    panel.spins["batch_size"].setValue(354_878)
+    text = panel.validation_label.text()
+    assert text.startswith("batch_size:") and "GiB" in text
+    assert not panel.start_button.isEnabled() and panel.start() is False
+
+
+def test_opening_another_scenario_leaves_no_claim_that_the_views_show_a_checkpoint(
+        qtbot, panel: TrainingPanel, doc: Document) -> None:
+    _set_steps(panel, 20)
+    panel.start()
+    _finish(qtbot, panel)
+    panel.slider.setValue(1)
+    qtbot.waitUntil(lambda: panel.loaded_step == 10, timeout=WAIT_MS)
+    assert panel.checkpoint_label.text().startswith("views show step 10")
+    doc.replace_scenario(load_scenario("induction-circuit"))  # File ▸ Open: the run's model is gone
+    assert panel.loaded_step is None and panel.curves.cursor_step is None
+    assert "views show" not in panel.checkpoint_label.text()
+    panel.slider.setValue(2)  # scrubbing again opens the run's scenario anew
+    qtbot.waitUntil(lambda: panel.loaded_step == 20, timeout=WAIT_MS)
+    assert doc.scenario.weights == panel.checkpoints[20]

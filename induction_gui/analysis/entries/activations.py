@@ -43,10 +43,23 @@ def bos_repeated_block(ctx: Context) -> int | None:
     The induction stripe and the first/repeat loss split are only defined on
     such sequences, so the views, lessons and metrics.json all ask this entry.
     """
-    tokens, bos = ctx.tokens, ctx.state.bos
+    return _bos_block(ctx.tokens, ctx.state.bos)
+
+
+def _bos_block(tokens: np.ndarray, bos: int | None) -> int | None:
     if bos is None or not tokens.size or tokens[0] != bos:
         return None
     return repeated_block(tokens, bos)
+
+
+def _results_block(ctx: Context) -> int | None:
+    """The repeated block of the sequence the results were computed on.
+
+    Results may lag the document by a frame (a worker computes the new ones);
+    a block length taken from the document's newer tokens would not fit their
+    patterns (a 9-position pattern has no diagonal at offset −9).
+    """
+    return _bos_block(ctx.results.tokens, ctx.state.bos)
 
 
 @entry("stripes", inputs=("forward", "tokens"))
@@ -57,12 +70,14 @@ def stripes(ctx: Context) -> dict[str, np.ndarray]:
     (mean of the diagonal at offset 1 − N) only on ``[BOS, r, r]`` sequences.
     """
     patterns = ctx.results.patterns()  # [layer, head_index, query_pos, key_pos]
+    undefined = np.full(patterns.shape[:2], np.nan)  # [layer, head_index]: one token has no previous one
     out = {
-        "previous_token": np.asarray(engine.previous_token_stripe_score(patterns)),
+        "previous_token": (np.asarray(engine.previous_token_stripe_score(patterns)) if patterns.shape[-1] > 1
+                           else undefined),
         "current_token": np.asarray(engine.current_token_score(patterns)),
         "first_token": np.asarray(engine.first_token_score(patterns)),
     }
-    n_block = ctx.get("repeated_block")
+    n_block = _results_block(ctx)
     if n_block is not None:
         out["induction"] = np.asarray(engine.induction_stripe_score(patterns, n_block))
     return out
@@ -77,7 +92,7 @@ def logits(ctx: Context) -> Results:
 @entry("loss_halves", inputs=("forward", "tokens"), cost=logits_are_slow)
 def loss_halves(ctx: Context) -> engine.RepeatLoss | None:
     """Mean loss on the first occurrences and on the repeats of ``[BOS, r, r]`` (None on other sequences)."""
-    n_block = ctx.get("repeated_block")
+    n_block = _results_block(ctx)
     if n_block is None:
         return None
     return engine.first_and_repeat_loss(ctx.results.loss, n_block)

@@ -1,12 +1,17 @@
 """The sequence panel's generator form: which test sequence, its parameters, the seed, and what it loaded.
 
 The form only collects a request; :mod:`induction_gui.model.sequence_edit`
-builds the sequence and the panel pushes it on the undo stack. Parameter ranges
-and defaults follow the open model (n_ctx, d_vocab, start token), so a default
-request always fits.
+builds the sequence and the panel pushes it on the undo stack. Its spin boxes
+are built from the generators' parameter table
+(:mod:`induction_gui.model.generator_schema`), whose ranges and defaults follow
+the open model (n_ctx, d_vocab, start token): every value the form allows is
+one the generator accepts.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -24,7 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...model.document import Document
-from ...model.sequence_edit import GENERATORS, GeneratorSpec, bos_offset
+from ...model.generator_schema import SEED_MAX, ModelLimits
+from ...model.sequence_edit import GENERATORS, GeneratorSpec
 
 ERROR_COLOR = "#b00020"
 
@@ -62,11 +68,11 @@ def _spin(minimum: int, tooltip: str) -> QSpinBox:
     return spin
 
 
-def _form(rows: tuple[tuple[str, str, QSpinBox], ...]) -> QWidget:
+def _form(rows: list[tuple[str, QSpinBox]]) -> QWidget:
     page = QWidget()
     form = QFormLayout(page)
     form.setContentsMargins(0, 0, 0, 0)
-    for label, _, widget in rows:
+    for label, widget in rows:
         form.addRow(label, widget)
     return page
 
@@ -102,29 +108,28 @@ class GeneratorForm(QGroupBox):
             self.generator_combo.setItemData(self.generator_combo.count() - 1, spec.tooltip,
                                              Qt.ItemDataRole.ToolTipRole)
         self.generator_combo.setToolTip("Which kind of sequence to generate.")
-        self.block_spin = _spin(1, "Block length N: the sequence is [BOS, r1..rN, r1..rN].")
-        self.length_spin = _spin(2, "Length of the whole sequence, the start token included.")
-        self.distance_spin = _spin(2, "Distance d from the first A to the second A.")
-        self.no_repeat_spin = _spin(1, "Length of the whole sequence, the start token included.")
-        self.filler_spin = _spin(0, "Filler tokens in each gap of A B … A C … A.")
-        # each generator's parameters: (row label, keyword of its build function, spin box)
-        rows: dict[str, tuple[tuple[str, str, QSpinBox], ...]] = {
-            "repeated_random": (("Block length N:", "block", self.block_spin),),
-            "planted_repeat": (("Length:", "length", self.length_spin),
-                               ("Distance d:", "distance", self.distance_spin)),
-            "no_repeat": (("Length:", "length", self.no_repeat_spin),),
-            "ambiguous_prefix": (("Filler per gap:", "filler", self.filler_spin),),
-        }
         notes = {
             "beyond_context": "Loads the last n_ctx tokens of a longer sequence.",
             "repeated_names": "Uses its own words; missing ones are added to the vocabulary.",
         }
-        self._parameters = {key: {name: spin for _, name, spin in page} for key, page in rows.items()}
+        # generator key -> parameter name -> its spin box, one per declared parameter
+        self._parameters: dict[str, dict[str, QSpinBox]] = {
+            spec.key: {p.name: _spin(0, p.tooltip) for p in spec.params} for spec in GENERATORS
+        }
         self.params = QStackedWidget()
         for spec in GENERATORS:
-            self.params.addWidget(_form(rows[spec.key]) if spec.key in rows else _note(notes[spec.key]))
+            spins = self._parameters[spec.key]
+            self.params.addWidget(_form([(p.label, spins[p.name]) for p in spec.params]) if spec.params
+                                  else _note(notes[spec.key]))
+            for spin in spins.values():  # a range that depends on another parameter follows it
+                spin.valueChanged.connect(lambda _=0, key=spec.key: self._fit_ranges(key))
+        self.block_spin = self._parameters["repeated_random"]["block"]
+        self.length_spin = self._parameters["planted_repeat"]["length"]
+        self.distance_spin = self._parameters["planted_repeat"]["distance"]
+        self.no_repeat_spin = self._parameters["no_repeat"]["length"]
+        self.filler_spin = self._parameters["ambiguous_prefix"]["filler"]
         self.seed_spin = _spin(0, "Seed of the random generator: the same seed gives the same sequence.")
-        self.seed_spin.setMaximum(2**31 - 1)
+        self.seed_spin.setMaximum(SEED_MAX)
         self.generate_button = button("&Generate", "Replace the sequence by a generated one (undoable).")
         self.generator_description = QLabel()
         self.generator_description.setWordWrap(True)
@@ -149,7 +154,6 @@ class GeneratorForm(QGroupBox):
         inner.addWidget(self.generator_description)
         self._on_generator_changed(0)
         self.generator_combo.currentIndexChanged.connect(self._on_generator_changed)
-        self.length_spin.valueChanged.connect(self._on_planted_length_changed)
 
     @property
     def spec(self) -> GeneratorSpec:
@@ -160,21 +164,38 @@ class GeneratorForm(QGroupBox):
         """The chosen generator's parameters, as keywords of its ``build`` function."""
         return {name: spin.value() for name, spin in self._parameters.get(self.spec.key, {}).items()}
 
-    def refresh_limits(self) -> None:
-        """Spin-box ranges and defaults for this model (n_ctx, d_vocab, start token), and its seed."""
-        scenario = self.document.scenario
-        cfg = scenario.weights.config
-        n_ctx, off = cfg.n_ctx, bos_offset(scenario)
-        n_content = cfg.d_vocab - off
-        for page in self._parameters.values():
-            for spin in page.values():
-                spin.setMaximum(max(n_ctx, spin.minimum()))
-        self.block_spin.setValue(max(1, min(10, (n_ctx - off) // 2)))
-        self.length_spin.setValue(min(20, n_ctx))
-        self.distance_spin.setValue(max(2, min(12, n_ctx - off - 2)))
-        self.no_repeat_spin.setValue(max(1, min(12, n_ctx, n_content + off)))
-        self.filler_spin.setValue(max(0, min(3, (n_ctx - off - 5) // 2)))
-        self.seed_spin.setValue(min(scenario.seed, self.seed_spin.maximum()))
+    def refresh_limits(self, *, reset: bool = True) -> None:
+        """Spin-box ranges for this model (n_ctx, d_vocab, start token) from the parameter table.
+
+        With ``reset`` (another scenario was opened) the values and the seed go
+        back to their defaults; without (the vocabulary grew) they are only
+        clamped into the new ranges.
+        """
+        limits = ModelLimits.of(self.document.scenario)
+        for spec in GENERATORS:
+            values: dict[str, int] = {}
+            for param in spec.params:
+                spin = self._parameters[spec.key][param.name]
+                lo, hi = param.range(limits, values)
+                with _quiet(spin):
+                    spin.setRange(lo, max(lo, hi))  # no value fits: the generator refuses, naming the parameter
+                    if reset:
+                        spin.setValue(param.default_value(limits, values))
+                values[param.name] = spin.value()
+        if reset:
+            self.seed_spin.setValue(min(self.document.scenario.seed, self.seed_spin.maximum()))
+
+    def _fit_ranges(self, key: str) -> None:
+        """A parameter changed: the ranges of those after it that depend on it follow (values clamped)."""
+        limits = ModelLimits.of(self.document.scenario)
+        values: dict[str, int] = {}
+        for param in next(spec for spec in GENERATORS if spec.key == key).params:
+            spin = self._parameters[key][param.name]
+            lo, hi = param.range(limits, values)
+            if (spin.minimum(), spin.maximum()) != (lo, max(lo, hi)):
+                with _quiet(spin):
+                    spin.setRange(lo, max(lo, hi))
+            values[param.name] = spin.value()
 
     def _on_generator_changed(self, index: int) -> None:
         self.params.setCurrentIndex(index)
@@ -185,5 +206,13 @@ class GeneratorForm(QGroupBox):
         self.params.adjustSize()
         show_message(self.generator_message, "")
 
-    def _on_planted_length_changed(self, length: int) -> None:
-        self.distance_spin.setMaximum(max(2, length - bos_offset(self.document.scenario) - 1))
+
+
+@contextmanager
+def _quiet(spin: QSpinBox) -> Iterator[None]:
+    """Set a spin box's range or value without its valueChanged reaching :meth:`GeneratorForm._fit_ranges`."""
+    old = spin.blockSignals(True)
+    try:
+        yield
+    finally:
+        spin.blockSignals(old)

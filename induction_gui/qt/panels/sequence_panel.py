@@ -39,6 +39,7 @@ from ...model.sequence_edit import (
     parse_sequence,
     sequence_text,
 )
+from ...model.text_spans import TypedTexts, edited_text
 from ..commands import SetModelStateCommand, SetTokensCommand
 from .generator_form import GeneratorForm, message_label, show_message
 from .sequence_text import INVALID_FRAME, VALID_FRAME, SequenceEdit, TypingCommand
@@ -68,6 +69,7 @@ class SequencePanel(TokenListEditing, QWidget):
         self._typing = False  # a keystroke's command is being pushed: do not rewrite the text
         self._burst = 0  # keystrokes with the same burst number merge into one undo step
         self._generated: np.ndarray | None = None  # tokens of the last generated sequence
+        self._typed = TypedTexts()  # what the learner typed, shown again when undo or redo returns to it
         self.setToolTip("The token sequence the model reads. Every edit here can be undone with Ctrl+Z.")
         self._setup_ui()
         self._connect()
@@ -214,11 +216,11 @@ class SequencePanel(TokenListEditing, QWidget):
     def _refresh_from_document(self, change: Change) -> None:
         if not self._typing:
             self._end_burst()  # undo, another panel or a file: typing afterwards is a new step
-            self._refresh_text()
+            self._refresh_text(keep_boundaries=not isinstance(change, ModelReplaced))
         if isinstance(change, (VocabChanged, ModelReplaced)):
             self._refresh_combo_items()
-        if isinstance(change, ModelReplaced):
-            self.generator_form.refresh_limits()
+        if isinstance(change, (VocabChanged, ModelReplaced)):  # d_vocab bounds the no-repeat length
+            self.generator_form.refresh_limits(reset=isinstance(change, ModelReplaced))
         self._refresh_list()
         self._refresh_combo_value()
         show_message(self.list_message, "")
@@ -226,8 +228,12 @@ class SequencePanel(TokenListEditing, QWidget):
             self._generated = None
             show_message(self.generator_description, "")
 
-    def _refresh_text(self) -> None:
-        """Show the document's tokens, unless the text already means exactly them (cursor kept)."""
+    def _refresh_text(self, keep_boundaries: bool = True) -> None:
+        """Show the document's tokens, unless the text already means exactly them (cursor kept).
+
+        With ``keep_boundaries`` the tokens that did not change keep the text
+        the learner wrote for them (``don't`` stays ``don't``, not ``don ' t``).
+        """
         s = self.scenario
         current = self.text_edit.toPlainText()
         parsed = parse_sequence(current, s)
@@ -241,6 +247,11 @@ class SequencePanel(TokenListEditing, QWidget):
         self.text_hint.setText(f"Type the sequence ({mode}):")
         if parsed.tokens is None or not np.array_equal(parsed.tokens, s.tokens):
             text = sequence_text(s)
+            typed = self._typed.text_for(s.tokens, s) if keep_boundaries else None
+            if typed is not None:
+                text = typed
+            elif keep_boundaries and parsed.tokens is not None:
+                text = edited_text(current, parsed.tokens, s.tokens, s, text)
             cursor = self.text_edit.textCursor().position()
             with self._writing_widgets():
                 self.text_edit.setPlainText(text)
@@ -262,8 +273,11 @@ class SequencePanel(TokenListEditing, QWidget):
     def _on_text_changed(self) -> None:
         if self._syncing:
             return
-        parsed = parse_sequence(self.text_edit.toPlainText(), self.scenario)
+        text = self.text_edit.toPlainText()
+        parsed = parse_sequence(text, self.scenario)
         self._show_parse_problem(parsed)
+        if parsed.tokens is not None:
+            self._typed.remember(parsed.tokens, text, self.scenario)
         if parsed.tokens is None or np.array_equal(parsed.tokens, self.scenario.tokens):
             return
         self._typing = True
@@ -305,8 +319,8 @@ class SequencePanel(TokenListEditing, QWidget):
         """Load the chosen generator's sequence for the current seed (one undo step) and describe it."""
         spec = self.generator_form.spec
         try:
-            gen = spec.build(self.scenario, self.seed_spin.value(), **self.generator_form.parameters())
-        except ValueError as exc:  # CannotGenerate, or a generator refusing this vocabulary
+            gen = spec.generate(self.scenario, self.seed_spin.value(), **self.generator_form.parameters())
+        except ValueError as exc:  # CannotGenerate: the message names the parameter
             show_message(self.generator_message, f"Cannot generate “{spec.label}”: {exc}")
             return
         show_message(self.generator_message, "")

@@ -3,15 +3,18 @@
 A learner presses Start and sees the loss sit on a plateau, then drop
 suddenly as an induction head forms (Olsson et al. 2022). Training runs in a
 :class:`~.training_worker.TrainingWorker` thread; records arrive in batches and
-are applied here, on the GUI thread. Every checkpoint is kept in memory and
-written to a run folder (a temporary one unless the learner saves it), so the
-step slider can load any of them into the document and every view (attention,
-circuits, metrics) shows the model at that step. A finished run folder opens
-without retraining.
+are applied here, on the GUI thread. Every kept checkpoint is in memory and
+in a run folder (a temporary one unless the learner saves it), so the step
+slider can load any of them into the document and every view (attention,
+circuits, metrics) shows the model at that step. A long run keeps the
+session's bounded, evenly thinned set of records and checkpoints (the same
+rule, applied here to the same items). A finished run folder opens without
+retraining.
 
 The dock is assembled from its parts: :mod:`.training_settings`,
 :mod:`.training_controls`, :mod:`.training_curves`, :mod:`.checkpoint_scrubber`,
-and :mod:`.checkpoint_loading` (how a checkpoint reaches the document). The
+:mod:`.checkpoint_loading` (how a checkpoint reaches the document) and
+:mod:`.training_run_files` (opening and saving run folders). The
 training loop itself is the command line's: :mod:`...model.training_session`.
 """
 
@@ -25,7 +28,6 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QKeyEvent, QUndoStack
 from PySide6.QtWidgets import (
-    QFileDialog,
     QLabel,
     QMessageBox,
     QScrollArea,
@@ -35,18 +37,22 @@ from PySide6.QtWidgets import (
 )
 
 from ...model.document import Document
+from ...model.events import Change, ModelReplaced
 from ...model.scenario import Scenario, Weights
 from ...model.training_run import RunWriter, TrainingRun, TrainingRunError
+from ...model.thinning import Thinned
 from ...model.training_session import StepRecord, TrainConfig, TrainingConfigError, induction_formed
+from ...model.training_session import add_record, checkpoint_series, record_series  # the session's thinning
 from .checkpoint_loading import CheckpointLoading
 from .checkpoint_scrubber import CheckpointScrubber
 from .training_controls import TrainingControls
 from .training_curves import PHASE_CHANGE_PLOTS, TrainingCurves
+from .training_run_files import RunFolders
 from .training_settings import ERROR_STYLE, TrainingSettings
 from .training_worker import CANCELLED, DIVERGED, FINISHED, TrainingWorker
 
 
-class TrainingPanel(CheckpointLoading, QWidget):
+class TrainingPanel(CheckpointLoading, RunFolders, QWidget):
     """Settings, Start / Pause / Resume / Cancel, live curves and a checkpoint slider.
 
     Parameters
@@ -79,7 +85,9 @@ class TrainingPanel(CheckpointLoading, QWidget):
         self.show_error: Callable[[str, str], None] = lambda title, message: QMessageBox.critical(self, title, message)
 
         self.config: TrainConfig | None = None  # of the run shown (training or opened)
-        self.records: list[StepRecord] = []
+        # the kept records and checkpoints, thinned by the session's rule (bounded on a run of any length)
+        self.records: Thinned[StepRecord] = record_series()
+        self._kept_checkpoints: Thinned[int] = checkpoint_series(TrainConfig())
         self.checkpoints: dict[int, Weights] = {}  # step -> weights, in memory (an opened run fills it on demand)
         self.checkpoint_steps: list[int] = []
         self.run_folder: Path | None = None  # where the shown run is on disk
@@ -93,6 +101,7 @@ class TrainingPanel(CheckpointLoading, QWidget):
 
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Space starts and pauses while the panel has focus
         self._setup_ui()
+        document.events.scenario.connect(self._on_scenario_changed)
         self._update_buttons()
 
     # -- construction -----------------------------------------------------------------------------
@@ -184,6 +193,7 @@ class TrainingPanel(CheckpointLoading, QWidget):
 
     def detach(self) -> None:
         """Stop training and wait for the thread; delete temporary run folders (no thread outlives the panel)."""
+        self.document.events.scenario.disconnect(self._on_scenario_changed)
         self.scrubber.stop()
         worker = self._worker
         if worker is not None:
@@ -282,11 +292,20 @@ class TrainingPanel(CheckpointLoading, QWidget):
     def _on_batch_received(self, records: list[StepRecord], checkpoints: list[tuple[int, Weights]]) -> None:
         if self.sender() is not self._worker:
             return  # a batch queued by a run that has since been replaced
-        self.records.extend(records)
-        self.curves.add_records(records)
+        thinned = False
+        for record in records:
+            thinned = bool(add_record(self.records, record)) or thinned
+        if thinned:  # some points left the curves: draw the kept ones (a few hundred times in a million steps)
+            assert self.config is not None
+            self.curves.set_records(self.records, self.config.steps, self.curves.formed_at)
+        else:
+            self.curves.add_records(records)
         for step, weights in checkpoints:
             self.checkpoints[step] = weights
             self.checkpoint_steps.append(step)
+            for old in self._kept_checkpoints.add(step):  # as the session let it go
+                self.checkpoints.pop(old, None)
+                self.checkpoint_steps.remove(old)
         if checkpoints:
             self._update_slider_range(follow=True)
         self._update_progress(self._done_steps())
@@ -309,6 +328,13 @@ class TrainingPanel(CheckpointLoading, QWidget):
         self.status_label.setStyleSheet("" if status in (FINISHED, CANCELLED) else ERROR_STYLE)
         self._update_progress(self._done_steps(), ended=True)
         self._update_buttons()
+
+    def _on_scenario_changed(self, change: Change) -> None:
+        """Another scenario was opened: the views no longer show a checkpoint, so nothing may say they do."""
+        if isinstance(change, ModelReplaced) and self.loaded_step is not None and not self._shows_run():
+            self.loaded_step, self._shown = None, None
+            self.curves.set_cursor(None)
+            self._update_slider_range(follow=False)
 
     def _update_progress(self, done: int, ended: bool = False) -> None:
         total = self.config.steps if self.config is not None else 1
@@ -343,7 +369,10 @@ class TrainingPanel(CheckpointLoading, QWidget):
     def _show_run(self, config: TrainConfig, records: list[StepRecord], formed_at: int | None) -> None:
         """Reset curves, checkpoints and slider for a run (new or opened)."""
         self.config = config
-        self.records = list(records)
+        self.records = record_series()
+        for record in records:
+            add_record(self.records, record)
+        self._kept_checkpoints = checkpoint_series(config)
         self.checkpoints = {}
         self.checkpoint_steps = []
         self.loaded_step = None
@@ -352,55 +381,3 @@ class TrainingPanel(CheckpointLoading, QWidget):
         self.curves.set_records(self.records, config.steps, formed_at)
         self.status_label.setStyleSheet("")
         self._update_slider_range(follow=False)
-
-    # -- run folders ------------------------------------------------------------------------------------
-    def open_run(self, folder: Path | str) -> bool:
-        """Show a saved run's curves and checkpoints without retraining; a broken folder changes nothing."""
-        if self.running:
-            self.show_error("Cannot open the training run", "A run is training: cancel it first.")
-            return False
-        try:
-            run = TrainingRun.open(folder)
-        except (TrainingRunError, OSError) as exc:
-            self.show_error("Cannot open the training run", str(exc))
-            return False
-        self.settings.fill(run.config)
-        self.settings.check()
-        self._show_run(run.config, run.records, run.formed_at)
-        self._run = run
-        self.run_folder = Path(folder)
-        self.status = run.status
-        self.checkpoint_steps = list(run.checkpoint_steps)
-        self._update_slider_range(follow=False)
-        if self.checkpoint_steps:
-            # the handle at the end of the run, so scrubbing back to before the phase change is a drag left;
-            # nothing is loaded: the views keep what they show until the learner drags
-            self.scrubber.show_step(self.checkpoint_steps[-1])
-        self.progress.restart(self._done_steps())
-        self._update_progress(self._done_steps(), ended=True)
-        self.status_label.setText(f"Opened {self.run_folder.name} ({run.status}, {len(run.records)} steps, "
-                                  f"{len(run.checkpoint_steps)} checkpoints). {self._phase_text()}")
-        self._update_buttons()
-        return True
-
-    def open_run_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open training run folder")
-        if folder:
-            self.open_run(Path(folder))
-
-    def save_run_to(self, folder: Path | str) -> bool:
-        """Copy the run folder (history and checkpoints) to ``folder``, which must not exist yet."""
-        if self.run_folder is None or self.running:
-            return False
-        try:
-            shutil.copytree(self.run_folder, folder)
-        except OSError as exc:
-            self.show_error("Cannot save the training run", f"{folder}: {exc}")
-            return False
-        self.status_label.setText(f"Saved the run to {folder}.")
-        return True
-
-    def save_run_dialog(self) -> None:
-        folder, _ = QFileDialog.getSaveFileName(self, "Save training run as folder", "training-run")
-        if folder:
-            self.save_run_to(Path(folder))

@@ -32,8 +32,12 @@ from .base import View
 
 KIND_THRESHOLD = 0.5  # a detector score above this names the head; the lecture's rule of thumb
 KIND_MEASURE = "mul"  # the detector variant every label in these views quotes
-KIND_EXCLUDE_BOS = True  # attention parked on BOS is "resting", not evidence of a head's job
-KIND_VARIANT = "mul, exclude_bos"  # printed beside every score so a number is never bare
+
+
+def kind_variant(exclude_bos: bool) -> str:
+    """The variant printed beside every score so a number is never bare (the document's one exclude_bos)."""
+    return f"{KIND_MEASURE}, exclude_bos" if exclude_bos else f"{KIND_MEASURE}, BOS included"
+
 
 # detector name -> (the lecture's name, short name for thumbnails)
 DETECTOR_NAMES: dict[str, tuple[str, str]] = {
@@ -51,6 +55,7 @@ class HeadKind:
     head: int
     scores: dict[str, float]  # detector name -> score (NaN when undefined on this sequence)
     kind: str | None  # detector name of the best score above KIND_THRESHOLD, else None
+    variant: str = kind_variant(True)  # the detector variant of ``scores``
 
     @property
     def name(self) -> str:
@@ -73,7 +78,7 @@ class HeadKind:
         """What the scores say, in one sentence with the variant named."""
         if self.kind is not None:
             return (f"{self.name} looks like a{'n' if self.kind_label[0] in 'aeiou' else ''} {self.kind_label} "
-                    f"(score {format_score(self.scores[self.kind])}, {KIND_VARIANT}).")
+                    f"(score {format_score(self.scores[self.kind])}, {self.variant}).")
         return (f"{self.name} does not look like a previous-token, duplicate-token or induction head "
                 f"on this sequence (no detector score above {KIND_THRESHOLD:g}).")
 
@@ -83,9 +88,14 @@ def format_score(value: float) -> str:
     return f"{value:.2f}" if np.isfinite(value) else "n/a"
 
 
-def head_kinds(results: Results) -> list[list[HeadKind]]:
-    """[layer][head] detector scores of every head, from the results' (cached) scores."""
-    scores = {key: results.score(key, KIND_MEASURE, KIND_EXCLUDE_BOS) for key in DETECTOR_NAMES}  # [layer, head]
+def head_kinds(results: Results, exclude_bos: bool) -> list[list[HeadKind]]:
+    """[layer][head] detector scores of every head, from the results' (cached) scores.
+
+    ``exclude_bos`` is the document's one setting (:attr:`Document.exclude_bos`),
+    so the kinds named here and the Metrics table's scores agree.
+    """
+    scores = {key: results.score(key, KIND_MEASURE, exclude_bos) for key in DETECTOR_NAMES}  # [layer, head]
+    variant = kind_variant(exclude_bos)
     n_layers, n_heads = next(iter(scores.values())).shape
     kinds = []
     for layer in range(n_layers):
@@ -93,7 +103,7 @@ def head_kinds(results: Results) -> list[list[HeadKind]]:
         for head in range(n_heads):
             s = {key: float(a[layer, head]) for key, a in scores.items()}
             passing = {k: v for k, v in s.items() if np.isfinite(v) and v > KIND_THRESHOLD}
-            row.append(HeadKind(layer, head, s, max(passing, key=passing.__getitem__) if passing else None))
+            row.append(HeadKind(layer, head, s, max(passing, key=passing.__getitem__) if passing else None, variant))
         kinds.append(row)
     return kinds
 
@@ -234,7 +244,7 @@ class AttentionView(View):
     def refresh(self) -> None:
         results = self.analysis.latest_results
         assert results is not None
-        sel = self.document.selection
+        sel = self.focus(results)
         self._apply_appearance()
         self._labels = self.token_labels(results)
         self._pattern = np.asarray(results.pattern(sel.layer, sel.head), dtype=np.float32)  # [query_pos, key_pos]
@@ -243,13 +253,13 @@ class AttentionView(View):
         self._pinned = (np.asarray(pinned.pattern(sel.layer, sel.head), dtype=np.float32)  # [query_pos, key_pos]
                         if comparable else None)
 
-        kind = head_kinds(results)[sel.layer][sel.head]
+        kind = head_kinds(results, self.document.exclude_bos)[sel.layer][sel.head]
         what = f" ({kind.kind_label}?)" if kind.kind_label else ""
         if self.comparing:
             self.heading.setText(f"Attention pattern difference from pinned — layer {sel.layer} head {sel.head}{what}")
         else:
             self.heading.setText(f"Attention pattern — layer {sel.layer} head {sel.head}{what}")
-        self.kind.setText(f"{kind.sentence()}  All detector scores: {kind.scores_text()}.")
+        self.kind.setText(f"{kind.sentence()}  All detector scores ({kind.variant}): {kind.scores_text()}.")
         if self.comparing:
             self.compare_note.setText("Showing the difference from pinned: current − pinned attention weight "
                                       "(red = more attention now, blue = less). Bars: now (filled) and pinned "
@@ -345,7 +355,7 @@ class AttentionView(View):
         results = self.analysis.latest_results
         if results is None:
             return {}
-        sel = self.document.selection
+        sel = self.focus(results)
         labels = self.token_labels(results)
         name = f"attention pattern L{sel.layer}H{sel.head} (rows query, columns key)"
         out = {name: (np.asarray(results.pattern(sel.layer, sel.head)), labels, labels)}

@@ -96,7 +96,7 @@ class AttributionView(View):
             self.heading.setText("Logit attribution needs at least two tokens (a position and its next token).")
             self.sum_label.setText("")
             return
-        focus = self.document.selection.query_pos
+        focus = self.focus(results).query_pos
         pos = min(focus, n - 2)  # the last position has no next token to attribute
         w = self.document.scenario.weights
         attr = self.ask("logit_attribution", position=int(pos))

@@ -23,6 +23,10 @@ import pyqtgraph as pg
 from ...analysis import Analysis, Pending, Results
 from ...model.appearance import Appearance
 from ...model.document import Selection
+from ...model.events import Change, SettingsChanged
+
+# saved view settings that change what a view draws (every detector score reads exclude_bos)
+REDRAWING_SETTINGS = frozenset({"exclude_bos"})
 from ..widgets.style import EXPLANATION, line_width, mark_explanation
 
 # re-exported: the drawing helpers moved to qt.widgets; a view may still take them from its base
@@ -60,6 +64,7 @@ class View(QWidget):
         analysis.events.results.connect(self._on_results_changed)
         analysis.events.ready.connect(self._on_entry_ready)
         self.document.events.selection.connect(self._on_selection_changed)
+        self.document.events.scenario.connect(self._on_scenario_setting_changed)
         analysis.events.pinned.connect(self._on_pinned_changed)
         self.appearance.events.changed.connect(self._on_appearance_changed)
 
@@ -68,6 +73,7 @@ class View(QWidget):
         self.analysis.events.results.disconnect(self._on_results_changed)
         self.analysis.events.ready.disconnect(self._on_entry_ready)
         self.document.events.selection.disconnect(self._on_selection_changed)
+        self.document.events.scenario.disconnect(self._on_scenario_setting_changed)
         self.analysis.events.pinned.disconnect(self._on_pinned_changed)
         self.appearance.events.changed.disconnect(self._on_appearance_changed)
 
@@ -80,6 +86,11 @@ class View(QWidget):
 
     def _on_pinned_changed(self, pinned: Analysis | None) -> None:
         self.update_if_visible()
+
+    def _on_scenario_setting_changed(self, change: Change) -> None:
+        """A view setting every view reads (exclude_bos) changed: no recompute, but a redraw."""
+        if isinstance(change, SettingsChanged) and change.key in REDRAWING_SETTINGS:
+            self.update_if_visible()
 
     def _on_entry_ready(self, name: str) -> None:
         """A slow entry finished: redraw if this view was waiting for it."""
@@ -209,7 +220,24 @@ class View(QWidget):
         pinned = self.analysis.pinned
         return pinned.state().weights if pinned is not None else None
 
+    def focus(self, results: Results) -> Selection:
+        """The document's selection, clamped to the forward pass being drawn.
+
+        The results a view draws may lag the document by a frame (a worker is
+        still computing the new sequence or model), so the focused head or query
+        position may not exist in them yet: a view draws the nearest one that
+        does, never an index of another sequence or model.
+        """
+        sel = self.document.selection
+        patterns = results.cache["pattern", 0] if results.n_layers else None  # [batch, head_index, q, k]
+        n_heads = patterns.shape[1] if patterns is not None else 1
+        n_pos = int(results.tokens.size)
+        return Selection(min(max(sel.layer, 0), max(results.n_layers - 1, 0)),
+                         min(max(sel.head, 0), n_heads - 1),
+                         min(max(sel.query_pos, 0), max(n_pos - 1, 0)))
+
     def token_labels(self, results: Results) -> list[str]:
         """``"3:A"`` style labels of the sequence: position and token, as the axes show them."""
         vocab = self.document.scenario.vocab
-        return [f"{i}:{vocab[t]}" for i, t in enumerate(results.tokens)]
+        # results may lag a vocabulary edit by a frame: an id the vocabulary lacks is shown as its number
+        return [f"{i}:{vocab[t] if t < len(vocab) else t}" for i, t in enumerate(results.tokens)]

@@ -9,6 +9,15 @@ the query's token (a dominant diagonal); and its full OV circuit copies the
 attended token into the logits (top-1 accuracy, copying score). One circuit is
 shown large at a time (a combo box picks it), because a 13 × 13 token matrix
 is only readable on a projector when it fills the screen.
+
+Until the learner picks a circuit, the view shows the one that says most about
+what the focused head is (:func:`default_page`): the positional QK of a
+previous-token head (its attention to i−1 is positional), the full OV of an
+induction or copying head (what it copies; its QK is blank, as its keys work
+through K-composition), the QK of a duplicate-token head whose tokens align
+by content; otherwise the QK circuit if it is not all zero, else the
+positional one. Once the learner (or a lesson) picks a circuit, that choice
+stays for every head.
 """
 
 from __future__ import annotations
@@ -26,12 +35,13 @@ from PySide6.QtWidgets import (
 
 import pyqtgraph as pg
 
-from ...analysis import PREVIOUS_TOKEN_VARIANT, Analysis, EntryFailed, Pending, Results
+from ...analysis import Analysis, EntryFailed, Pending, Results
 from ...model.appearance import Appearance
-from ...model.labels import COPYING_FULL_OV, COPYING_OV, FULL_OV_TOP1
+from ...model.labels import COPYING_FULL_OV, COPYING_OV, FULL_OV_TOP1, detector_variant
 from ..widgets.heatmap import Heatmap
 from ..widgets.plotting import caption, make_plot, qfont, style_heatmap, style_plot
 from ..widgets.style import mark_explanation
+from .attention_view import HeadKind, head_kinds
 from .base import View
 
 PAGES = (
@@ -46,6 +56,28 @@ PAGE_KEYS = ("qk", "positional", "ov", "k-composition", "eigenvalues")  # names 
 # (desk, projector) name of the source choice: on a projector the bar must fit 1280 px beside the lesson
 SOURCE_TEXT = ("K-composition through:", "through:")
 AUTO_SOURCE = -1  # combo data: pick the layer-0 head with the highest previous-token score
+COPYING_DEFAULT = 0.5  # a copying score above this makes the full OV the most telling circuit
+
+
+def default_page(kind: HeadKind, copying: float, qk_blank: bool) -> int:
+    """The circuit that says most about a head, by what its detector and copying scores say it is.
+
+    Parameters
+    ----------
+    kind
+        the head's detector scores and the kind they name (the document's exclude_bos).
+    copying
+        its copying score (Re Σλ / Σ|λ|) of the full OV circuit, or of W_O W_V while that is computed.
+    qk_blank
+        whether its token QK circuit is all zero (nothing to see there).
+    """
+    if kind.kind == "previous_token_head":
+        return POS_PAGE  # attention to i−1 is set by positions, not tokens
+    if kind.kind == "induction_head" or copying > COPYING_DEFAULT:
+        return OV_PAGE  # what it copies into the logits; its keys work through K-composition
+    if kind.kind == "duplicate_token_head" and not qk_blank:
+        return QK_PAGE  # a query attends to keys holding its own token: a bright diagonal
+    return POS_PAGE if qk_blank else QK_PAGE
 
 
 def _page(*widgets: QWidget, horizontal: bool = False) -> QWidget:
@@ -123,8 +155,11 @@ class CircuitsView(View):
         # prose the teacher says (the summary repeats the full-OV top-1 accuracy)
         mark_explanation(self.ov_caption)  # the QK caption stays: it says why a map is blank
         self.k_source: tuple[int, int] | None = None  # the earlier head used for K-composition
+        self.circuit_chosen = False  # the learner (or a lesson) picked a circuit: no more automatic choice
+        self._qk_blank = False  # the focused head's token QK circuit is all zero
         self._matrices: dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]] = {}
         self.circuit_combo.currentIndexChanged.connect(self._on_circuit_changed)
+        self.circuit_combo.activated.connect(self._on_circuit_chosen)  # by the learner, not by this view
         self.source_combo.activated.connect(self._on_source_changed)
 
     # -- drawing ----------------------------------------------------------------------------------
@@ -155,6 +190,11 @@ class CircuitsView(View):
         self._draw_ov(w, layer, head, name, top1)
         self._draw_kcomp(w, results, layer, head, name)
         self._draw_eigenvalues(w, layer, head, name, copy_ov, copy_full)
+        if not self.circuit_chosen:
+            kinds = head_kinds(results, self.document.exclude_bos)
+            if layer < len(kinds) and head < len(kinds[layer]):  # results may lag a model change by a frame
+                copying = copy_full if isinstance(copy_full, float) else copy_ov  # full OV still computing: OV
+                self.circuit_combo.setCurrentIndex(default_page(kinds[layer][head], copying, self._qk_blank))
 
     def _number(self, name: str, layer: int, head: int) -> float | str:
         """One head's value of a [layer, head_index] entry, or what the view says while it is computed."""
@@ -186,7 +226,8 @@ class CircuitsView(View):
         self.qk.set_data(m, row_labels=vocab, col_labels=vocab, what="QK circuit values")
         style_heatmap(self.qk, self.font_points, f"{name} QK circuit  W_E W_QK W_Eᵀ", "key token", "query token")
         note = ""
-        if not np.any(np.abs(m) > 1e-9 * max(1.0, float(np.abs(w["embed.W_E"]).max()))):
+        self._qk_blank = not np.any(np.abs(m) > 1e-9 * max(1.0, float(np.abs(w["embed.W_E"]).max())))
+        if self._qk_blank:
             note = (f"<br><b>Every entry is 0:</b> {name}'s queries and keys read different parts of the token "
                     "embedding, so tokens alone set no preference. If it attends by content, the alignment comes "
                     "through composition with an earlier head (see K-composition).")
@@ -273,13 +314,14 @@ class CircuitsView(View):
             )
             return
         data = self.source_combo.currentData()
+        excl = self.document.exclude_bos  # the window's one setting, as the Metrics table and heads grid
         prev_scores = self.ask("detector", pattern="previous_token_head", measure="mul",
-                               exclude_bos=False)  # [layer, head_index]
+                               exclude_bos=excl)  # [layer, head_index]
         if data == AUTO_SOURCE:
             hp = int(np.nanargmax(prev_scores[0])) if np.isfinite(prev_scores[0]).any() else 0
             source = (0, hp)
             why = (f"chosen automatically: highest previous-token score in layer 0, "
-                   f"{float(prev_scores[0, hp]):.3f} ({PREVIOUS_TOKEN_VARIANT})")
+                   f"{float(prev_scores[0, hp]):.3f} ({detector_variant('previous_token_head', 'mul', excl)})")
         else:
             source = divmod(int(data), cfg.n_heads)
             why = "chosen by hand"
@@ -343,11 +385,16 @@ class CircuitsView(View):
     def _on_circuit_changed(self, index: int) -> None:
         self.stack.setCurrentIndex(index)
 
+    def _on_circuit_chosen(self, index: int) -> None:
+        """The learner picked a circuit in the combo box: keep it for every head from now on."""
+        self.circuit_chosen = True
+
     def _on_source_changed(self, index: int) -> None:
         self.update_if_visible()
 
     def show_circuit(self, index: int) -> None:
-        """Show one of :data:`PAGES` large (menus and tests)."""
+        """Show one of :data:`PAGES` large (menus, lessons and tests): an explicit choice, kept from now on."""
+        self.circuit_chosen = True
         self.circuit_combo.setCurrentIndex(index)
 
     def matrices(self) -> dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]]:

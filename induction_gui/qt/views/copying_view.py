@@ -138,7 +138,7 @@ class CopyingView(View):
     def refresh(self) -> None:
         results = self.analysis.latest_results
         assert results is not None
-        sel = self.document.selection
+        sel = self.focus(results)
         layer, head, q = sel.layer, sel.head, sel.query_pos
         self._apply_appearance()
         self._labels = self.token_labels(results)
@@ -227,7 +227,7 @@ class CopyingView(View):
         room = 1.2 + 0.02 * self.font_points  # space right (and left) of the longest bar for its value label
         self.bars_plot.setRange(xRange=(-span * room if values.min() < 0 else -span * 0.05, span * room),
                                 yRange=(-0.6, order.size - 0.4), padding=0)
-        sel = self.document.selection
+        sel = self.focus(results)
         self.bars_title.setText(f"Logits the output of L{sel.layer}H{sel.head} at query {self._labels[sel.query_pos]} "
                                 f"raises (red) and lowers (blue); outlined: the attended token")
 
@@ -292,7 +292,7 @@ class CopyingView(View):
         results = self.analysis.latest_results
         if results is None:
             return {}
-        sel = self.document.selection
+        sel = self.focus(results)
         layer, head, q = sel.layer, sel.head, sel.query_pos
         labels = self.token_labels(results)
         z = results.cache["z", layer][0, :, head]  # [pos, d_head]

@@ -23,11 +23,12 @@ from ..widgets.labels import plain_label, set_label_points, show_warnings, warni
 from ..widgets.style import mark_explanation
 from .attention_view import (
     DETECTOR_NAMES,
+    KIND_MEASURE,
     KIND_THRESHOLD,
-    KIND_VARIANT,
     HeadKind,
     format_score,
     head_kinds,
+    kind_variant,
 )
 from .base import View
 
@@ -95,6 +96,7 @@ class HeadsGrid(View):
         super().__init__(analysis, parent, appearance=appearance)
         self._thumbs: list[list[_Thumbnail]] = []  # [layer][head]
         self._kinds: list[list[HeadKind]] = []  # [layer][head], from the last refresh
+        self._hovered: tuple[int, int] | None = None  # the head the read-out describes, if any
         self._focused: tuple[int, int] | None = None
         self._signed: bool | None = None  # colour mode the images have (None: not set yet)
         self._applied: tuple[str, float, bool] | None = None
@@ -151,7 +153,7 @@ class HeadsGrid(View):
         pinned = self.pinned_results
         comparing = pinned is not None and self.analysis.comparable(results)
         self._apply_appearance(comparing)
-        self._kinds = head_kinds(results)
+        self._kinds = head_kinds(results, self.document.exclude_bos)
 
         levels = (-1.0, 1.0) if comparing else (0.0, 1.0)
         n_bad = 0
@@ -170,12 +172,12 @@ class HeadsGrid(View):
                 thumb.set_caption(self._caption_html(self._kinds[layer][head], projector=self.presenting),
                                   self.font_points)
 
-        sel = self.document.selection
+        sel = self.focus(results)
         self._set_focus(sel.layer, sel.head)
         mode = ("difference from pinned (current − pinned; red = more attention now, blue = less)" if comparing
                 else "attention pattern (rows: query position, columns: key position; dark 0 → bright 1)")
         self.caption.setText(
-            f"Each thumbnail: {mode}. Under each name, detector scores ({KIND_VARIANT}): "
+            f"Each thumbnail: {mode}. Under each name, detector scores ({kind_variant(self.document.exclude_bos)}): "
             f"prev = previous-token, dup = duplicate-token, ind = induction; a name in bold colour passes "
             f"{KIND_THRESHOLD:g}. Click a head to focus it."
         )
@@ -183,6 +185,7 @@ class HeadsGrid(View):
         if n_bad:
             warnings.append(f"{n_bad} attention weights are NaN or infinite (drawn as 0)")
         show_warnings(self.warnings, warnings)
+        self._show_hovered(*(self._hovered or (-1, -1)))  # the read-out describes this model's numbers
 
     @staticmethod
     def _caption_html(kind: HeadKind, *, projector: bool = False) -> str:
@@ -245,18 +248,20 @@ class HeadsGrid(View):
         scores = " · ".join(f"{long.removesuffix(' head')} {kind.scores[key]:.2f}"
                             if np.isfinite(kind.scores[key]) else f"{long.removesuffix(' head')} n/a"
                             for key, (long, _short) in DETECTOR_NAMES.items())
-        return f"{kind.name} (layer {layer} head {head}): {looks}. Scores ({KIND_VARIANT}): {scores}. Click to focus."
+        return f"{kind.name} (layer {layer} head {head}): {looks}. Scores ({kind.variant}): {scores}. Click to focus."
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         layer, head = self.head_at(scene_pos)
-        if layer < 0 or not self._kinds:
-            self.status.setText(" ")
-            self.graphics.setToolTip("")
-        else:
-            text = self.describe_head(layer, head)
-            self.status.setText(text)
-            self.graphics.setToolTip(text)
+        self._show_hovered(layer, head)
         self.hovered.emit(layer, head)
+
+    def _show_hovered(self, layer: int, head: int) -> None:
+        """Describe the hovered head, or nothing when none is (or it no longer exists after a model change)."""
+        exists = 0 <= layer < len(self._kinds) and 0 <= head < len(self._kinds[layer])
+        self._hovered = (layer, head) if exists else None
+        text = self.describe_head(layer, head) if exists else " "
+        self.status.setText(text)
+        self.graphics.setToolTip(text.strip())
 
     def _on_mouse_clicked(self, event: object) -> None:
         layer, head = self.head_at(event.scenePos())  # type: ignore[attr-defined]
@@ -276,8 +281,9 @@ class HeadsGrid(View):
             for head in range(pattern.shape[0]):
                 out[f"attention pattern L{layer}H{head} (rows query, columns key)"] = (pattern[head], labels, labels)
         for key, (long, _short) in DETECTOR_NAMES.items():
-            scores = results.score(key, "mul", True)  # [layer, head]
-            out[f"{long} score ({KIND_VARIANT})"] = (
+            excl = self.document.exclude_bos
+            scores = results.score(key, KIND_MEASURE, excl)  # [layer, head]
+            out[f"{long} score ({kind_variant(excl)})"] = (
                 scores, [f"layer {i}" for i in range(scores.shape[0])], [f"head {j}" for j in range(scores.shape[1])]
             )
         return out

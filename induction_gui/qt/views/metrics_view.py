@@ -13,7 +13,7 @@ the export agree.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,6 +36,7 @@ from ...analysis import COMPOSITION_MODES, Analysis, EntryFailed, Pending, Resul
 from ...analysis.report import BASELINE_SAMPLES
 from ...model import labels
 from ...model.appearance import Appearance
+from ...model.events import Change
 from ..widgets.heatmap import Heatmap
 from ..widgets.plotting import caption, qfont, style_heatmap, tint_cell
 from .base import View
@@ -83,7 +84,9 @@ class MetricsView(View):
         self.measure_combo.setToolTip("error_measure of the TransformerLens head detector")
         self.exclude_bos = QCheckBox("exclude_bos (ignore attention to position 0)")
         self.exclude_bos.setToolTip("zero column 0 of the pattern before scoring: a head resting on BOS when "
-                                    "nothing matches is not penalised")
+                                    "nothing matches is not penalised. One setting for the whole window: the "
+                                    "Attention and Circuits views and the heads grid score with it too.")
+        self.exclude_bos.setChecked(self.document.exclude_bos)
         self.variant_caption = caption()
 
         # per-head table
@@ -154,7 +157,7 @@ class MetricsView(View):
         layout.addWidget(split)
 
         self.measure_combo.currentIndexChanged.connect(self._on_variant_changed)
-        self.exclude_bos.toggled.connect(self._on_variant_changed)
+        self.exclude_bos.toggled.connect(self._on_exclude_bos_toggled)
         self.mode_combo.currentIndexChanged.connect(self._on_variant_changed)
 
     def detach(self) -> None:
@@ -199,7 +202,7 @@ class MetricsView(View):
 
     def _columns(self, analysis: Analysis) -> list[np.ndarray | None]:
         """[n_layers, n_heads] per column of the table (None where it does not apply)."""
-        excl = self.exclude_bos.isChecked()
+        excl = self.document.exclude_bos
         cols: list[np.ndarray | None] = [
             analysis.get("detector", pattern=p, measure=self.measure, exclude_bos=excl) for p, _ in DETECTOR_COLUMNS
         ]
@@ -216,7 +219,7 @@ class MetricsView(View):
 
     def _fill_table(self, results: Results) -> None:
         cfg = self.document.scenario.weights.config
-        excl = self.exclude_bos.isChecked()
+        excl = self.document.exclude_bos
         cols = self._columns(self.analysis)
         pinned_cols = self._pinned_columns(results)
         n_block = self._n_block(results)
@@ -394,6 +397,18 @@ class MetricsView(View):
     # -- interaction -------------------------------------------------------------------------------
     def _on_variant_changed(self, *args: object) -> None:
         self.update_if_visible()
+
+    def _on_exclude_bos_toggled(self, on: bool) -> None:
+        """The checkbox edits the document's one setting; every view (this one too) redraws from it."""
+        self.document.set_exclude_bos(on)
+
+    def _on_scenario_setting_changed(self, change: Change) -> None:
+        """Follow the document's exclude_bos (another scenario opened, a setting restored) in the checkbox."""
+        if self.exclude_bos.isChecked() != self.document.exclude_bos:
+            with QSignalBlocker(self.exclude_bos):
+                self.exclude_bos.setChecked(self.document.exclude_bos)
+            self.update_if_visible()
+        super()._on_scenario_setting_changed(change)
 
     def _on_table_cell_clicked(self, row: int, col: int) -> None:
         layer, head = divmod(row, self.document.scenario.weights.config.n_heads)

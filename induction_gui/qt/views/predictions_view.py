@@ -286,7 +286,10 @@ class PredictionsView(View):
         plot.setYRange(0, top * 1.45, padding=0)
 
     def _show_selection(self) -> None:
-        pos = self.document.selection.query_pos
+        results = self.analysis.latest_results
+        if results is None:
+            return
+        pos = self.focus(results).query_pos
         self.table.selectRow(pos)
         self.logits.highlight_row(pos)
 

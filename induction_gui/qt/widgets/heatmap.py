@@ -116,6 +116,7 @@ class Heatmap(QWidget):
         self._describer: Callable[[int, int], str] | None = None
         self._title_points: float | None = None
         self._hint = " "  # read-out text while the mouse is not over a cell
+        self._hovered: tuple[int, int] | None = None  # the cell the read-out describes, if any
         # what the plot items were last given, so an unchanged property is not set again: every
         # setter of a pyqtgraph axis, range or colour bar throws away its cached drawing
         self._shown_shape: tuple[int, int] | None = None
@@ -310,6 +311,8 @@ class Heatmap(QWidget):
             self.image.setRect(0, 0, cols, rows)
             self.plot.setRange(xRange=(0, cols), yRange=(0, rows), padding=0)
         self._update_ticks()
+        self._show_readout(*(self._hovered or (-1, -1)))  # never a value of the previous data
+
 
     def _update_ticks(self, *_: object) -> None:
         """Set the token labels, thinned to what fits at the current size and font (they must never overlap).
@@ -380,13 +383,20 @@ class Heatmap(QWidget):
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         row, col = self.cell_at(scene_pos)
-        if row < 0:
-            self.readout.setText(self._hint)
-            self.readout.setProperty("hint", True)
-        else:
+        self._show_readout(row, col)
+        self.hovered.emit(row, col)
+
+    def _show_readout(self, row: int, col: int) -> None:
+        """Describe the hovered cell of the data shown now; the hint when none is (or it no longer exists)."""
+        rows, cols = self._data.shape
+        if 0 <= row < rows and 0 <= col < cols:
+            self._hovered = (row, col)
             self.readout.setText(self.describe_cell(row, col))
             self.readout.setProperty("hint", False)
-        self.hovered.emit(row, col)
+        else:
+            self._hovered = None
+            self.readout.setText(self._hint)
+            self.readout.setProperty("hint", True)
 
     def _on_mouse_clicked(self, event: object) -> None:
         if event.button() != Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
