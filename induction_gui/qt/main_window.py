@@ -115,12 +115,13 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(attention_tab, "Attention")
-        self.tabs.setTabToolTip(0, f"{AttentionView.tooltip} {HeadsGrid.tooltip}".strip())
+        # each tool tip starts with the tab's title: on a narrow screen the title may be elided
+        self.tabs.setTabToolTip(0, f"Attention: {AttentionView.tooltip} {HeadsGrid.tooltip}".strip())
         for cls in (CopyingView, PredictionsView, CircuitsView, MetricsView, AttributionView):
             page = LazyTab(lambda cls=cls: self._make_view(cls))
             self._lazy_tabs.append(page)
             index = self.tabs.addTab(page, cls.title)
-            self.tabs.setTabToolTip(index, cls.tooltip)
+            self.tabs.setTabToolTip(index, f"{cls.title}: {cls.tooltip}")
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
 

@@ -23,6 +23,7 @@ import pyqtgraph as pg
 from ...analysis import Analysis, Pending, Results
 from ...model.appearance import Appearance
 from ...model.document import Selection
+from ..widgets.heatmap import fit_plot_text
 from ..widgets.style import EXPLANATION, line_width, mark_explanation
 
 # re-exported: the drawing helpers moved to qt.widgets; a view may still take them from its base
@@ -124,6 +125,7 @@ class View(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
+        fit_plot_text(self)  # titles and axis labels elide to their room (plots a view built itself included)
         if self._out_of_date:
             self.refresh_now()
 

@@ -45,7 +45,7 @@ REPEAT_BRUSH = (102, 187, 106, 60)  # repeat: translucent green
 
 
 # px (desk, projector): on a projector the training curves may share the height
-LOSS_PLOT_MIN_HEIGHT = (240, 140)
+LOSS_PLOT_MIN_HEIGHT = (180, 140)  # 240 left the summary below it no room at 1280x720 (drawn over the plot)
 
 class PredictionsView(View):
     """Top-3 next-token predictions, the logits heatmap and the per-token loss split by repeat."""

@@ -9,6 +9,7 @@ row, and a visible warning when the data holds NaN or inf (they are drawn as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -23,24 +24,171 @@ from .colormaps import DEFAULT_SEQUENTIAL, colormap, diverging
 from .style import line_width
 
 def free_width(label: pg.LabelItem) -> pg.LabelItem:
-    """Stop a pyqtgraph LabelItem from forcing its layout column as wide as its text.
+    """Stop a pyqtgraph LabelItem from widening its layout column, and elide its text to the room it gets.
 
     LabelItem sets its minimum width to the text's width on every change, so a
     long title or caption widens the whole plot past its pane and the right
-    edge (colour bar, last columns) is cut off. Returns the label.
+    edge (colour bar, last columns) is cut off. Freed, the label keeps its whole
+    text (``full_text``, also its tool tip when cut) and shows each line cut
+    with "…" to the label's width, again whenever its width changes. Returns the label.
     """
     if getattr(label, "_free_width", False):  # already freed: wrapping again would nest the patches
         return label
     label._free_width = True  # type: ignore[attr-defined]
-    original = label.updateMin
+    label.full_text = label.text  # type: ignore[attr-defined]
+    original_min, original_set = label.updateMin, label.setText
+    shown: list[str] = [label.text]  # the (maybe elided) text last handed to pyqtgraph
 
     def update_min() -> None:
-        original()
+        original_min()
         label.setMinimumWidth(0)
 
+    def set_text(text: str, **args: object) -> None:
+        if text != shown[0]:  # a new text, not the elided one given back (set_font_size re-sets label.text)
+            label.full_text = text  # type: ignore[attr-defined]
+        fitted = _elided_html(label, label.full_text, args)
+        shown[0] = fitted
+        original_set(fitted, **args)
+        plain = _plain(label.full_text)
+        label.setToolTip(plain if fitted != label.full_text else "")
+
+    def refit() -> None:
+        if label.full_text and _elided_html(label, label.full_text, {}) != shown[0]:
+            set_text(label.full_text)
+
     label.updateMin = update_min  # type: ignore[method-assign]
+    label.setText = set_text  # type: ignore[method-assign]
+    label.geometryChanged.connect(refit)
     label.setMinimumWidth(0)
     return label
+
+
+def fit_axis_labels(plot: pg.PlotItem) -> pg.PlotItem:
+    """Cut the bottom and left axis labels with "…" to their axis' length (the whole text in the tool tip).
+
+    pyqtgraph draws an axis label centred on its axis and lets a long one run
+    past both ends, where the canvas cuts it; here it is elided instead, again
+    whenever the axis is resized. Returns the plot.
+    """
+    for name in ("bottom", "left"):
+        fit_axis_label(plot.getAxis(name))
+    return plot
+
+
+def fit_axis_label(axis: pg.AxisItem) -> pg.AxisItem:
+    """Elide one axis' label to the axis' length (see :func:`fit_axis_labels`); returns the axis."""
+    if not getattr(axis, "_fitted_label", False):
+        axis._fitted_label = True  # type: ignore[attr-defined]
+        axis.full_label = axis.labelText  # type: ignore[attr-defined]
+        _patch_axis(axis)
+        if axis.labelText:
+            axis._updateLabel()
+    return axis
+
+
+def fit_plot_text(widget: QWidget) -> None:
+    """Every plot title and axis label on the canvases under ``widget`` elided to its room (idempotent).
+
+    Views call it when shown, so a plot built without the styling helpers
+    follows the same rule: text is cut with "…" and whole in a tool tip, never
+    cut by the canvas' edge or widening the plot past its pane.
+    """
+    for canvas in widget.findChildren(pg.GraphicsView):
+        for item in canvas.scene().items():
+            if isinstance(item, pg.AxisItem):
+                fit_axis_label(item)
+            elif isinstance(item, pg.PlotItem):
+                free_width(item.titleLabel)
+
+
+def _patch_axis(axis: pg.AxisItem) -> None:
+    """Elide in ``_updateLabel``, which every label change goes through (text, units, a new SI prefix)."""
+    original = axis._updateLabel
+    shown = [axis.labelText]  # the (maybe elided) text last drawn
+    busy = [False]  # drawing the label resizes the axis, which asks for a refit: not again while drawing
+
+    def update_label() -> None:
+        if busy[0]:
+            original()
+            return
+        busy[0] = True
+        try:
+            if axis.labelText != shown[0]:  # a new text from setLabel, not the elided one
+                axis.full_label = axis.labelText  # type: ignore[attr-defined]
+            full = axis.full_label
+            fitted = _elided_axis_text(axis, full, {}) if full else full
+            axis.labelText = fitted
+            original()
+            # units and SI prefixes ("(x1e-15)") are added by pyqtgraph: measure what is drawn, cut more if needed
+            metrics = QFontMetricsF(axis.label.font())
+            while full and len(fitted) > 2 and axis.label.boundingRect().width() > _axis_room(axis) + 2:
+                fitted = metrics.elidedText(fitted, Qt.TextElideMode.ElideRight,
+                                            metrics.horizontalAdvance(fitted) - 8)
+                axis.labelText = fitted
+                original()
+            shown[0] = fitted
+            axis.label.setToolTip(full if full and fitted != full else "")
+        finally:
+            busy[0] = False
+
+    def refit() -> None:
+        full = axis.full_label
+        if not full or busy[0] or not axis.label.isVisible():
+            return
+        if (_elided_axis_text(axis, full, {}) != shown[0]
+                or axis.label.boundingRect().width() > _axis_room(axis) + 2):
+            axis.labelText = shown[0]
+            update_label()
+
+    axis._updateLabel = update_label  # type: ignore[method-assign]
+    axis.geometryChanged.connect(refit)
+
+
+def _axis_room(axis: pg.AxisItem) -> float:
+    """Length of an axis: the room its label has."""
+    return axis.width() if axis.orientation in ("top", "bottom") else axis.height()
+
+
+def _elided_axis_text(axis: pg.AxisItem, text: str, args: dict[str, object]) -> str:
+    room = _axis_room(axis) - 2 * axis.label.document().documentMargin() - 4
+    if room <= 0:
+        return text
+    font = QFont(axis.label.font())
+    size = str(args.get("font-size", axis.labelStyle.get("font-size", "")))
+    if size.endswith("pt"):
+        font.setPointSizeF(float(size[:-2]))
+    return QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, room)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _plain(html: str) -> str:
+    return _TAG.sub("", html.replace("<br>", "\n")).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _elided_html(label: pg.LabelItem, html: str, args: dict[str, object]) -> str:
+    """``html`` with each ``<br>`` line cut with "…" to the label's width (the whole text when there is room)."""
+    width = label.width() - 2 * label.item.document().documentMargin() - 2
+    if width <= 0 or not html:
+        return html
+    font = QFont(label.item.font())
+    size = str(args.get("size", label.opts.get("size") or ""))
+    if size.endswith("pt"):
+        font.setPointSizeF(float(size[:-2]))
+    lines = []
+    for line in html.split("<br>"):
+        plain = _plain(line)
+        line_font = QFont(font)
+        line_font.setBold("<b>" in line or bool(args.get("bold", label.opts.get("bold"))))
+        cut = QFontMetricsF(line_font).elidedText(plain, Qt.TextElideMode.ElideRight, width)
+        if cut == plain:
+            lines.append(line)
+        elif plain and line.count(plain) == 1:  # tags wrap the whole text: keep them around the cut text
+            lines.append(line.replace(plain, cut))
+        else:
+            lines.append(cut.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    return "<br>".join(lines)
 
 
 MAX_TICKS = 40  # more labels than this overlap on a projector: show every k-th
@@ -132,6 +280,7 @@ class Heatmap(QWidget):
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.invertY(True)
+        fit_axis_labels(self.plot)  # a long axis name is elided to its axis, never cut by the canvas
         self.plot.setLabel("bottom", x_label)
         self.plot.setLabel("left", y_label)
         for name in ("bottom", "left"):

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel, QTableWidgetItem
 
 import pyqtgraph as pg
 
-from .heatmap import Heatmap, free_width
+from .heatmap import Heatmap, fit_axis_labels, free_width
 
 
 def qfont(points: float, bold: bool = False) -> QFont:
@@ -30,6 +30,7 @@ def style_plot(plot: pg.PlotItem, points: float, title: str | None = None,
                x_label: str | None = None, y_label: str | None = None) -> None:
     """Black text on white, projector-sized ticks, labels and title, on any PlotItem."""
     font = qfont(points)
+    fit_axis_labels(plot)  # long axis names are elided to their axis, with the whole name in a tool tip
     css = {"color": "#000000", "font-size": f"{max(11.0, points):.0f}pt"}
     for name in ("bottom", "left"):
         axis = plot.getAxis(name)
