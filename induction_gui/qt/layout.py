@@ -94,11 +94,12 @@ class DockLayout:
         avail = self._available()
         self.compact_layout = wants_compact(avail.size())
         geometry = s.get("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
+        fitting = QSize(min(DEFAULT_SIZE.width(), avail.width()), min(DEFAULT_SIZE.height(), avail.height()))
+        # Qt refuses a geometry saved on a larger screen (the window would stay 640x480): the default then
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty() and self.restoreGeometry(geometry):
             self.setGeometry(clamp_rect(self.geometry(), avail))  # saved on a bigger screen: pulled inside this one
         else:
-            self.resize(min(DEFAULT_SIZE.width(), avail.width()), min(DEFAULT_SIZE.height(), avail.height()))
+            self.resize(fitting)
         state = s.get("window/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
@@ -159,6 +160,11 @@ class DockLayout:
         room = int(self.width() * (1 - MIN_CENTRE_FRACTION))
         # one width per column of docks (tabbed docks share one): share the room by their current widths
         columns = {(self.dockWidgetArea(d), d.x()): d for d in side}
+        if self.compact_layout and sum(d.minimumSizeHint().width() for d in columns.values()) > room:
+            # even at their narrowest the columns starve the centre on this screen: one tabbed column instead
+            self._arrange_compact()
+            self._default_dock_sizes()
+            return
         total = sum(d.width() for d in columns.values())
         widths = [max(d.minimumSizeHint().width(), int(room * d.width() / total)) for d in columns.values()]
         self.resizeDocks(list(columns.values()), widths, Qt.Orientation.Horizontal)

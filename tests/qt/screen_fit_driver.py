@@ -51,6 +51,10 @@ def main() -> int:
     parser.add_argument("--settings", type=Path, default=None, help="an ini file to open with (a saved layout)")
     parser.add_argument("--max-min-size", type=_size, default=None, help="the window's minimum size must fit this")
     parser.add_argument("--shots", type=Path, default=None, help="save an X-level screenshot of every tab here")
+    parser.add_argument("--restore", action="store_true",
+                        help="open with the layout the settings file holds, as restored (not maximized)")
+    parser.add_argument("--save-layout", action="store_true",
+                        help="close the window as a user would, saving its layout to --settings")
     args = parser.parse_args()
 
     app = QApplication([])
@@ -70,8 +74,11 @@ def main() -> int:
     for preset in presets:
         settings = Settings(QSettings(str(args.settings), QSettings.Format.IniFormat)) if args.settings else None
         window = MainWindow(Document(load_scenario(preset)), settings)
-        window.showMaximized()
-        window.setGeometry(available)  # what a window manager does to a maximized window (Xvfb has none)
+        if args.restore:
+            window.show()  # where and as large as the saved geometry says (clamped into this screen)
+        else:
+            window.showMaximized()
+            window.setGeometry(available)  # what a window manager does to a maximized window (Xvfb has none)
         settle(app, window)
         hint = window.minimumSizeHint()
         report["windows"].append({"preset": preset, "min_size": [hint.width(), hint.height()],
@@ -90,8 +97,13 @@ def main() -> int:
                 subprocess.run(["import", "-window", "root", str(args.shots / name)], check=True)
         hint = window.minimumSizeHint()  # with every tab built: the widest page counts too
         report["windows"][-1]["min_size_all_tabs"] = [hint.width(), hint.height()]
+        report["windows"][-1]["geometry"] = [window.x(), window.y(), window.width(), window.height()]
+        report["windows"][-1]["centre_width"] = window.centralWidget().width()
         window.undo_stack.setClean()
-        window.shutdown()  # not close(): a fresh settings file stays fresh for the next preset
+        if args.save_layout:
+            window.close()  # saves geometry and dock state into the settings file, as quitting does
+        else:
+            window.shutdown()  # not close(): a fresh settings file stays fresh for the next preset
         window.deleteLater()
         app.processEvents()
     args.out.write_text(json.dumps(report, indent=1))

@@ -45,6 +45,7 @@ import pyqtgraph as pg
 
 SLACK = 1  # px: rounding between size hints and geometry
 MIN_PLOT_SIDE = 48  # px: no plot area is squeezed below this on a side
+TEXT_MARGIN = 4  # px: the margin pyqtgraph's text items keep round their glyphs
 PUSH_BUTTON_FRAME = 8  # px: a push button's frame and bevel around its text
 
 
@@ -262,7 +263,8 @@ def check_docks(widgets: list[QWidget]) -> list[Violation]:
 # -- plots --------------------------------------------------------------------------------------------------
 def plot_canvases(root: QWidget) -> list[pg.GraphicsView]:
     """The pyqtgraph canvases shown under ``root``."""
-    return [w for w in root.findChildren(pg.GraphicsView) if shown(w)]
+    canvases = ([root] if isinstance(root, pg.GraphicsView) else []) + root.findChildren(pg.GraphicsView)
+    return [w for w in canvases if shown(w)]
 
 
 def check_plots(root: QWidget, largest: QSize | None, min_side: int = MIN_PLOT_SIDE) -> list[Violation]:
@@ -277,6 +279,7 @@ def check_plots(root: QWidget, largest: QSize | None, min_side: int = MIN_PLOT_S
                     out.append(Violation("plot_small", describe(canvas),
                                          f"plot area {size.width():.0f}x{size.height():.0f} < {min_side}px a side"))
         out.extend(_check_plot_text(canvas))
+        out.extend(_check_text_overlap(canvas))
     if largest is not None and canvases:
         best = max(canvases, key=lambda c: min(c.width() / largest.width(), c.height() / largest.height()))
         if best.width() < largest.width() or best.height() < largest.height():
@@ -324,6 +327,22 @@ def _check_plot_text(canvas: pg.GraphicsView) -> list[Violation]:
                 text = item.textItem.toPlainText().strip()
                 out.append(Violation("cut_plot_text", f"{describe(canvas)} text {text[:40]!r}",
                                      f"text at {_rectf(item.sceneBoundingRect())}, canvas {_rectf(seen)}"))
+    return out
+
+
+def _check_text_overlap(canvas: pg.GraphicsView) -> list[Violation]:
+    """No two text items (value labels on bars, cell numbers) drawn over each other."""
+    out = []
+    texts = [(i, i.sceneBoundingRect()) for i in canvas.scene().items()
+             if isinstance(i, pg.TextItem) and i.isVisible() and i.textItem.toPlainText().strip()]
+    for n, (a, ra) in enumerate(texts):
+        for b, rb in texts[n + 1:]:
+            common = ra.intersected(rb)
+            # a text item's box has a few px of margin round the glyphs: only a real overlap counts
+            if common.width() > TEXT_MARGIN and common.height() > TEXT_MARGIN:
+                out.append(Violation("overlap", f"{describe(canvas)} texts {a.textItem.toPlainText()[:20]!r} / "
+                                                f"{b.textItem.toPlainText()[:20]!r}",
+                                     f"{_rectf(ra)} and {_rectf(rb)}"))
     return out
 
 

@@ -142,22 +142,41 @@ class FlowLayout(QLayout):
         return size + QSize(m.left() + m.right(), m.top() + m.bottom())
 
     def _place(self, rect: QRect, *, move: bool) -> int:
-        """Lay the items out in ``rect`` (or only measure); returns the height used."""
+        """Lay the items out in ``rect`` (or only measure); returns the height used.
+
+        A row takes items while their minimum widths fit; within a row each item
+        gets its preferred width, or, if the row is short of room, gives up the
+        same share of its slack (preferred minus minimum) as the others.
+        """
         m = self.contentsMargins()
         area = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom())
-        x, y, row_height = area.x(), area.y(), 0
-        for item in self._items:
-            if item.isEmpty():
-                continue
-            hint = item.sizeHint()
-            if x > area.x() and x + hint.width() > area.right() + 1:  # no room left on this row: wrap
-                x, y, row_height = area.x(), y + row_height + self._gap // 2, 0
-            width = min(hint.width(), area.width())
-            if move:
-                item.setGeometry(QRect(QPoint(x, y), QSize(width, hint.height())))
-            x += width + self._gap
-            row_height = max(row_height, hint.height())
-        return y + row_height - rect.y() + m.bottom()
+        items = [i for i in self._items if not i.isEmpty()]
+        rows: list[list[QLayoutItem]] = []
+        used = 0
+        for item in items:
+            least = item.minimumSize().width()
+            if rows and rows[-1] and used + self._gap + least <= area.width():
+                rows[-1].append(item)
+                used += self._gap + least
+            else:
+                rows.append([item])
+                used = least
+        y = area.y()
+        for n, row in enumerate(rows):
+            hints = [i.sizeHint().width() for i in row]
+            least = [min(i.minimumSize().width(), h) for i, h in zip(row, hints)]
+            room = area.width() - self._gap * (len(row) - 1)
+            short, slack = sum(hints) - room, sum(h - lo for h, lo in zip(hints, least))
+            share = min(1.0, short / slack) if short > 0 and slack > 0 else 0.0
+            widths = [round(h - (h - lo) * share) for h, lo in zip(hints, least)]
+            height = max(i.sizeHint().height() for i in row)
+            x = area.x()
+            for item, width in zip(row, widths):
+                if move:
+                    item.setGeometry(QRect(QPoint(x, y), QSize(min(width, area.width()), height)))
+                x += width + self._gap
+            y += height + (self._gap // 2 if n < len(rows) - 1 else 0)
+        return y - rect.y() + m.bottom()
 
 
 class FlowRow(QWidget):

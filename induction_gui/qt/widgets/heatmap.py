@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetricsF, QImage
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
@@ -49,10 +50,13 @@ def free_width(label: pg.LabelItem) -> pg.LabelItem:
         fitted = _elided_html(label, label.full_text, args)
         shown[0] = fitted
         original_set(fitted, **args)
+        label.text = label.full_text  # what callers read back is the whole text; only the drawing is cut
         plain = _plain(label.full_text)
         label.setToolTip(plain if fitted != label.full_text else "")
 
     def refit() -> None:
+        if not shiboken6.isValid(label) or not shiboken6.isValid(label.item):  # resized while being deleted
+            return
         if label.full_text and _elided_html(label, label.full_text, {}) != shown[0]:
             set_text(label.full_text)
 
@@ -79,7 +83,6 @@ def fit_axis_label(axis: pg.AxisItem) -> pg.AxisItem:
     """Elide one axis' label to the axis' length (see :func:`fit_axis_labels`); returns the axis."""
     if not getattr(axis, "_fitted_label", False):
         axis._fitted_label = True  # type: ignore[attr-defined]
-        axis.full_label = axis.labelText  # type: ignore[attr-defined]
         _patch_axis(axis)
         if axis.labelText:
             axis._updateLabel()
@@ -102,42 +105,46 @@ def fit_plot_text(widget: QWidget) -> None:
 
 
 def _patch_axis(axis: pg.AxisItem) -> None:
-    """Elide in ``_updateLabel``, which every label change goes through (text, units, a new SI prefix)."""
+    """Elide in ``_updateLabel``, which every label change goes through (text, units, a new SI prefix).
+
+    ``labelText`` keeps the whole text (what callers set and read); only the
+    drawn label is cut.
+    """
     original = axis._updateLabel
     shown = [axis.labelText]  # the (maybe elided) text last drawn
     busy = [False]  # drawing the label resizes the axis, which asks for a refit: not again while drawing
 
     def update_label() -> None:
-        if busy[0]:
+        full = axis.labelText
+        if busy[0] or not full:
             original()
             return
         busy[0] = True
         try:
-            if axis.labelText != shown[0]:  # a new text from setLabel, not the elided one
-                axis.full_label = axis.labelText  # type: ignore[attr-defined]
-            full = axis.full_label
-            fitted = _elided_axis_text(axis, full, {}) if full else full
+            fitted = _elided_axis_text(axis, full, {})
             axis.labelText = fitted
             original()
             # units and SI prefixes ("(x1e-15)") are added by pyqtgraph: measure what is drawn, cut more if needed
             metrics = QFontMetricsF(axis.label.font())
-            while full and len(fitted) > 2 and axis.label.boundingRect().width() > _axis_room(axis) + 2:
+            while len(fitted) > 2 and axis.label.boundingRect().width() > _axis_room(axis) + 2:
                 fitted = metrics.elidedText(fitted, Qt.TextElideMode.ElideRight,
                                             metrics.horizontalAdvance(fitted) - 8)
                 axis.labelText = fitted
                 original()
             shown[0] = fitted
-            axis.label.setToolTip(full if full and fitted != full else "")
+            axis.label.setToolTip(full if fitted != full else "")
         finally:
+            axis.labelText = full
             busy[0] = False
 
     def refit() -> None:
-        full = axis.full_label
+        if not shiboken6.isValid(axis) or not shiboken6.isValid(axis.label):  # resized while being deleted
+            return
+        full = axis.labelText
         if not full or busy[0] or not axis.label.isVisible():
             return
         if (_elided_axis_text(axis, full, {}) != shown[0]
                 or axis.label.boundingRect().width() > _axis_room(axis) + 2):
-            axis.labelText = shown[0]
             update_label()
 
     axis._updateLabel = update_label  # type: ignore[method-assign]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QLabel, QTableWidgetItem
@@ -16,6 +17,9 @@ from PySide6.QtWidgets import QLabel, QTableWidgetItem
 import pyqtgraph as pg
 
 from .heatmap import Heatmap, fit_axis_labels, free_width
+
+
+LABEL_MARGIN = 2  # px a TextItem's box keeps round its glyphs on each side
 
 
 def qfont(points: float, bold: bool = False) -> QFont:
@@ -90,3 +94,39 @@ def position_ticks(labels: Sequence[str], max_ticks: int = 24) -> list[tuple[flo
     """Ticks at integer positions, thinned so labels do not overlap on a projector."""
     step = max(1, int(np.ceil(len(labels) / max_ticks)))
     return [(float(i), labels[i]) for i in range(0, len(labels), step)]
+
+
+def thin_value_labels(plot: pg.PlotItem, labels: Sequence[pg.TextItem], values: Sequence[float]) -> None:
+    """Value labels over bars, thinned so that no two are drawn over each other at the plot's width.
+
+    On a narrow plot (a 1280 px screen) the labels of neighbouring bars
+    collide; the labels of the largest values are kept, the others hidden
+    (their bars still show them, and the hover read-outs and captions carry
+    the numbers). Runs again whenever the plot is resized.
+    """
+    plot._value_labels = (list(labels), [abs(float(v)) for v in values])  # type: ignore[attr-defined]
+    if not getattr(plot, "_thins_labels", False):
+        plot._thins_labels = True  # type: ignore[attr-defined]
+        plot.vb.sigResized.connect(lambda *_: _thin_labels(plot))
+        plot.vb.sigXRangeChanged.connect(lambda *_: _thin_labels(plot))
+    _thin_labels(plot)
+
+
+def _thin_labels(plot: pg.PlotItem) -> None:
+    if not shiboken6.isValid(plot) or not shiboken6.isValid(plot.vb):
+        return
+    labels, sizes = plot._value_labels  # type: ignore[attr-defined]
+    (x0, x1), width = plot.vb.viewRange()[0], plot.vb.width()
+    if x1 <= x0 or width <= 0:
+        return
+    px = width / (x1 - x0)  # pixels per x unit
+    kept: list[tuple[float, float]] = []  # (centre px, width px) of the labels shown
+    for i in sorted(range(len(labels)), key=lambda i: -sizes[i]):  # the largest values first
+        label = labels[i]
+        if not shiboken6.isValid(label):
+            continue
+        centre, w = label.pos().x() * px, label.boundingRect().width() - 2 * LABEL_MARGIN
+        fits = all(abs(centre - c) >= (w + cw) / 2 for c, cw in kept)
+        label.setVisible(fits)
+        if fits:
+            kept.append((centre, w))
