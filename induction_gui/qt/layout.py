@@ -113,13 +113,18 @@ class DockLayout:
     def _arrange_compact(self) -> None:
         """Sequence, Weights and Lesson as tabs of one dock column on the left, the sequence in front."""
         area = Qt.DockWidgetArea.LeftDockWidgetArea
-        docks = [self.sequence_dock, self.weights_dock, self.lesson_dock]
-        for dock in docks:
-            dock.setFloating(False)
+        shown = {d: not d.isHidden() for d in (self.weights_dock, self.lesson_dock)}
+        # taken out of their old group first: tabbing them straight over left the old group's tab bar
+        # on screen, drawn over the column
+        for dock in (self.weights_dock, self.lesson_dock):
+            self.removeDockWidget(dock)
+        self.sequence_dock.setFloating(False)
         self.addDockWidget(area, self.weights_dock)
-        self.addDockWidget(area, self.lesson_dock)
         self.tabifyDockWidget(self.sequence_dock, self.weights_dock)
+        self.addDockWidget(area, self.lesson_dock)
         self.tabifyDockWidget(self.weights_dock, self.lesson_dock)
+        for dock, visible in shown.items():
+            dock.setVisible(visible)  # removeDockWidget hides a dock
         self.setTabPosition(area, QTabWidget.TabPosition.North)  # the column's tabs on top, beside its title
         self.sequence_dock.raise_()
 

@@ -9,8 +9,9 @@ is built, so any view or panel added later is held to them too:
 - ``window_min_size``: the window's minimum size fits the available screen;
 - ``off_screen``: the window lies inside the available screen;
 - ``tab_scroll``: no tab bar shows scroll arrows (a tab would be hidden);
-- ``cut_text``: a label, button, check box or radio button is drawn smaller
-  than its text (an eliding label counts only if its tool tip lacks the text);
+- ``cut_text``: a label, button, check box, radio button or combo box is
+  drawn smaller than its text (an eliding label counts only if its tool tip
+  lacks the text; a combo box that elides is fine);
 - ``below_minimum``: a widget in a layout is squeezed below its minimum size
   (whatever it draws is clipped);
 - ``overlap``: two widgets of one layout are drawn over each other;
@@ -30,12 +31,15 @@ from PySide6.QtCore import QRect, QRectF, QSize
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
+    QComboBox,
     QDockWidget,
     QLabel,
     QMainWindow,
     QPushButton,
     QScrollArea,
     QSplitter,
+    QStyle,
+    QStyleOptionComboBox,
     QTabBar,
     QToolButton,
     QWidget,
@@ -184,6 +188,20 @@ def button_cut(button: QAbstractButton) -> str | None:
     return None
 
 
+def combo_cut(combo: QComboBox) -> str | None:
+    """Why a combo box's current item is clipped (Qt cuts it at the arrow, without "…"), or None."""
+    if combo.isEditable() or combo.property("elides") or not combo.currentText():
+        return None
+    option = QStyleOptionComboBox()
+    combo.initStyleOption(option)
+    field = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                         QStyle.SubControl.SC_ComboBoxEditField, combo)
+    need = combo.fontMetrics().horizontalAdvance(combo.currentText())
+    if need > field.width() + SLACK:
+        return f"item {combo.currentText()[:30]!r} needs {need}px, its field has {field.width()}px"
+    return None
+
+
 def check_text(widgets: list[QWidget]) -> list[Violation]:
     out = []
     for w in widgets:
@@ -192,6 +210,8 @@ def check_text(widgets: list[QWidget]) -> list[Violation]:
             why = label_cut(w)
         elif isinstance(w, QAbstractButton):
             why = button_cut(w)
+        elif isinstance(w, QComboBox):
+            why = combo_cut(w)
         if why:
             out.append(Violation("cut_text", describe(w), why))
     return out
@@ -231,7 +251,8 @@ def check_overlap(widgets: list[QWidget]) -> list[Violation]:
     out = []
     by_parent: dict[int, list[QWidget]] = {}
     for w in widgets:
-        if _in_layout(w):
+        # a main window lays out its docks, dock tab bars and centre itself: all its children count
+        if _in_layout(w) or (isinstance(w.parentWidget(), QMainWindow) and not w.isWindow()):
             by_parent.setdefault(id(w.parentWidget()), []).append(w)
     for siblings in by_parent.values():
         for i, a in enumerate(siblings):

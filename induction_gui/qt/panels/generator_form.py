@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from ...model.document import Document
 from ...model.sequence_edit import GENERATORS, GeneratorSpec, bos_offset
-from ..widgets.fitting import shrinkable_combo, slim_button
+from ..widgets.fitting import ElidingComboBox, slim_button
 
 ERROR_COLOR = "#b00020"
 
@@ -98,7 +97,7 @@ class GeneratorForm(QGroupBox):
         super().__init__("Generate a test sequence", parent)
         self.document = document
         self.setToolTip("Seeded generators of the lecture's test sequences; the same seed gives the same sequence.")
-        self.generator_combo = shrinkable_combo(QComboBox(), 16)  # long names elide; the list shows them whole
+        self.generator_combo = ElidingComboBox(16)  # long names elide; the list shows them whole
         for spec in GENERATORS:
             self.generator_combo.addItem(spec.label, spec.key)
             self.generator_combo.setItemData(self.generator_combo.count() - 1, spec.tooltip,

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from ...model.document import Document, Selection
 from ...model.events import Change, ModelReplaced, VocabChanged, WeightsChanged
-from ..widgets.fitting import VerticalScrollArea, shrinkable_combo
+from ..widgets.fitting import ElidingComboBox, VerticalScrollArea
 from .head_controls import HeadControls
 from .matrix_editor import MatrixEditor
 
@@ -74,7 +74,7 @@ class WeightsPanel(QWidget):
         self.layer_combo.setToolTip("Layer of the focused head (the views follow it).")
         self.head_combo = QComboBox()
         self.head_combo.setToolTip("Focused head in that layer (the views follow it).")
-        self.param_combo = shrinkable_combo(QComboBox(), 12)  # "W_pos  positional embedding" elides
+        self.param_combo = ElidingComboBox(12)  # "W_pos  positional embedding" elides
         for key, (text, tip) in PARAMETERS.items():
             self.param_combo.addItem(text, key)
             self.param_combo.setItemData(self.param_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QStackedWidget,
@@ -29,7 +28,7 @@ import pyqtgraph as pg
 from ...analysis import PREVIOUS_TOKEN_VARIANT, Analysis, EntryFailed, Pending, Results
 from ...model.appearance import Appearance
 from ...model.labels import COPYING_FULL_OV, COPYING_OV, FULL_OV_TOP1
-from ..widgets.fitting import FlowRow, shrinkable_combo
+from ..widgets.fitting import ElidingComboBox, FlowRow
 from ..widgets.heatmap import Heatmap
 from ..widgets.plotting import caption, make_plot, qfont, style_heatmap, style_plot
 from ..widgets.style import mark_explanation
@@ -71,11 +70,11 @@ class CircuitsView(View):
         super().__init__(analysis, parent, appearance=appearance)
         self.head_label = caption(bold=True)
         self.head_label.setWordWrap(False)
-        self.circuit_combo = shrinkable_combo(QComboBox(), 18)  # long names elide; the list shows them whole
+        self.circuit_combo = ElidingComboBox(18)  # long names elide; the list shows them whole
         self.circuit_combo.addItems(list(PAGES))
         self.circuit_combo.setToolTip("which circuit of the focused head is shown large")
         self.source_label = QLabel(SOURCE_TEXT[0])
-        self.source_combo = shrinkable_combo(QComboBox(), 8)
+        self.source_combo = ElidingComboBox(8)
         self.source_combo.setToolTip("the earlier head whose OV output the focused head's keys read")
         self.summary = caption()
 

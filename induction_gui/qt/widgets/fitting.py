@@ -10,6 +10,7 @@ the full text stays in the popup or the tool tip).
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt
+from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QComboBox,
@@ -19,6 +20,9 @@ from PySide6.QtWidgets import (
     QLayoutItem,
     QScrollArea,
     QSizePolicy,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
     QWidget,
 )
 
@@ -27,15 +31,38 @@ COMBO_CHARS = 10  # characters a combo box shows at its minimum width (the rest 
 COMBO_FRAME = 36  # px of a combo box besides its text: frame and drop-down arrow
 
 
-def shrinkable_combo(combo: QComboBox, chars: int = COMBO_CHARS) -> QComboBox:
-    """A combo box whose minimum width is ``chars`` characters, not its longest item (elided beyond).
+class ElidingComboBox(QComboBox):
+    """A combo box that may be narrower than its longest item: the current item is drawn cut with "…".
 
-    Where there is room it is as wide as its longest item (its size hint);
-    squeezed, it elides the current item, and its popup still shows every item whole.
+    Qt draws a squeezed combo box's text clipped at the arrow; this one elides
+    it and puts the whole text in the tool tip (the popup lists every item
+    whole). Where there is room it is as wide as its longest item.
     """
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-    combo.setMinimumWidth(combo.fontMetrics().horizontalAdvance("x" * chars) + COMBO_FRAME)
-    return combo
+
+    def __init__(self, chars: int = COMBO_CHARS, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("x" * chars) + COMBO_FRAME)
+        self.setProperty("elides", True)  # the screen checks: cut text here is elided, not clipped
+        self._tip = ""
+
+    def setToolTip(self, tip: str) -> None:  # noqa: N802 - Qt API: the caller's tip, after the elided text
+        self._tip = tip
+        super().setToolTip(tip)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                            QStyle.SubControl.SC_ComboBoxEditField, self)
+        full = option.currentText
+        option.currentText = self.fontMetrics().elidedText(full, Qt.TextElideMode.ElideRight, field.width() - 2)
+        tip = "\n".join(t for t in ((full if option.currentText != full else ""), self._tip) if t)
+        if tip != QComboBox.toolTip(self):
+            QComboBox.setToolTip(self, tip)
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
 
 
 def slim_button(button: QAbstractButton) -> QAbstractButton:
