@@ -109,6 +109,15 @@ class DockLayout:
                 self._arrange_compact()
             self._needs_default_sizes = True  # applied once the window has its real size
         self.tabs.setCurrentIndex(min(max(s.get("window/tab"), 0), self.tabs.count() - 1))
+        self.training_dock.toggleViewAction().toggled.connect(self._on_training_shown)
+
+    def _on_training_shown(self, visible: bool) -> None:
+        """In the compact layout the training dock opens at its smallest height: the views keep the rest."""
+        dock = self.training_dock
+        if (visible and self.compact_layout and not dock.isFloating()
+                and self.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea):
+            QTimer.singleShot(0, lambda: self.resizeDocks(
+                [dock], [dock.minimumSizeHint().height()], Qt.Orientation.Vertical))
 
     def _arrange_compact(self) -> None:
         """Sequence, Weights and Lesson as tabs of one dock column on the left, the sequence in front."""
@@ -126,6 +135,9 @@ class DockLayout:
         for dock, visible in shown.items():
             dock.setVisible(visible)  # removeDockWidget hides a dock
         self.setTabPosition(area, QTabWidget.TabPosition.North)  # the column's tabs on top, beside its title
+        # the column runs the full height; the training dock (Ctrl+T) then sits under the views only,
+        # not under the column too, which would add their minimum heights past a 720-row screen
+        self.setCorner(Qt.Corner.BottomLeftCorner, area)
         self.sequence_dock.raise_()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
@@ -182,6 +194,7 @@ class DockLayout:
         s.sync()
 
     def reset_layout(self) -> None:
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)  # Qt's default
         self.restoreState(self._default_state)
         self.sequence_dock.show()
         self.weights_dock.show()
