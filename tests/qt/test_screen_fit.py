@@ -176,6 +176,23 @@ def test_the_window_picks_its_layout_from_the_screen(make_window, monkeypatch: p
     assert (window.weights_dock in set(window.tabifiedDockWidgets(window.sequence_dock))) is compact
 
 
+def test_a_seventh_tab_still_fits_the_tab_bar_at_1280(make_window, settle, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Room for one more centre view ("Printed"): seven tabs show whole on a 1280 px screen, no scroll arrows."""
+    from induction_gui.qt.layout import DockLayout
+
+    monkeypatch.setattr(DockLayout, "_available", lambda self: QRect(0, 0, 1280, 720))
+    window = make_window()
+    window.resize(1280, 720)
+    window._default_dock_sizes()
+    window.tabs.addTab(QWidget(), "Printed")
+    settle(window)
+    bar = window.tabs.tabBar()
+    assert bar.count() == 7
+    assert screen_rules.check_tab_bars([bar]) == []
+    assert all(bar.tabRect(i).width() >= bar.fontMetrics().horizontalAdvance(bar.tabText(i)) for i in range(7)), \
+        "a title is elided"
+
+
 def test_saved_geometry_is_clamped_into_a_smaller_screen() -> None:
     from induction_gui.qt.layout import clamp_rect
 

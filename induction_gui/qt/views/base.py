@@ -23,7 +23,7 @@ import pyqtgraph as pg
 from ...analysis import Analysis, Pending, Results
 from ...model.appearance import Appearance
 from ...model.document import Selection
-from ..widgets.heatmap import fit_plot_text
+from ..widgets.plot_text import fit_plot_text
 from ..widgets.style import EXPLANATION, line_width, mark_explanation
 
 # re-exported: the drawing helpers moved to qt.widgets; a view may still take them from its base

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QLabel, QTableWidgetItem
 
 import pyqtgraph as pg
 
-from .heatmap import Heatmap, fit_axis_labels, free_width
+from .heatmap import Heatmap
+from .plot_text import fit_axis_labels, free_width
 
 
 LABEL_MARGIN = 2  # px a TextItem's box keeps round its glyphs on each side
