@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF
 from PySide6.QtWidgets import QLabel, QTableWidgetItem
 
 import pyqtgraph as pg
@@ -131,3 +131,28 @@ def _thin_labels(plot: pg.PlotItem) -> None:
         label.setVisible(fits)
         if fits:
             kept.append((centre, w))
+
+
+def fit_position_ticks(plot: pg.PlotItem, labels: Sequence[str], max_ticks: int = 32) -> None:
+    """Bottom-axis ticks at integer positions, thinned to what the plot's width holds without overlapping.
+
+    A fixed number of ticks overlapped on a narrow plot (64 positions in 470 px
+    read "2 4 6 8101214"); here the step follows the width and font, again on
+    every resize.
+    """
+    plot._position_labels = (list(labels), max_ticks)  # type: ignore[attr-defined]
+    if not getattr(plot, "_fits_ticks", False):
+        plot._fits_ticks = True  # type: ignore[attr-defined]
+        plot.vb.sigResized.connect(lambda *_: _fit_ticks(plot))
+    _fit_ticks(plot)
+
+
+def _fit_ticks(plot: pg.PlotItem) -> None:
+    if not shiboken6.isValid(plot) or not shiboken6.isValid(plot.vb):
+        return
+    labels, max_ticks = plot._position_labels  # type: ignore[attr-defined]
+    axis = plot.getAxis("bottom")
+    metrics = QFontMetricsF(axis.style.get("tickFont") or QFont())
+    widest = max((metrics.horizontalAdvance(s) for s in labels), default=0.0) + metrics.averageCharWidth() * 2
+    fitting = int(plot.vb.width() // widest) if widest > 0 and plot.vb.width() > 0 else max_ticks
+    axis.setTicks([position_ticks(labels, max_ticks=max(2, min(max_ticks, fitting)))])
