@@ -88,8 +88,6 @@ class DockLayout:
     def _restore_layout(self) -> None:
         """The saved geometry, dock state and tab, fitted to this screen; a first start gets default sizes."""
         s = self.settings
-        self.tabs.setUsesScrollButtons(False)  # a tab hidden behind arrows is a tab a learner never finds
-        self.tabs.setElideMode(Qt.TextElideMode.ElideRight)  # too little room: elided titles, whole in tool tips
         self._default_state = self.saveState()
         avail = self._available()
         self.compact_layout = wants_compact(avail.size())

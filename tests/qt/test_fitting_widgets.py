@@ -89,3 +89,34 @@ def test_plot_title_and_axis_label_elide_to_their_room_and_keep_the_whole_text(q
     widget.resize(1400, 200)
     qtbot.waitUntil(lambda: plot.titleLabel.item.toPlainText() == long_title)
     qtbot.waitUntil(lambda: bottom.label.toPlainText().strip() == long_axis, timeout=2000)
+
+
+def test_tab_bar_draws_short_titles_only_when_the_full_ones_do_not_fit(qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QStyleOptionTab, QTabBar, QTabWidget, QToolButton
+
+    from induction_gui.qt.widgets.tab_bar import ShortTitleTabBar
+
+    tabs = QTabWidget()
+    bar = ShortTitleTabBar()
+    tabs.setTabBar(bar)
+    for title in ("Attention", "Copied representation", "Predictions", "Circuits"):
+        tabs.addTab(QWidget(), title)
+    bar.set_short_title("Copied representation", "Copied")
+    qtbot.addWidget(tabs)
+    full = sum(QTabBar.tabSizeHint(bar, i).width() for i in range(bar.count()))  # with the full titles
+    tabs.resize(full + 40, 200)
+    tabs.show()
+    qtbot.waitExposed(tabs)
+
+    def drawn(index: int) -> str:
+        option = QStyleOptionTab()
+        bar.initStyleOption(option, index)
+        return option.text
+
+    assert not bar.shortening() and drawn(1) == "Copied representation"
+    tabs.resize(full - 60, 200)  # the full titles no longer fit: the short one is drawn, nothing hidden
+    qtbot.waitUntil(bar.shortening)
+    assert drawn(1) == "Copied" and bar.tabText(1) == "Copied representation"
+    assert not [b for b in bar.findChildren(QToolButton) if b.isVisible()], "no scroll arrows"
+    assert all(bar.rect().contains(bar.tabRect(i)) for i in range(bar.count()))
+

@@ -41,7 +41,12 @@ class View(QWidget):
     """
 
     title = "View"  # tab title
+    short_title = ""  # the tab's title when the tab bar is short of room (a projector); "" means the title
     tooltip = ""  # one sentence on what the view shows, in the lecture's terms
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.short_title = cls.__dict__.get("short_title") or cls.title  # each view its own, else its title
 
     def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
                  appearance: Appearance | None = None) -> None:

@@ -41,6 +41,7 @@ class CopyingView(View):
     """The focused head's output at every position, and its effect on the logits at the focused query."""
 
     title = "Copied representation"
+    short_title = "Copied"  # on a crowded tab bar (a projector beside the lesson)
     tooltip = ("What the focused head copies: its output z (and W_O·z, the result it adds to the residual stream) "
                "at every position, and at the focused query which tokens that output boosts (result · W_U).")
 
