@@ -30,6 +30,7 @@ from ...model.appearance import Appearance
 from ...model.labels import COPYING_FULL_OV, COPYING_OV, FULL_OV_TOP1
 from ..widgets.fitting import ElidingComboBox, FlowRow
 from ..widgets.heatmap import Heatmap
+from ..widgets.labels import ElidedLabel
 from ..widgets.plotting import caption, make_plot, qfont, style_heatmap, style_plot
 from ..widgets.style import mark_explanation
 from .base import View
@@ -68,8 +69,8 @@ class CircuitsView(View):
     def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
                  appearance: Appearance | None = None) -> None:
         super().__init__(analysis, parent, appearance=appearance)
-        self.head_label = caption(bold=True)
-        self.head_label.setWordWrap(False)
+        self.head_label = ElidedLabel()  # a name: cut with "…" (whole in the tool tip) when the bar is narrow
+        self.head_label.setFont(qfont(11.0, bold=True))
         self.circuit_combo = ElidingComboBox(18)  # long names elide; the list shows them whole
         self.circuit_combo.addItems(list(PAGES))
         self.circuit_combo.setToolTip("which circuit of the focused head is shown large")
