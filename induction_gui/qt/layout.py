@@ -165,17 +165,22 @@ class DockLayout:
         return max(d.minimumSizeHint().width() for d in (self.sequence_dock, self.weights_dock))
 
     def _fit_restored_docks(self) -> None:
-        """A restored layout from a wider screen: side docks narrowed so the centre keeps most of the width."""
+        """A restored layout on a small screen: side docks narrowed so the centre keeps most of the width.
+
+        If even their minimum widths leave the centre too little, the docks go into the compact
+        layout's one tabbed column instead.
+        """
         side = [d for d in self.findChildren(QDockWidget) if d.isVisible() and not d.isFloating()
                 and self.dockWidgetArea(d) in (Qt.DockWidgetArea.LeftDockWidgetArea,
                                                Qt.DockWidgetArea.RightDockWidgetArea)]
         centre = self.centralWidget().width()
-        if not side or centre >= self.width() * MIN_CENTRE_FRACTION:
+        # on a large screen the docks are as wide as the user left them; only a small one is fitted
+        if not self.compact_layout or not side or centre >= self.width() * MIN_CENTRE_FRACTION:
             return
         room = int(self.width() * (1 - MIN_CENTRE_FRACTION))
         # one width per column of docks (tabbed docks share one): share the room by their current widths
         columns = {(self.dockWidgetArea(d), d.x()): d for d in side}
-        if self.compact_layout and sum(d.minimumSizeHint().width() for d in columns.values()) > room:
+        if sum(d.minimumSizeHint().width() for d in columns.values()) > room:
             # even at their narrowest the columns starve the centre on this screen: one tabbed column instead
             self._arrange_compact()
             self._default_dock_sizes()

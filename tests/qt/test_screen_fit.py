@@ -193,6 +193,38 @@ def test_a_seventh_tab_still_fits_the_tab_bar_at_1280(make_window, settle, monke
         "a title is elided"
 
 
+def test_docks_that_starve_the_centre_on_a_small_screen_are_narrowed_or_tabbed(make_window, settle,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restored layout with wide docks on a 1366 screen: narrowed if they can be, else one tabbed column."""
+    from induction_gui.qt.layout import DockLayout
+
+    monkeypatch.setattr(DockLayout, "_available", lambda self: QRect(0, 0, 1366, 768))
+    window = make_window()
+    window.resize(1366, 768)
+    right = Qt.DockWidgetArea.RightDockWidgetArea
+    # as a layout from a 1920 screen restores: weights on the right, both docks wide
+    window.addDockWidget(right, window.weights_dock)
+    window.weights_dock.show()
+    window.resizeDocks([window.sequence_dock, window.weights_dock], [500, 500], Qt.Orientation.Horizontal)
+    settle(window)
+    assert window.centralWidget().width() < 0.6 * window.width()
+    window._fit_restored_docks()  # their minimum widths leave the centre too little: one tabbed column
+    settle(window)
+    assert window.weights_dock in window.tabifiedDockWidgets(window.sequence_dock)
+    assert window.centralWidget().width() >= 0.6 * window.width()
+    # one wide dock alone is only narrowed, and stays where the user put it
+    window.weights_dock.hide()
+    window.lesson_dock.hide()
+    window.addDockWidget(right, window.sequence_dock)
+    window.resizeDocks([window.sequence_dock], [700], Qt.Orientation.Horizontal)
+    settle(window)
+    assert window.centralWidget().width() < 0.6 * window.width()
+    window._fit_restored_docks()
+    settle(window)
+    assert window.dockWidgetArea(window.sequence_dock) == right
+    assert window.centralWidget().width() >= 0.55 * window.width()
+
+
 def test_saved_geometry_is_clamped_into_a_smaller_screen() -> None:
     from induction_gui.qt.layout import clamp_rect
 
