@@ -49,6 +49,7 @@ from .views.predictions_view import PredictionsView
 from .views.printed_view import PrintedView
 from .widgets import colormaps
 from .widgets.lazy_dock import LazyDock
+from .widgets.tab_bar import ShortTitleTabBar
 
 if TYPE_CHECKING:
     from .panels.lesson_panel import LessonPanel
@@ -118,14 +119,18 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         attention_tab.setStretchFactor(0, 3)
         attention_tab.setStretchFactor(1, 2)
         self.tabs = QTabWidget()
+        self.tabs.setTabBar(ShortTitleTabBar())  # short titles, then elided ones, when room is short: never arrows
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(attention_tab, "Attention")
-        self.tabs.setTabToolTip(0, f"{AttentionView.tooltip} {HeadsGrid.tooltip}".strip())
+        # each tool tip starts with the tab's title: on a narrow screen the title may be elided
+        self.tabs.setTabToolTip(0, f"Attention: {AttentionView.tooltip} {HeadsGrid.tooltip}".strip())
         for cls in (CopyingView, PredictionsView, CircuitsView, MetricsView, AttributionView, PrintedView):
             page = LazyTab(lambda cls=cls: self._make_view(cls))
             self._lazy_tabs.append(page)
             index = self.tabs.addTab(page, cls.title)
-            self.tabs.setTabToolTip(index, cls.tooltip)
+            self.tabs.setTabToolTip(index, f"{cls.title}: {cls.tooltip}")
+            if cls.short_title != cls.title:
+                self.tabs.tabBar().set_short_title(cls.title, cls.short_title)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
 

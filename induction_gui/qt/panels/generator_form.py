@@ -15,7 +15,6 @@ from contextlib import contextmanager
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 from ...model.document import Document
 from ...model.generator_schema import SEED_MAX, ModelLimits
 from ...model.sequence_edit import GENERATORS, GeneratorSpec
+from ..widgets.fitting import ElidingComboBox, slim_button
 
 ERROR_COLOR = "#b00020"
 
@@ -42,6 +42,7 @@ def button(text: str, tooltip: str) -> QPushButton:
     """A push button that says what it does when hovered."""
     widget = QPushButton(text)
     widget.setToolTip(tooltip)
+    slim_button(widget)  # as wide as its text: four of them share a dock's row
     return widget
 
 
@@ -102,7 +103,7 @@ class GeneratorForm(QGroupBox):
         super().__init__("Generate a test sequence", parent)
         self.document = document
         self.setToolTip("Seeded generators of the lecture's test sequences; the same seed gives the same sequence.")
-        self.generator_combo = QComboBox()
+        self.generator_combo = ElidingComboBox(16)  # long names elide; the list shows them whole
         for spec in GENERATORS:
             self.generator_combo.addItem(spec.label, spec.key)
             self.generator_combo.setItemData(self.generator_combo.count() - 1, spec.tooltip,

@@ -142,15 +142,17 @@ class HeadControls(QWidget):
         shift_row.addWidget(self.shift_spin)
         shift_row.addStretch(1)
         grid.addLayout(shift_row, 1, 1)
-        grid.addWidget(QLabel("Normalise"), 2, 0)
-        grid.addLayout(norm_row, 2, 1)
-        grid.addWidget(QLabel("Ablate"), 3, 0)
-        grid.addLayout(ablate_row, 3, 1)
+        # the radio buttons on their own rows, under their names: beside them they widened the dock
+        grid.addWidget(QLabel("Normalise"), 2, 0, 1, 2)
+        grid.addLayout(norm_row, 3, 0, 1, 2)
+        grid.addWidget(QLabel("Ablate"), 4, 0, 1, 2)
+        grid.addLayout(ablate_row, 5, 0, 1, 2)
         grid.setColumnStretch(1, 1)
 
         # fixed pattern: edit the attention pattern directly
-        self.fixed_check = QCheckBox("Fixed pattern: edit the attention pattern directly")
-        self.fixed_check.setToolTip("Replace q·k by a pattern you draw, starting from the shift matrix "
+        self.fixed_check = QCheckBox("Fixed pattern (edit it)")  # short: the dock is narrow on a laptop
+        self.fixed_check.setToolTip("Fixed pattern: edit the attention pattern directly. "
+                                    "Replace q·k by a pattern you draw, starting from the shift matrix "
                                     "(a previous-token head) with linear normalisation, as the lecture does. "
                                     "Click a cell below to toggle it.")
         self._pattern_view: Heatmap | None = None  # built when a fixed pattern is first shown (start-up cost)
@@ -167,15 +169,15 @@ class HeadControls(QWidget):
         fixed_layout = QVBoxLayout(fixed_box)
         fixed_layout.addWidget(self.fixed_check)
         self.pattern_tools = QWidget()
-        pattern_tools = QHBoxLayout(self.pattern_tools)
+        # two short rows, not one long one: the weights dock is ~300 px wide on a 1280 projector
+        pattern_tools = QGridLayout(self.pattern_tools)
         pattern_tools.setContentsMargins(0, 0, 0, 0)
-        pattern_tools.addWidget(QLabel("Click sets"))
-        pattern_tools.addWidget(self.cell_value)
-        pattern_tools.addSpacing(8)
-        pattern_tools.addWidget(QLabel("Offset"))
-        pattern_tools.addWidget(self.offset_spin)
-        pattern_tools.addWidget(self.fill_button)
-        pattern_tools.addStretch(1)
+        pattern_tools.addWidget(QLabel("Click sets"), 0, 0)
+        pattern_tools.addWidget(self.cell_value, 0, 1)
+        pattern_tools.addWidget(QLabel("Offset"), 1, 0)
+        pattern_tools.addWidget(self.offset_spin, 1, 1)
+        pattern_tools.addWidget(self.fill_button, 1, 2)
+        pattern_tools.setColumnStretch(3, 1)
         fixed_layout.addWidget(self.pattern_tools)
         self._fixed_layout = fixed_layout
 

@@ -17,6 +17,7 @@ from ...model.document import Document
 from ...model.head_presets import HeadState, changed_weights, preset_weights, snapshot
 from ...model.overrides import HeadKey
 from ..commands import SetOverrideCommand, SetWeightCommand
+from ..widgets.fitting import slim_button
 
 INDUCTION_TIP = ("Layer ≥ 1: the key reads what an earlier previous-token head wrote (K-composition), the query "
                  "reads the current token, and OV copies the attended token into its logit.")
@@ -53,6 +54,10 @@ class HeadPresetsBox(QGroupBox):
         self.seed_spin.setRange(0, 2**31 - 1)
         self.seed_spin.setPrefix("seed ")
         self.seed_spin.setToolTip("Seed of the random preset: the same seed gives the same head.")
+        # room for "seed 99999", not for the largest seed (the field scrolls its text for those)
+        self.seed_spin.setMinimumWidth(self.seed_spin.fontMetrics().horizontalAdvance("seed 999999") + 32)
+        for b in self.preset_buttons.values():
+            slim_button(b)
         pgrid.addWidget(self.preset_buttons["previous_token"], 0, 0)
         pgrid.addWidget(self.preset_buttons["induction"], 0, 1)
         pgrid.addWidget(self.preset_buttons["identity_copy"], 1, 0)

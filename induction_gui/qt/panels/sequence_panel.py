@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 import numpy as np
 from PySide6.QtGui import QCloseEvent, QFont, QFontDatabase, QUndoStack
-from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ...model.document import Document, Selection
 from ...model.events import Change, ModelReplaced, TokensChanged, VocabChanged
@@ -41,6 +41,7 @@ from ...model.sequence_edit import (
 )
 from ...model.text_spans import TypedTexts, edited_text
 from ..commands import SetModelStateCommand, SetTokensCommand
+from ..widgets.fitting import VerticalScrollArea
 from .generator_form import GeneratorForm, message_label, show_message
 from .sequence_text import INVALID_FRAME, VALID_FRAME, SequenceEdit, TypingCommand
 from .token_list import TokenListEditing
@@ -88,18 +89,15 @@ class SequencePanel(TokenListEditing, QWidget):
         layout.addWidget(self._build_text_box())
         layout.addWidget(self._build_token_box(), 1)
         layout.addWidget(self._build_generator_form())
-        scroll = self._scroll = QScrollArea()
-        scroll.setWidget(content)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # up and down only: the dock is as wide as the controls need, never a sideways-scrolling sliver
+        scroll = self._scroll = VerticalScrollArea(content)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
 
     def full_width(self) -> int:
         """Width at which every control shows whole, with no horizontal scrolling (the dock's default)."""
-        content = self._scroll.widget()
-        return content.minimumSizeHint().width() + self._scroll.verticalScrollBar().sizeHint().width() + 4
+        return self._scroll.content_width() + 4
 
     def _build_text_box(self) -> QGroupBox:
         box = QGroupBox("Sequence")

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from ...model.document import Document, Selection
 from ...model.events import Change, ModelReplaced, VocabChanged, WeightsChanged
+from ..widgets.fitting import ElidingComboBox, VerticalScrollArea
 from .head_controls import HeadControls
 from .matrix_editor import MatrixEditor
 
@@ -74,7 +74,7 @@ class WeightsPanel(QWidget):
         self.layer_combo.setToolTip("Layer of the focused head (the views follow it).")
         self.head_combo = QComboBox()
         self.head_combo.setToolTip("Focused head in that layer (the views follow it).")
-        self.param_combo = QComboBox()
+        self.param_combo = ElidingComboBox(12)  # "W_pos  positional embedding" elides
         for key, (text, tip) in PARAMETERS.items():
             self.param_combo.addItem(text, key)
             self.param_combo.setItemData(self.param_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
@@ -94,10 +94,7 @@ class WeightsPanel(QWidget):
 
         self.editor = MatrixEditor(self.document, self.undo_stack)
         self.head_controls = HeadControls(self.document, self.undo_stack)
-        scroll = QScrollArea()
-        scroll.setWidget(self.head_controls)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll = VerticalScrollArea(self.head_controls)  # never sideways: the dock gets the controls' width
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.editor)
         self.splitter.addWidget(scroll)

@@ -23,7 +23,8 @@ import pyqtgraph as pg
 
 from ...analysis import Analysis, Results
 from ...model.appearance import Appearance
-from ..widgets.heatmap import TEXT_COLOR, Heatmap, free_width
+from ..widgets.heatmap import TEXT_COLOR, Heatmap
+from ..widgets.plot_text import free_width
 from ..widgets.labels import plain_label, set_label_points, show_warnings, warning_label
 from ..widgets.style import line_width, mark_explanation
 from .base import View

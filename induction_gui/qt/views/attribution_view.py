@@ -21,7 +21,7 @@ from ...analysis import Analysis, EntryFailed, Pending, Results
 from ...model.appearance import Appearance
 from .base import View
 from ..widgets.heatmap import Heatmap
-from ..widgets.plotting import caption, make_plot, qfont, style_heatmap, style_plot
+from ..widgets.plotting import caption, make_plot, qfont, style_heatmap, style_plot, thin_value_labels
 
 LAYER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")  # heads, by layer
 DIRECT_COLOUR, BIAS_COLOUR = "#7f7f7f", "#c7c7c7"
@@ -127,11 +127,13 @@ class AttributionView(View):
         plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=self.pen("k")))
         plot.addItem(pg.InfiniteLine(pos=len(parts) - 0.5, angle=90,
                                      pen=self.pen("#555555", style=Qt.PenStyle.DashLine)))
+        value_labels = []
         for xi, h in zip(x, heights):
             text = pg.TextItem(self._bar_value(h), color="k", anchor=(0.5, 1.0 if h >= 0 else 0.0))
             text.setFont(qfont(self.font_points))
             text.setPos(float(xi), float(h))
             plot.addItem(text)
+            value_labels.append(text)
         names = [name for name, _ in self.parts] + ["= logit"]
         if self.presenting:  # "L0\nH1": projector-sized names side by side overlapped
             names = [n.replace("H", "\nH") if n.startswith("L") else n for n in names]
@@ -146,6 +148,7 @@ class AttributionView(View):
         plot.setYRange(lo - pad, hi + pad, padding=0)
         # room at both ends for the first and last names and the value over the last bar
         plot.setXRange(-0.9, len(parts) + 0.9, padding=0)
+        thin_value_labels(plot, value_labels, heights)  # narrow plot: the largest values keep their labels
         total = attr.total
         diff = total - attr.logit
         ok = "✓ parts add up" if abs(diff) <= SUM_TOLERANCE * max(1.0, abs(attr.logit)) else "✗ parts do NOT add up"
@@ -186,11 +189,13 @@ class AttributionView(View):
         plot.addItem(pg.BarGraphItem(x=np.arange(len(heads)), height=change, width=0.7, brushes=colours,
                                      pen=self.pen("k")))
         plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=self.pen("k")))
+        value_labels = []
         for i, v in enumerate(change):
             text = pg.TextItem(f"{v:+.2f}" if self.presenting else f"{v:+.3f}", color="k", anchor=(0.5, 1.0 if v >= 0 else 0.0))
             text.setFont(qfont(self.font_points))
             text.setPos(float(i), float(v))
             plot.addItem(text)
+            value_labels.append(text)
         style_plot(plot, self.font_points,
                    "Zero-ablation: Δ mean loss (nats)" if self.presenting
                    else "Zero-ablate a head: change in mean loss (nats)", "ablated head", "Δ mean loss")
@@ -198,6 +203,7 @@ class AttributionView(View):
         lo, hi = min(0.0, float(change.min())), max(0.0, float(change.max()))
         pad = 0.2 * (hi - lo or 1.0)
         plot.setYRange(lo - pad, hi + pad, padding=0)
+        thin_value_labels(plot, value_labels, change)
         plot.setXRange(-0.6, len(heads) - 0.4, padding=0)
 
         # columns: every head from layer 1 on (the induction-head candidates); rows: every ablated head

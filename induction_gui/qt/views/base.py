@@ -24,10 +24,11 @@ from ...analysis import Analysis, Pending, Results
 from ...model.appearance import Appearance
 from ...model.document import Selection
 from ...model.events import Change, SettingsChanged
+from ..widgets.plot_text import fit_plot_text
+from ..widgets.style import EXPLANATION, line_width, mark_explanation
 
 # saved view settings that change what a view draws (every detector score reads exclude_bos)
 REDRAWING_SETTINGS = frozenset({"exclude_bos"})
-from ..widgets.style import EXPLANATION, line_width, mark_explanation
 
 # re-exported: the drawing helpers moved to qt.widgets; a view may still take them from its base
 __all__ = ["View", "mark_explanation", "line_width", "EXPLANATION"]
@@ -44,7 +45,12 @@ class View(QWidget):
     """
 
     title = "View"  # tab title
+    short_title = ""  # the tab's title when the tab bar is short of room (a projector); "" means the title
     tooltip = ""  # one sentence on what the view shows, in the lecture's terms
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.short_title = cls.__dict__.get("short_title") or cls.title  # each view its own, else its title
 
     def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
                  appearance: Appearance | None = None) -> None:
@@ -135,6 +141,7 @@ class View(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
+        fit_plot_text(self)  # titles and axis labels elide to their room (plots a view built itself included)
         if self._out_of_date:
             self.refresh_now()
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QStackedWidget,
@@ -38,7 +37,9 @@ import pyqtgraph as pg
 from ...analysis import Analysis, EntryFailed, Pending, Results
 from ...model.appearance import Appearance
 from ...model.labels import COPYING_FULL_OV, COPYING_OV, FULL_OV_TOP1, detector_variant
+from ..widgets.fitting import ElidingComboBox, FlowRow
 from ..widgets.heatmap import Heatmap
+from ..widgets.labels import ElidedLabel
 from ..widgets.plotting import caption, make_plot, qfont, style_heatmap, style_plot
 from ..widgets.style import mark_explanation
 from .attention_view import HeadKind, head_kinds
@@ -100,13 +101,13 @@ class CircuitsView(View):
     def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
                  appearance: Appearance | None = None) -> None:
         super().__init__(analysis, parent, appearance=appearance)
-        self.head_label = caption(bold=True)
-        self.head_label.setWordWrap(False)
-        self.circuit_combo = QComboBox()
+        self.head_label = ElidedLabel()  # a name: cut with "…" (whole in the tool tip) when the bar is narrow
+        self.head_label.setFont(qfont(11.0, bold=True))
+        self.circuit_combo = ElidingComboBox(18)  # long names elide; the list shows them whole
         self.circuit_combo.addItems(list(PAGES))
         self.circuit_combo.setToolTip("which circuit of the focused head is shown large")
         self.source_label = QLabel(SOURCE_TEXT[0])
-        self.source_combo = QComboBox()
+        self.source_combo = ElidingComboBox(8)
         self.source_combo.setToolTip("the earlier head whose OV output the focused head's keys read")
         self.summary = caption()
 
@@ -138,17 +139,14 @@ class CircuitsView(View):
             horizontal=True,
         ))
 
-        bar = QHBoxLayout()
-        bar.addWidget(self.head_label)
-        bar.addSpacing(12)
-        bar.addWidget(QLabel("Circuit:"))
-        bar.addWidget(self.circuit_combo, 1)
-        bar.addSpacing(12)
-        bar.addWidget(self.source_label)
-        bar.addWidget(self.source_combo)
+        # groups that wrap onto a second row when the centre is narrow, instead of widening the window
+        bar = FlowRow()
+        bar.add(self.head_label)
+        bar.add(QLabel("Circuit:"), self.circuit_combo)
+        self.source_group = bar.add(self.source_label, self.source_combo)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(self.summary)
         layout.addWidget(self.stack, 1)
 

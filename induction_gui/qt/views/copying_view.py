@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtWidgets import QButtonGroup, QLabel, QRadioButton, QSplitter, QVBoxLayout, QWidget
 
 import pyqtgraph as pg
 
 from ...analysis import Analysis, Results
 from ...model.appearance import Appearance
+from ..widgets.fitting import FlowRow
 from ..widgets.heatmap import TEXT_COLOR, Heatmap
 from ..widgets.labels import plain_label, set_label_points, show_warnings, warning_label
 from ..widgets.style import mark_explanation
@@ -40,6 +41,7 @@ class CopyingView(View):
     """The focused head's output at every position, and its effect on the logits at the focused query."""
 
     title = "Copied representation"
+    short_title = "Copied"  # on a crowded tab bar (a projector beside the lesson)
     tooltip = ("What the focused head copies: its output z (and W_O·z, the result it adds to the residual stream) "
                "at every position, and at the focused query which tokens that output boosts (result · W_U).")
 
@@ -65,12 +67,10 @@ class CopyingView(View):
         self._which.addButton(self.show_z)
         self._which.addButton(self.show_result)
         self._which.buttonToggled.connect(self._on_shown_activation_changed)
-        choice = QHBoxLayout()
+        choice = FlowRow()  # the two choices wrap onto two rows when the centre is narrow
         self.show_label = QLabel("Show:")
-        choice.addWidget(self.show_label)
-        choice.addWidget(self.show_z)
-        choice.addWidget(self.show_result)
-        choice.addStretch(1)
+        choice.add(self.show_label, self.show_z)
+        choice.add(self.show_result)
 
         self.heatmap = Heatmap(signed=True, x_label="component of z (d_head)", y_label="position (query)",
                                appearance=self.appearance)
@@ -89,6 +89,8 @@ class CopyingView(View):
         self.bars_plot.setMouseEnabled(x=False, y=False)
         self.bars_plot.hideButtons()
         self.bars_plot.invertY(True)  # biggest boost on top
+        self._bar_extent: tuple[float, bool, int] | None = None  # longest bar, any negative, bars: for the range
+        self.bars_plot.vb.sigResized.connect(self._fit_bar_range)
         self.bars_plot.showGrid(x=True, alpha=0.25)
         for name in ("left", "bottom"):
             self.bars_plot.getAxis(name).setTextPen(TEXT_COLOR)
@@ -121,7 +123,7 @@ class CopyingView(View):
         layout.addWidget(self.heading)
         layout.addWidget(self.summary)
         layout.addWidget(self.warnings)
-        layout.addLayout(choice)
+        layout.addWidget(choice)
         layout.addWidget(splitter, 1)
         self.setToolTip(self.tooltip)
 
@@ -222,14 +224,34 @@ class CopyingView(View):
             ticks.append((float(y[i]), label))
         self.bars_plot.getAxis("left").setTicks([ticks])
         self._label_bars(values, y)
-        span = float(np.abs(values).max())
-        span = span if span >= NEGLIGIBLE else 1.0  # all (near) zero: a unit axis, not a magnified rounding error
-        room = 1.2 + 0.02 * self.font_points  # space right (and left) of the longest bar for its value label
-        self.bars_plot.setRange(xRange=(-span * room if values.min() < 0 else -span * 0.05, span * room),
-                                yRange=(-0.6, order.size - 0.4), padding=0)
+        self._bar_extent = (float(np.abs(values).max()), bool(values.min() < 0), int(order.size))
+        self._fit_bar_range()
         sel = self.focus(results)
         self.bars_title.setText(f"Logits the output of L{sel.layer}H{sel.head} at query {self._labels[sel.query_pos]} "
                                 f"raises (red) and lowers (blue); outlined: the attended token")
+
+    def _fit_bar_range(self, *_: object) -> None:
+        """X range with room beside the longest bar for its value label, in pixels of the plot as it is now.
+
+        A fixed fraction of the range was too little on a narrow plot (a 1280 px
+        screen): the label of the longest bar ran off the canvas. Runs again when
+        the plot is resized.
+        """
+        if self._bar_extent is None:
+            return
+        span, negative, n = self._bar_extent
+        span = span if span >= NEGLIGIBLE else 1.0  # all (near) zero: a unit axis, not a magnified rounding error
+        font = QFont()
+        font.setPointSizeF(self.font_points)
+        label_px = QFontMetricsF(font).horizontalAdvance("+00.0") + 14  # the text item's margins
+        width = max(self.bars_plot.vb.width(), 1.0)
+        f = min(label_px / width, 0.3)  # share of the plot's width a label needs
+        # room r (in spans) beside a bar of length span: r / (left + 1 + r) >= f, from 0 to the right
+        left = 0.05
+        room = 2 * f / (1 - 2 * f) if negative else f * (1 + left) / (1 - f)  # negative: r / (2 + 2r) >= f
+        room = 1.0 + max(room, 0.1)
+        self.bars_plot.setRange(xRange=(-span * room if negative else -span * left, span * room),
+                                yRange=(-0.6, n - 0.4), padding=0)
 
     def _label_bars(self, values: np.ndarray, y: np.ndarray) -> None:
         """Value labels at the bar ends for bars that are not negligible (reusing the text items)."""

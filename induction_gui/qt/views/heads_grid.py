@@ -18,7 +18,8 @@ import pyqtgraph as pg
 from ...analysis import Analysis
 from ...model.appearance import Appearance
 from ..widgets.colormaps import colormap, diverging
-from ..widgets.heatmap import TEXT_COLOR, FastImageItem, free_width
+from ..widgets.heatmap import TEXT_COLOR, FastImageItem
+from ..widgets.plot_text import free_width
 from ..widgets.labels import plain_label, set_label_points, show_warnings, warning_label
 from ..widgets.style import mark_explanation
 from .attention_view import (

@@ -37,6 +37,7 @@ from ...analysis.report import BASELINE_SAMPLES
 from ...model import labels
 from ...model.appearance import Appearance
 from ...model.events import Change
+from ..widgets.fitting import FlowRow
 from ..widgets.heatmap import Heatmap
 from ..widgets.plotting import caption, qfont, style_heatmap, tint_cell
 from .base import View
@@ -117,16 +118,14 @@ class MetricsView(View):
         # the baseline is a slow analysis entry: sampled in a worker, its progress shown here
         analysis.events.progress.connect(self._on_entry_progress)
 
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Detector measure:"))
-        controls.addWidget(self.measure_combo)
-        controls.addSpacing(16)
-        controls.addWidget(self.exclude_bos)
-        controls.addStretch(1)
+        # the measure and the check box wrap onto two rows when the centre is narrow (a 1280 px screen)
+        controls = FlowRow()
+        controls.add(QLabel("Detector measure:"), self.measure_combo)
+        controls.add(self.exclude_bos)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addLayout(controls)
+        top_layout.addWidget(controls)
         top_layout.addWidget(self.variant_caption)
         top_layout.addWidget(self.table, 1)
         top_layout.addWidget(self.icl_label)

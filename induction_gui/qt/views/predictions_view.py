@@ -30,7 +30,7 @@ from ...analysis import Analysis, EntryFailed, Pending, Results
 from ...model.appearance import Appearance
 from .base import View
 from ..widgets.heatmap import Heatmap
-from ..widgets.plotting import caption, make_plot, position_ticks, qfont, style_heatmap, style_plot, tint_cell
+from ..widgets.plotting import caption, fit_position_ticks, make_plot, qfont, style_heatmap, style_plot, tint_cell
 
 TOP_K = 3
 VALUE_ROLE = Qt.ItemDataRole.UserRole  # the number behind a table cell, for tests and export
@@ -45,7 +45,7 @@ REPEAT_BRUSH = (102, 187, 106, 60)  # repeat: translucent green
 
 
 # px (desk, projector): on a projector the training curves may share the height
-LOSS_PLOT_MIN_HEIGHT = (240, 140)
+LOSS_PLOT_MIN_HEIGHT = (180, 140)  # 240 left the summary below it no room at 1280x720 (drawn over the plot)
 
 class PredictionsView(View):
     """Top-3 next-token predictions, the logits heatmap and the per-token loss split by repeat."""
@@ -281,7 +281,7 @@ class PredictionsView(View):
         labels = [str(i) for i in range(loss.size)]
         style_plot(plot, self.font_points, "Loss per position (bars: current)",
                    "position i (predicting token i+1)", "loss (nats)")
-        plot.getAxis("bottom").setTicks([position_ticks(labels, max_ticks=32)])
+        fit_position_ticks(plot, labels, max_ticks=32)  # thinned to the plot's width: labels never overlap
         plot.setXRange(-0.6, max(loss.size, 1) - 0.4, padding=0)
         plot.setYRange(0, top * 1.45, padding=0)
 

@@ -20,28 +20,8 @@ import pyqtgraph as pg
 
 from ...model.appearance import Appearance, levels_for
 from .colormaps import DEFAULT_SEQUENTIAL, colormap, diverging
+from .plot_text import fit_axis_labels, free_width
 from .style import line_width
-
-def free_width(label: pg.LabelItem) -> pg.LabelItem:
-    """Stop a pyqtgraph LabelItem from forcing its layout column as wide as its text.
-
-    LabelItem sets its minimum width to the text's width on every change, so a
-    long title or caption widens the whole plot past its pane and the right
-    edge (colour bar, last columns) is cut off. Returns the label.
-    """
-    if getattr(label, "_free_width", False):  # already freed: wrapping again would nest the patches
-        return label
-    label._free_width = True  # type: ignore[attr-defined]
-    original = label.updateMin
-
-    def update_min() -> None:
-        original()
-        label.setMinimumWidth(0)
-
-    label.updateMin = update_min  # type: ignore[method-assign]
-    label.setMinimumWidth(0)
-    return label
-
 
 MAX_TICKS = 40  # more labels than this overlap on a projector: show every k-th
 TEXT_COLOR = "k"  # axis text and lines: pyqtgraph's default grey fades to nothing on a projector
@@ -133,6 +113,7 @@ class Heatmap(QWidget):
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.invertY(True)
+        fit_axis_labels(self.plot)  # a long axis name is elided to its axis, never cut by the canvas
         self.plot.setLabel("bottom", x_label)
         self.plot.setLabel("left", y_label)
         for name in ("bottom", "left"):
