@@ -41,6 +41,7 @@ class View(QWidget):
 
     title = "View"  # tab title
     tooltip = ""  # one sentence on what the view shows, in the lecture's terms
+    help_text = ""  # a paragraph for Help ▸ What Am I Looking At? (F1); the tooltip when empty
 
     def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
                  appearance: Appearance | None = None) -> None:

@@ -42,6 +42,10 @@ class CopyingView(View):
     title = "Copied representation"
     tooltip = ("What the focused head copies: its output z (and W_O·z, the result it adds to the residual stream) "
                "at every position, and at the focused query which tokens that output boosts (result · W_U).")
+    help_text = ("What the focused head copies. The head's output z = A·V is the attention-weighted average of the "
+                 'value vectors, that is the copied representations of the attended tokens; W_O·z is what the head '
+                 'adds to the residual stream. At the focused query, the bars show which tokens that output pushes '
+                 'up when read out through W_U: a copying head boosts the token it attended to.')
 
     def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
                  appearance: Appearance | None = None) -> None:

@@ -53,6 +53,10 @@ class PredictionsView(View):
     title = "Predictions"
     tooltip = ("Residual stream → predictions: the top-3 next tokens at every position, the logits, and the loss "
                "on the first occurrence vs the repeat of a repeated sequence")
+    help_text = ('What the model predicts: the residual stream read out through the unembedding W_U gives logits '
+                 'for the next token at every position. The table shows the top-3 next tokens per position, and '
+                 'the loss compares the first occurrence of a repeated sequence (unpredictable) with its repeat '
+                 '(predictable once an induction head copies from the earlier occurrence).')
 
     COLUMNS = ("pos", "token", "actual next", "top-1  p", "top-2  p", "top-3  p", "correct?")
 
