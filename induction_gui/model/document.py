@@ -315,7 +315,16 @@ class Document:
 
     # -- saving helpers ----------------------------------------------------------------------
     def scenario_for_saving(self) -> Scenario:
-        """The scenario with the current selection recorded in its view settings."""
-        s = self._scenario.copy()
-        s.view.update(layer=self._selection.layer, head=self._selection.head, query_pos=self._selection.query_pos)
-        return s
+        """The scenario with the current selection recorded in its view settings.
+
+        The selection goes in before the copy validates it: the view saved with the file may name a
+        query position a later edit removed (a shorter sequence), which the copy would refuse.
+        """
+        s = self._scenario
+        opened_view = s.view
+        sel = self._selection
+        s.view = {**opened_view, "layer": sel.layer, "head": sel.head, "query_pos": sel.query_pos}
+        try:
+            return s.copy()
+        finally:
+            s.view = opened_view

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 
 from . import help
+from .undo_keys import install_undo_keys
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMainWindow, QTabWidget
@@ -68,6 +69,8 @@ def build_actions(w) -> dict[str, QAction]:  # noqa: ANN001 - the MainWindow (no
     table["undo"], table["redo"] = undo, redo
     w.addAction(undo)
     w.addAction(redo)
+    # in a spin box or text field the keys undo the field's typing when it has some, else the document
+    w.undo_keys = install_undo_keys(w, w.undo_stack, undo, redo)
     add("pin", "&Pin for Comparison", w.toggle_pin, "Ctrl+P",
         "Keep the current results; the views then show the difference after edits")
     table["pin"].setCheckable(True)
