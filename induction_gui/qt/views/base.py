@@ -110,7 +110,13 @@ class View(QWidget):
         is printed, kept in :attr:`last_error` (tests assert it stays None) and
         shown in the status bar, and the other views go on drawing.
         """
-        if self.analysis.latest_results is None:
+        results = self.analysis.latest_results
+        if results is None:
+            return
+        if self.document.selection.query_pos >= results.tokens.size:
+            # results a generation behind a longer sequence (a worker is on it): the selection is the new
+            # sequence's, so wait for the new results rather than index past the old ones
+            self._out_of_date = True
             return
         self._out_of_date = False
         try:
