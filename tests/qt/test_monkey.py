@@ -95,8 +95,9 @@ class Monkey:
 
     def fail(self, message: str) -> None:
         tail = "\n".join(self.log[-60:])
-        raise MonkeyFailure(f"monkey seed {self.seed}, action {len(self.log)}: {message}\n"
-                            f"replay: pytest tests/qt/test_monkey.py -k 'seed-{self.seed}'\nlast actions:\n{tail}")
+        raise MonkeyFailure(f"monkey seed {self.seed}, after action {len(self.log) - 1}: {message}\n"
+                            f"replay: pytest tests/qt/test_monkey.py --run-slow -k 'seed-{self.seed}]'\n"
+                            f"last actions:\n{tail}")
 
     def run(self, count: int) -> None:
         for _ in range(count):
@@ -403,7 +404,7 @@ def test_monkey(make_window, qtbot, tmp_path: Path, no_blocking_dialogs, seed: i
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [101, 102])
+@pytest.mark.parametrize("seed", [101, 102], ids=["seed-101", "seed-102"])
 def test_monkey_soak(make_window, qtbot, tmp_path: Path, no_blocking_dialogs, seed: int) -> None:  # noqa: ANN001
     _run(make_window, qtbot, tmp_path, seed, "induction-circuit", LONG_ACTIONS)
 

@@ -226,10 +226,12 @@ class CopyingView(View):
             ticks.append((float(y[i]), label))
         self.bars_plot.getAxis("left").setTicks([ticks])
         self._label_bars(values, y)
-        span = float(np.abs(values).max())
+        finite = values[np.isfinite(values)]  # [bars] an overflowing weight makes inf: the axis spans the rest
+        span = min(float(np.abs(finite).max()), 1e300) if finite.size else 1.0  # 1e300: span × room stays finite
         span = span if span >= NEGLIGIBLE else 1.0  # all (near) zero: a unit axis, not a magnified rounding error
         room = 1.2 + 0.02 * self.font_points  # space right (and left) of the longest bar for its value label
-        self.bars_plot.setRange(xRange=(-span * room if values.min() < 0 else -span * 0.05, span * room),
+        negative = finite.size and finite.min() < 0
+        self.bars_plot.setRange(xRange=(-span * room if negative else -span * 0.05, span * room),
                                 yRange=(-0.6, order.size - 0.4), padding=0)
         sel = self.document.selection
         self.bars_title.setText(f"Logits the output of L{sel.layer}H{sel.head} at query {self._labels[sel.query_pos]} "
