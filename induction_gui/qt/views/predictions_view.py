@@ -229,7 +229,8 @@ class PredictionsView(View):
         loss = results.loss  # [pos - 1]
         x = np.arange(loss.size)  # loss column i = the prediction made at position i
         n_block = self.ask("repeated_block")
-        top = float(max(np.nanmax(loss) if loss.size else 1.0, 1e-6)) * 1.25
+        finite = loss[np.isfinite(loss)]  # [≤ pos - 1] an overflowing weight makes NaN losses: scale to the rest
+        top = float(min(max(finite.max() if finite.size else 1.0, 1e-6), 1e300)) * 1.25
         self.first_loss = self.repeat_loss = None
         text: list[str] = []
         halves = self.ask("loss_halves")
