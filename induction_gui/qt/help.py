@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import PySide6
-from PySide6.QtCore import Qt, qVersion
+from PySide6.QtCore import QPoint, Qt, qVersion
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -123,7 +123,13 @@ def page_views(page: QWidget) -> list[View]:
         page.ensure()
     if isinstance(page, View):
         return [page]
-    return page.findChildren(View)
+    views = page.findChildren(View)
+
+    def place(view: View) -> tuple[int, int]:  # reading order: left to right, then top to bottom
+        at = view.mapTo(page, QPoint(0, 0))
+        return at.x(), at.y()
+
+    return sorted(views, key=place)
 
 
 def explanation(window) -> tuple[str, str]:  # noqa: ANN001 - the MainWindow

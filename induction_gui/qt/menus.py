@@ -93,14 +93,14 @@ def build_menus(w) -> None:  # noqa: ANN001 - the MainWindow (not imported: it i
 
 
 def fill_presets_menu(menu: QMenu, open_preset) -> None:  # noqa: ANN001 - a callable taking the preset name
-    """One entry per bundled preset, by its title (the tooltip adds its description and file name), the first
-    time the menu opens."""
+    """One entry per bundled preset, named and sorted by its title (the tooltip adds its description and
+    file name), the first time the menu opens."""
     if not menu.isEmpty():
         return
     from ..model.scenario import preset_infos
 
     menu.setToolTipsVisible(True)
-    for info in preset_infos():
+    for info in sorted(preset_infos(), key=lambda i: i.title.casefold()):  # a human list: by title
         action = menu.addAction(info.title.replace("&", "&&"))  # a title's "&" is text, not a mnemonic
         tip = f"{info.description} ({info.name})" if info.description else info.name
         action.setStatusTip(tip)
