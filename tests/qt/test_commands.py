@@ -152,3 +152,49 @@ def test_merging_drags_validate_each_value(stack, doc) -> None:
     assert doc.override((0, 0)).score_scale == 0.75
     stack.undo()
     assert doc.override((0, 0)) == o
+
+
+# -- every panel's push goes through the document's check and shows its reason ------------------------------------
+
+
+def _refuse(monkeypatch: pytest.MonkeyPatch, method: str) -> str:
+    reason = f"refused by {method} for this test"
+
+    def refuse(self, *args: object) -> None:  # noqa: ANN001 - the Document
+        raise ValueError(reason)
+
+    monkeypatch.setattr(Document, method, refuse)
+    return reason
+
+
+def test_every_panel_shows_the_documents_reason_and_pushes_nothing(make_window, monkeypatch) -> None:
+    window = make_window()
+    doc, stack = window.document, window.undo_stack
+    before = state(doc)
+    hc = window.weights_panel.head_controls
+    seq = window.sequence_panel
+
+    reason = _refuse(monkeypatch, "check_override")
+    hc.norm_buttons["linear"].click()
+    assert reason in hc.status.text() and hc.status.isVisible()
+
+    reason = _refuse(monkeypatch, "check_weight")
+    hc.preset_buttons["zero"].click()
+    assert reason in hc.status.text()
+    editor = window.weights_panel.editor
+    editor.model.edit_requested.emit(0, 0, 0.125)  # what a typed, well-formed cell asks for
+    assert reason in editor.error.text() and editor.error.isVisible()
+
+    reason = _refuse(monkeypatch, "check_tokens")
+    seq.token_list.setCurrentRow(1)
+    seq.delete_button.click()
+    assert reason in seq.list_message.text() and seq.list_message.isVisible()
+    seq.generator_combo.setCurrentIndex(0)
+    seq.generate_button.click()
+    assert reason in seq.generator_message.text()
+    seq.text_edit.setPlainText(" ".join(doc.scenario.vocab[t] for t in doc.scenario.tokens[:3]))
+    assert reason in seq.error_label.text()
+
+    assert stack.count() == 0
+    assert state(doc) == before
+    assert not window.errors
