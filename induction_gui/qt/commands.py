@@ -119,7 +119,7 @@ class SetTokensCommand(DocumentCommand):
         return SET_TOKENS_ID if self._merge else -1
 
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt API
-        if not isinstance(other, SetTokensCommand) or not (self._merge and other._merge):
+        if not isinstance(other, SetTokensCommand) or not (self._merge and other._merge) or other.error:
             return False
         self._new = other._new
         return True
@@ -166,6 +166,7 @@ class SetWeightCommand(DocumentCommand):
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt API
         if (
             not isinstance(other, SetWeightCommand)
+            or other.error  # its redo was refused: never take over its value
             or other._name != self._name
             or other._merge_key != self._merge_key
         ):
@@ -219,6 +220,7 @@ class SetOverrideCommand(DocumentCommand):
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt API
         if (
             not isinstance(other, SetOverrideCommand)
+            or other.error  # its redo was refused: never take over its value
             or other._key != self._key
             or other._merge_key != self._merge_key
         ):

@@ -198,3 +198,21 @@ def test_every_panel_shows_the_documents_reason_and_pushes_nothing(make_window, 
     assert stack.count() == 0
     assert state(doc) == before
     assert not window.errors
+
+
+def test_a_refused_redo_is_never_merged_into_the_step_before(stack, doc) -> None:
+    """Qt merges a command after its redo; one whose redo the document refused must not lend its value."""
+    o = doc.override((0, 0))
+    assert push_validated(stack, SetOverrideCommand(doc, (0, 0), dataclasses.replace(o, score_scale=0.5),
+                                                    merge_key="drag")) is None
+    n = doc.scenario.tokens.size
+    late = SetOverrideCommand(doc, (0, 0), HeadOverride(fixed_pattern=np.eye(n)), merge_key="drag")
+    late.check()
+    doc.set_tokens(np.concatenate([doc.scenario.tokens, doc.scenario.tokens[:1]]))  # behind the stack's back
+    stack.push(late)
+    assert late.error is not None
+    assert stack.count() == 1
+    assert doc.override((0, 0)).score_scale == 0.5 and doc.override((0, 0)).fixed_pattern is None
+    stack.undo()
+    stack.redo()
+    assert doc.override((0, 0)).score_scale == 0.5 and doc.override((0, 0)).fixed_pattern is None
