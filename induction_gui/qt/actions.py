@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
 
-from . import help
+from . import help as help_dialogs
 from .undo_keys import install_undo_keys
 
 if TYPE_CHECKING:
@@ -78,12 +78,12 @@ def build_actions(w) -> dict[str, QAction]:  # noqa: ANN001 - the MainWindow (no
     add("font_smaller", "&Smaller Text", lambda: w.set_font_scale(w.font_scale / 1.15), S.ZoomOut)
     add("font_reset", "&Normal Text Size", lambda: w.set_font_scale(1.0), "Ctrl+0")
     add("reset_layout", "Reset &Layout", w.reset_layout, None, "Put the docks back where they were")
-    add("shortcuts", "&Keyboard Shortcuts", lambda: help.show_shortcuts(w), "Ctrl+/",
+    add("shortcuts", "&Keyboard Shortcuts", lambda: help_dialogs.show_shortcuts(w), "Ctrl+/",
         "Every keyboard shortcut of the window")
-    add("what_is_this", "&What Am I Looking At?", lambda: help.show_explanation(w), "F1",
+    add("what_is_this", "&What Am I Looking At?", lambda: help_dialogs.show_explanation(w), "F1",
         "What the current view shows, in the lecture's terms (F1)")
     add("about", "&About", w.show_about, None, "Name, version and the versions of Python, Qt and NumPy")
-    add("licence", "&Licence", lambda: help.show_licence(w), None, "The licence this program is distributed under")
+    add("licence", "&Licence", lambda: help_dialogs.show_licence(w), None, "The licence this program is distributed under")
     add("presentation", "&Presentation Mode", w.presentation.toggle, "F11",
         "Full screen, large text and a high-contrast colour map for a projector (F11, Esc leaves)")
     table["presentation"].setCheckable(True)

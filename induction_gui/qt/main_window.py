@@ -23,7 +23,8 @@ from ..analysis import Analysis
 from ..model.appearance import BASE_FONT_POINTS, Appearance, Look
 from ..model.document import Document
 from ..model.events import Change, ModelReplaced
-from . import help, theme
+from . import help as help_dialogs
+from . import theme
 from .actions import build_actions
 from .analysis_executor import QtExecutor
 from .autosave import Autosaver
@@ -325,7 +326,7 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
             self.action_table["pin"].setChecked(False)
 
     def show_about(self) -> None:
-        help.show_about(self)
+        help_dialogs.show_about(self)
 
     # -- closing -------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
