@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QDialog,
+    QDockWidget,
     QFileDialog,
     QLineEdit,
     QMessageBox,
@@ -83,7 +84,7 @@ class Monkey:
             (4, self.head_spin), (2, self.scale_drag), (2, self.head_radio), (2, self.fixed_pattern),
             (2, self.head_preset), (4, self.token_edit), (3, self.type_sequence), (4, self.generate),
             (5, self.undo_redo), (2, self.ctrl_z_in_spin), (3, self.menu_action), (1, self.open_preset),
-            (1, self.soundness),
+            (1, self.toggle_dock), (1, self.soundness),
         ]
         weights = np.array([a[0] for a in self.actions], dtype=float)
         self.p = weights / weights.sum()
@@ -347,6 +348,12 @@ class Monkey:
         key = self._pick(keys)
         self.w.action_table[key].trigger()
         return f"menu action {key}"
+
+    def toggle_dock(self) -> str:
+        """View ▸ Sequence / Weights / Training / Lesson (the lesson's steps replace the scenario)."""
+        dock = self._pick(sorted(self.w.findChildren(QDockWidget), key=lambda d: d.objectName()))
+        dock.toggleViewAction().trigger()
+        return f"{'show' if dock.isVisible() else 'hide'} dock {dock.windowTitle()}"
 
     def open_preset(self) -> str:
         menu = self.w.presets_menu
