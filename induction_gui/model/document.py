@@ -202,7 +202,8 @@ class Document:
                              f"smaller than the sequence ({self._scenario.tokens.size})")
 
     def check_model_state(self, vocab: list[str], weights: engine.Weights, tokens: object, bos: int | None) -> None:
-        """Raise the ValueError :meth:`set_model_state` would: vocabulary, tokens and start token must fit the weights."""
+        """Raise the ValueError :meth:`set_model_state` would: vocabulary, tokens and start token must fit the
+        weights."""
         cfg = weights.config
         check_vocab(list(vocab), cfg.d_vocab)
         check_tokens(tokens, cfg.d_vocab, cfg.n_ctx)

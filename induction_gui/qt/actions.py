@@ -83,7 +83,8 @@ def build_actions(w) -> dict[str, QAction]:  # noqa: ANN001 - the MainWindow (no
     add("what_is_this", "&What Am I Looking At?", lambda: help_dialogs.show_explanation(w), "F1",
         "What the current view shows, in the lecture's terms (F1)")
     add("about", "&About", w.show_about, None, "Name, version and the versions of Python, Qt and NumPy")
-    add("licence", "&Licence", lambda: help_dialogs.show_licence(w), None, "The licence this program is distributed under")
+    add("licence", "&Licence", lambda: help_dialogs.show_licence(w), None,
+        "The licence this program is distributed under")
     add("presentation", "&Presentation Mode", w.presentation.toggle, "F11",
         "Full screen, large text and a high-contrast colour map for a projector (F11, Esc leaves)")
     table["presentation"].setCheckable(True)

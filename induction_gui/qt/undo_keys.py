@@ -94,7 +94,7 @@ class UndoKeys(QObject):
         return True
 
 
-def install_undo_keys(window, stack: QUndoStack, undo_action: QAction, redo_action: QAction) -> UndoKeys:  # noqa: ANN001
+def install_undo_keys(window: QWidget, stack: QUndoStack, undo_action: QAction, redo_action: QAction) -> UndoKeys:
     """Filter the application's key events for ``window`` (removed with the window)."""
     from PySide6.QtWidgets import QApplication
 

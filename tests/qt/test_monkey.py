@@ -406,7 +406,8 @@ def _run(make_window, qtbot, tmp_path: Path, seed: int, preset: str, count: int)
 
 
 @pytest.mark.parametrize(("seed", "preset"), SEEDS, ids=[f"seed-{s}" for s, _ in SEEDS])
-def test_monkey(make_window, qtbot, tmp_path: Path, no_blocking_dialogs, seed: int, preset: str) -> None:  # noqa: ANN001
+def test_monkey(make_window, qtbot, tmp_path: Path, no_blocking_dialogs,  # noqa: ANN001 - fixtures
+                seed: int, preset: str) -> None:
     _run(make_window, qtbot, tmp_path, seed, preset, ACTIONS)
 
 

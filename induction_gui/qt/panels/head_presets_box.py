@@ -107,7 +107,8 @@ class HeadPresetsBox(QGroupBox):
 
     def _apply_weights(self, changes: dict[str, np.ndarray], text: str) -> bool:
         """Set the changed parameters as one undo step (nothing, and an error line, if the document refuses)."""
-        return self._push_step([SetWeightCommand(self.document, name, array, text) for name, array in changes.items()], text)
+        commands = [SetWeightCommand(self.document, name, array, text) for name, array in changes.items()]
+        return self._push_step(commands, text)
 
     def _reset_head(self) -> None:
         layer, head = self.key
