@@ -269,8 +269,10 @@ def _fuse_qkv(
 
 def _head_results(z_h: np.ndarray, W_O: np.ndarray) -> np.ndarray:
     """hook_result: each head's output before the sum, [batch, pos, head_index, d_model]."""
-    # [batch, head_index, pos, d_head] · [head_index, d_head, d_model] -> [batch, head_index, pos, d_model]
-    return np.matmul(z_h, W_O).transpose(0, 2, 1, 3)
+    # computed on first access, after run_with_cache returned: its errstate (inf/NaN returned as they are) again
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # [batch, head_index, pos, d_head] · [head_index, d_head, d_model] -> [batch, head_index, pos, d_model]
+        return np.matmul(z_h, W_O).transpose(0, 2, 1, 3)
 
 
 def run(weights: Weights, tokens: object, overrides: Overrides | None = None, *, dtype: type = np.float32) -> np.ndarray:

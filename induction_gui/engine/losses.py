@@ -16,8 +16,9 @@ from . import budget
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """Max-subtracted log-softmax over the last axis, float64, so large logits do not overflow."""
     x = np.asarray(logits, dtype=np.float64)
-    shifted = x - x.max(axis=-1, keepdims=True)  # [..., d_vocab]
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    with np.errstate(invalid="ignore"):  # an infinite logit gives NaN here, which the callers report as such
+        shifted = x - x.max(axis=-1, keepdims=True)  # [..., d_vocab]
+        return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def per_token_loss(logits: np.ndarray, tokens: object) -> np.ndarray:

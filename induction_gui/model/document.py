@@ -32,6 +32,7 @@ from .events import (
     WeightsChanged,
 )
 from .scenario import Scenario
+from .scenario_object import check_vocab
 
 # The TransformerLens head detectors the dashboard, the heads grid and lesson checks offer.
 DETECTORS: tuple[str, ...] = ("previous_token_head", "duplicate_token_head", "induction_head")
@@ -155,6 +156,63 @@ class Document:
             self._selection = new
             self.events.selection.emit(new)
 
+    # -- checks: each raises what the edit of the same name would, and changes nothing ----------
+    # An undo command runs its check before it is pushed, so an edit the document refuses never
+    # becomes an undo step and a command's redo() never meets an error.
+    def check_tokens(self, tokens: object) -> np.ndarray:
+        """The sequence :meth:`set_tokens` would set, as a private [pos] copy; raises its TokenError."""
+        cfg = self._scenario.weights.config
+        return check_tokens(tokens, cfg.d_vocab, cfg.n_ctx)[0].copy()  # [pos]
+
+    def check_weight(self, name: str, value: object) -> np.ndarray:
+        """The array :meth:`set_weight` would store (a private copy in the parameter's dtype).
+
+        Raises
+        ------
+        ValueError
+            naming the parameter, for an unknown name, a wrong shape or a non-finite value
+            (a number beyond the dtype's range counts as non-finite: it would be stored as inf).
+        """
+        weights = self._scenario.weights
+        if name not in weights:
+            raise ValueError(f"{name}: the model has no such parameter")
+        old = weights[name]
+        given = np.asarray(value)
+        if given.shape != old.shape:
+            raise ValueError(f"{name}: expected shape {list(old.shape)}, got {list(given.shape)}")
+        if given.dtype.kind not in "biuf":
+            raise ValueError(f"{name}: expected numbers, got dtype {given.dtype}")
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, by cell
+            new = np.array(given, dtype=old.dtype)  # a private copy
+        if not np.isfinite(new).all():
+            bad = np.argwhere(~np.isfinite(new))[0].tolist()
+            shown = given[tuple(bad)]
+            why = "is too large for a " + str(old.dtype) + " weight" if np.isfinite(shown) else "is not a finite number"
+            raise ValueError(f"{name}{bad}: {shown:g} {why}")
+        return new
+
+    def check_override(self, key: HeadKey, override: engine.HeadOverride | None) -> None:
+        """Raise the ValueError :meth:`set_override` would: a head that does not exist, a too small fixed pattern."""
+        cfg = self._scenario.weights.config
+        layer, head = key
+        if not (0 <= layer < cfg.n_layers and 0 <= head < cfg.n_heads):
+            raise ValueError(f"head L{layer}H{head} does not exist")
+        if override is not None and not isinstance(override, engine.HeadOverride):
+            raise ValueError(f"L{layer}H{head}: expected a head override, got {type(override).__name__}")
+        if (override is not None and not override.is_default and override.fixed_pattern is not None
+                and override.fixed_pattern.shape[0] < self._scenario.tokens.size):
+            raise ValueError(f"L{layer}H{head} fixed pattern: {override.fixed_pattern.shape[0]} positions, "
+                             f"smaller than the sequence ({self._scenario.tokens.size})")
+
+    def check_model_state(self, vocab: list[str], weights: engine.Weights, tokens: object, bos: int | None) -> None:
+        """Raise the ValueError :meth:`set_model_state` would: vocabulary, tokens and start token must fit the
+        weights."""
+        cfg = weights.config
+        check_vocab(list(vocab), cfg.d_vocab)
+        check_tokens(tokens, cfg.d_vocab, cfg.n_ctx)
+        if bos is not None and not 0 <= int(bos) < cfg.d_vocab:
+            raise ValueError(f"bos: id {bos} is outside the vocabulary 0..{cfg.d_vocab - 1}")
+
     # -- edits (each returns what it replaced) ----------------------------------------------
     def set_tokens(self, tokens: object) -> np.ndarray:
         """Replace the sequence.
@@ -164,8 +222,7 @@ class Document:
         TokenError
             for ids outside the vocabulary, an empty sequence or more tokens than n_ctx.
         """
-        cfg = self._scenario.weights.config
-        new = check_tokens(tokens, cfg.d_vocab, cfg.n_ctx)[0].copy()  # [pos]
+        new = self.check_tokens(tokens)  # [pos]
         old = self._scenario.tokens
         self._scenario.tokens = new
         self._drop_too_small_fixed_patterns()
@@ -193,12 +250,7 @@ class Document:
         """
         weights = self._scenario.weights
         old = weights[name]
-        new = np.array(value, dtype=old.dtype)  # a private copy
-        if new.shape != old.shape:
-            raise ValueError(f"{name}: expected shape {list(old.shape)}, got {list(new.shape)}")
-        if not np.isfinite(new).all():
-            bad = np.argwhere(~np.isfinite(new))[0].tolist()
-            raise ValueError(f"{name}{bad}: {new[tuple(bad)]} is not a finite number")
+        new = self.check_weight(name, value)
         weights[name] = new
         self._changed(WeightsChanged((name,)))
         return old
@@ -215,16 +267,11 @@ class Document:
 
     def set_override(self, key: HeadKey, override: engine.HeadOverride | None) -> engine.HeadOverride | None:
         """Set (or with None, clear) the lecture experiment of one head."""
-        cfg = self._scenario.weights.config
-        layer, head = key
-        if not (0 <= layer < cfg.n_layers and 0 <= head < cfg.n_heads):
-            raise ValueError(f"head L{layer}H{head} does not exist")
+        self.check_override(key, override)
         old = self._scenario.overrides.get(key)
         if override is None or override.is_default:
             self._scenario.overrides.pop(key, None)
         else:
-            if override.fixed_pattern is not None and override.fixed_pattern.shape[0] < self._scenario.tokens.size:
-                raise ValueError("fixed pattern: smaller than the sequence")
             self._scenario.overrides[key] = override
         self._changed(OverridesChanged(key))
         return old
@@ -234,7 +281,14 @@ class Document:
         return self._scenario.overrides.get(key, engine.HeadOverride())
 
     def set_model_state(self, vocab: list[str], weights: engine.Weights, tokens: np.ndarray, bos: int | None) -> tuple:
-        """Replace vocabulary, weights and tokens together (extending the vocabulary); returns the old four."""
+        """Replace vocabulary, weights and tokens together (extending the vocabulary); returns the old four.
+
+        Raises
+        ------
+        ValueError
+            as :meth:`check_model_state` does.
+        """
+        self.check_model_state(vocab, weights, tokens, bos)
         s = self._scenario
         old = (list(s.vocab), s.weights, s.tokens, s.bos)
         s.vocab, s.weights, s.tokens, s.bos = list(vocab), weights, np.asarray(tokens, np.int64), bos
@@ -288,7 +342,16 @@ class Document:
 
     # -- saving helpers ----------------------------------------------------------------------
     def scenario_for_saving(self) -> Scenario:
-        """The scenario with the current selection recorded in its view settings."""
-        s = self._scenario.copy()
-        s.view.update(layer=self._selection.layer, head=self._selection.head, query_pos=self._selection.query_pos)
-        return s
+        """The scenario with the current selection recorded in its view settings.
+
+        The selection goes in before the copy validates it: the view saved with the file may name a
+        query position a later edit removed (a shorter sequence), which the copy would refuse.
+        """
+        s = self._scenario
+        opened_view = s.view
+        sel = self._selection
+        s.view = {**opened_view, "layer": sel.layer, "head": sel.head, "query_pos": sel.query_pos}
+        try:
+            return s.copy()
+        finally:
+            s.view = opened_view

@@ -92,7 +92,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..engine.weights import Weights as Weights  # a scenario's model; the window names the type from here
 from ..resources import ResourceError, preset_names, preset_path
@@ -363,19 +363,34 @@ def save_scenario(scenario: Scenario, path: str | os.PathLike[str], *, inline: b
     replace_all(moves)
 
 
-def list_presets() -> list[tuple[str, str]]:
-    """(name, description) of every bundled preset, sorted by name.
+class PresetInfo(NamedTuple):
+    """What a list of presets shows: the human title, with the description and file stem as details."""
 
-    Only the description is read, so listing stays fast with large presets; a
-    preset that cannot be read is listed with the reason instead.
+    name: str  # the file stem: `induction-gui --preset NAME`, lessons and tests use it
+    title: str  # the scenario's title, what menus show
+    description: str  # one line; the reason instead when the file cannot be read
+
+
+def preset_infos() -> list[PresetInfo]:
+    """Name, title and description of every bundled preset, sorted by name.
+
+    Only the header fields are read, so listing stays fast with large presets; a
+    preset that cannot be read is listed under its name, with the reason as description.
     """
     out = []
     for name in preset_names():
         try:
             doc = read_json_file(preset_path(name))
         except ScenarioError as exc:
-            out.append((name, f"(unreadable: {exc.detail})"))
+            out.append(PresetInfo(name, name, f"(unreadable: {exc.detail})"))
             continue
-        description = doc.get("description", "") if isinstance(doc, dict) else ""
-        out.append((name, description if isinstance(description, str) else ""))
+        doc = doc if isinstance(doc, dict) else {}
+        title, description = doc.get("title"), doc.get("description", "")
+        out.append(PresetInfo(name, title if isinstance(title, str) and title.strip() else name,
+                              description if isinstance(description, str) else ""))
     return out
+
+
+def list_presets() -> list[tuple[str, str]]:
+    """(name, description) of every bundled preset, sorted by name (see :func:`preset_infos`)."""
+    return [(info.name, info.description) for info in preset_infos()]

@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
 
+from . import help as help_dialogs
+from .undo_keys import install_undo_keys
+
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QMainWindow
+    from PySide6.QtWidgets import QMainWindow, QTabWidget
 
 S = QKeySequence.StandardKey
 
@@ -66,6 +69,8 @@ def build_actions(w) -> dict[str, QAction]:  # noqa: ANN001 - the MainWindow (no
     table["undo"], table["redo"] = undo, redo
     w.addAction(undo)
     w.addAction(redo)
+    # in a spin box or text field the keys undo the field's typing when it has some, else the document
+    w.undo_keys = install_undo_keys(w, w.undo_stack, undo, redo)
     add("pin", "&Pin for Comparison", w.toggle_pin, "Ctrl+P",
         "Keep the current results; the views then show the difference after edits")
     table["pin"].setCheckable(True)
@@ -73,9 +78,13 @@ def build_actions(w) -> dict[str, QAction]:  # noqa: ANN001 - the MainWindow (no
     add("font_smaller", "&Smaller Text", lambda: w.set_font_scale(w.font_scale / 1.15), S.ZoomOut)
     add("font_reset", "&Normal Text Size", lambda: w.set_font_scale(1.0), "Ctrl+0")
     add("reset_layout", "Reset &Layout", w.reset_layout, None, "Put the docks back where they were")
-    add("about", "&About", w.show_about)
-    for i in range(1, 8):
-        add(f"tab{i}", f"View {i}", lambda i=i: w.tabs.setCurrentIndex(i - 1), f"Ctrl+{i}")
+    add("shortcuts", "&Keyboard Shortcuts", lambda: help_dialogs.show_shortcuts(w), "Ctrl+/",
+        "Every keyboard shortcut of the window")
+    add("what_is_this", "&What Am I Looking At?", lambda: help_dialogs.show_explanation(w), "F1",
+        "What the current view shows, in the lecture's terms (F1)")
+    add("about", "&About", w.show_about, None, "Name, version and the versions of Python, Qt and NumPy")
+    add("licence", "&Licence", lambda: help_dialogs.show_licence(w), None,
+        "The licence this program is distributed under")
     add("presentation", "&Presentation Mode", w.presentation.toggle, "F11",
         "Full screen, large text and a high-contrast colour map for a projector (F11, Esc leaves)")
     table["presentation"].setCheckable(True)
@@ -86,3 +95,27 @@ def build_actions(w) -> dict[str, QAction]:  # noqa: ANN001 - the MainWindow (no
     add("previous_step", "P&revious Step", lambda: w.presentation.step(-1), "PgUp",
         "The previous lesson step, or the previous view (Page Up)")
     return table
+
+
+def tab_selector(tabs: QTabWidget, index: int) -> Callable[[], None]:
+    """A slot that shows tab ``index``.
+
+    A function of no arguments on purpose: a ``lambda i=i: ...`` connected to
+    ``triggered(bool)`` receives the checked state as ``i`` (False, tab 0).
+    """
+
+    def select() -> None:
+        tabs.setCurrentIndex(index)
+
+    return select
+
+
+def add_tab_actions(w) -> list[QAction]:  # noqa: ANN001 - the MainWindow, once its centre tabs exist
+    """One action per centre tab, named as the tab, Ctrl+1…Ctrl+9 for the first nine (``tab1``, ``tab2``, ...)."""
+    made = []
+    for i in range(w.tabs.count()):
+        name = w.tabs.tabText(i)
+        shortcut = f"Ctrl+{i + 1}" if i < 9 else None
+        tip = f"Show the {name.replace('&', '')} view" + (f" ({shortcut})" if shortcut else "")
+        made.append(add_action(w, w.action_table, f"tab{i + 1}", name, tab_selector(w.tabs, i), shortcut, tip))
+    return made

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QProgressBar, QSplitter, QTabWidget, QWidget
 
-from .. import __version__
 from ..analysis import Analysis
 from ..model.appearance import BASE_FONT_POINTS, Appearance, Look
 from ..model.document import Document
 from ..model.events import Change, ModelReplaced
 from ..model.hover import Hover, HoveredCell
+from . import help as help_dialogs
 from . import theme
 from .actions import build_actions
 from .analysis_executor import QtExecutor
@@ -343,13 +343,7 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
             self.action_table["pin"].setChecked(False)
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            f"About {APP_NAME}",
-            f"<h3>{APP_NAME} {__version__}</h3><p>Edit tokens and attention-head weights and watch "
-            "attention patterns, copied representations, predictions and circuit metrics change live. "
-            "The engine follows TransformerLens' names and numbers.</p>",
-        )
+        help_dialogs.show_about(self)
 
     # -- closing -------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API

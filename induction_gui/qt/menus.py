@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup
 
 from . import theme
+from .actions import add_tab_actions
 from .widgets import colormaps
 
 if TYPE_CHECKING:
@@ -63,9 +64,8 @@ def build_menus(w) -> None:  # noqa: ANN001 - the MainWindow (not imported: it i
     view_menu.addAction(a["font_smaller"])
     view_menu.addAction(a["font_reset"])
     view_menu.addSeparator()
-    for i in range(w.tabs.count()):
-        a[f"tab{i + 1}"].setText(w.tabs.tabText(i))
-        view_menu.addAction(a[f"tab{i + 1}"])
+    for action in add_tab_actions(w):  # made from the tabs there are, so a new view gets its Ctrl+N
+        view_menu.addAction(action)
     view_menu.addSeparator()
     view_menu.addAction(a["reset_layout"])
     view_menu.addSeparator()
@@ -85,20 +85,28 @@ def build_menus(w) -> None:  # noqa: ANN001 - the MainWindow (not imported: it i
     view_menu.addAction(a["previous_step"])
 
     help_menu = bar.addMenu("&Help")
+    help_menu.addAction(a["what_is_this"])
+    help_menu.addAction(a["shortcuts"])
+    help_menu.addSeparator()
     help_menu.addAction(a["about"])
+    help_menu.addAction(a["licence"])
 
 
 def fill_presets_menu(menu: QMenu, open_preset) -> None:  # noqa: ANN001 - a callable taking the preset name
-    """One entry per bundled preset, the first time the menu opens."""
+    """One entry per bundled preset, named and sorted by its title (the tooltip adds its description and
+    file name), the first time the menu opens."""
     if not menu.isEmpty():
         return
-    from ..model.scenario import list_presets
+    from ..model.scenario import preset_infos
 
-    for name, description in list_presets():
-        action = menu.addAction(name)
-        action.setStatusTip(description)
-        action.setToolTip(description)
-        action.triggered.connect(lambda checked=False, n=name: open_preset(n))
+    menu.setToolTipsVisible(True)
+    for info in sorted(preset_infos(), key=lambda i: i.title.casefold()):  # a human list: by title
+        action = menu.addAction(info.title.replace("&", "&&"))  # a title's "&" is text, not a mnemonic
+        tip = f"{info.description} ({info.name})" if info.description else info.name
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+        action.setData(info.name)
+        action.triggered.connect(lambda checked=False, n=info.name: open_preset(n))
 
 
 def rebuild_recent_menu(menu: QMenu, recent: list[str], open_path) -> None:  # noqa: ANN001 - callable(Path)

@@ -70,10 +70,11 @@ def stripes(ctx: Context) -> dict[str, np.ndarray]:
     (mean of the diagonal at offset 1 − N) only on ``[BOS, r, r]`` sequences.
     """
     patterns = ctx.results.patterns()  # [layer, head_index, query_pos, key_pos]
-    undefined = np.full(patterns.shape[:2], np.nan)  # [layer, head_index]: one token has no previous one
+    # a one-token sequence has no previous token: the score does not apply (NaN), it is not an error
+    previous = (engine.previous_token_stripe_score(patterns) if patterns.shape[-1] > 1
+                else np.full(patterns.shape[:2], np.nan))  # [layer, head_index]
     out = {
-        "previous_token": (np.asarray(engine.previous_token_stripe_score(patterns)) if patterns.shape[-1] > 1
-                           else undefined),
+        "previous_token": np.asarray(previous),
         "current_token": np.asarray(engine.current_token_score(patterns)),
         "first_token": np.asarray(engine.first_token_score(patterns)),
     }

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from ...model.document import Document, Selection
 from ...model.events import Change, ModelReplaced, OverridesChanged, TokensChanged, VocabChanged
 from ...model.overrides import PARAMS, HeadKey, HeadOverride, shift_matrix
-from ..commands import SetOverrideCommand
+from ..commands import SetOverrideCommand, push_validated
 from ..widgets.heatmap import Heatmap
 from .head_presets_box import HeadPresetsBox
 from .matrix_editor import thinned
@@ -273,7 +273,10 @@ class HeadControls(QWidget):
 
     # -- pushing changes ---------------------------------------------------------------------------
     def _push_override(self, override: HeadOverride, text: str, merge_key: object = None) -> None:
-        self.undo_stack.push(SetOverrideCommand(self.document, self.key, override, text, merge_key=merge_key))
+        problem = push_validated(self.undo_stack, SetOverrideCommand(self.document, self.key, override, text,
+                                                                     merge_key=merge_key))
+        if problem:
+            self._show_status(f"Not changed: {problem}", error=True)
 
     def _show_status(self, text: str, error: bool = False) -> None:
         self.presets.show_status(text, error)

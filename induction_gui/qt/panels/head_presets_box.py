@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QPushButton, QSpin
 from ...model.document import Document
 from ...model.head_presets import HeadState, changed_weights, preset_weights, snapshot
 from ...model.overrides import HeadKey
-from ..commands import SetOverrideCommand, SetWeightCommand
+from ..commands import SetOverrideCommand, SetWeightCommand, push_validated
 from ..widgets.fitting import slim_button
 
 INDUCTION_TIP = ("Layer ≥ 1: the key reads what an earlier previous-token head wrote (K-composition), the query "
@@ -102,20 +102,18 @@ class HeadPresetsBox(QGroupBox):
         except ValueError as exc:
             self.show_status(str(exc), error=True)
             return
-        self._apply_weights(changes, f"{title} preset on L{layer}H{head}")
+        if not self._apply_weights(changes, f"{title} preset on L{layer}H{head}"):
+            return
         note = ""
         override = self.document.override(self.key)
         if override.changes_pattern or override.ablation:
             note = " This head's lecture experiments still apply (see above): clear them to see the preset alone."
         self.show_status(f"{title} preset applied to L{layer}H{head}.{note}")
 
-    def _apply_weights(self, changes: dict[str, np.ndarray], text: str) -> None:
-        """Set the changed parameters as one macro."""
-        self.undo_stack.beginMacro(text)
-        try:
-            self._push_weights(changes, text)
-        finally:
-            self.undo_stack.endMacro()
+    def _apply_weights(self, changes: dict[str, np.ndarray], text: str) -> bool:
+        """Set the changed parameters as one undo step (nothing, and an error line, if the document refuses)."""
+        commands = [SetWeightCommand(self.document, name, array, text) for name, array in changes.items()]
+        return self._push_step(commands, text)
 
     def _reset_head(self) -> None:
         layer, head = self.key
@@ -124,15 +122,17 @@ class HeadPresetsBox(QGroupBox):
             return
         state = self._snapshot[(layer, head)]
         text = f"Reset L{layer}H{head} to the scenario"
-        self.undo_stack.beginMacro(text)
-        try:
-            self._push_weights(changed_weights(self.document.scenario.weights, self.key, state.slices), text)
-            if self.document.override(self.key) != state.override:
-                self.undo_stack.push(SetOverrideCommand(self.document, self.key, state.override, text))
-        finally:
-            self.undo_stack.endMacro()
+        changes = changed_weights(self.document.scenario.weights, self.key, state.slices)
+        commands = [SetWeightCommand(self.document, name, array, text) for name, array in changes.items()]
+        if self.document.override(self.key) != state.override:
+            commands.append(SetOverrideCommand(self.document, self.key, state.override, text))
+        if not self._push_step(commands, text):
+            return
         self.show_status(f"L{layer}H{head} is as it was when the scenario was opened.")
 
-    def _push_weights(self, changes: dict[str, np.ndarray], text: str) -> None:
-        for name, array in changes.items():
-            self.undo_stack.push(SetWeightCommand(self.document, name, array, text))
+    def _push_step(self, commands: list[SetWeightCommand | SetOverrideCommand], text: str) -> bool:
+        """One validated undo step; False (and the document's reason shown) if it is refused."""
+        problem = push_validated(self.undo_stack, commands, text)
+        if problem:
+            self.show_status(f"Not changed: {problem}", error=True)
+        return not problem

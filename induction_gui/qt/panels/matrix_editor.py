@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...model.document import Document
-from ..commands import set_weight_cell
+from ..commands import push_validated, set_weight_cell
 from ..widgets.heatmap import Heatmap
 from .matrix_model import HEATMAP_COL_LABELS, HEATMAP_ROW_LABELS, MatrixModel, format_exact, thinned
 
@@ -164,11 +164,10 @@ class MatrixEditor(QWidget):
     def _on_edit_requested(self, row: int, col: int, value: float) -> None:
         assert self._name is not None
         self.error.hide()
-        try:
-            command = set_weight_cell(self.document, self._name, self._index + (row, col), value)
-            self.undo_stack.push(command)
-        except ValueError as exc:  # the document refuses (e.g. out of float32 range): say so
-            self._on_refused(row, col, str(exc))
+        command = set_weight_cell(self.document, self._name, self._index + (row, col), value)
+        problem = push_validated(self.undo_stack, command)
+        if problem:  # the document refuses (e.g. out of float32 range): say so
+            self._on_refused(row, col, problem)
 
     def _on_refused(self, row: int, col: int, message: str) -> None:
         rows, cols, row_title, col_title = self._labels

@@ -40,7 +40,7 @@ from ...model.sequence_edit import (
     sequence_text,
 )
 from ...model.text_spans import TypedTexts, edited_text
-from ..commands import SetModelStateCommand, SetTokensCommand
+from ..commands import SetModelStateCommand, SetTokensCommand, push_validated
 from ..widgets.fitting import VerticalScrollArea
 from .generator_form import GeneratorForm, message_label, show_message
 from .sequence_text import INVALID_FRAME, VALID_FRAME, SequenceEdit, TypingCommand
@@ -197,10 +197,12 @@ class SequencePanel(TokenListEditing, QWidget):
         finally:
             self._syncing = old
 
-    def _push_tokens(self, tokens: np.ndarray, text: str) -> None:
-        """One undoable token edit; the caller has checked length and ids."""
+    def _push_tokens(self, tokens: np.ndarray, text: str, message: QLabel | None = None) -> bool:
+        """One undoable token edit; False (the reason shown in ``message``, by default under the list) if refused."""
         self._end_burst()
-        self.undo_stack.push(SetTokensCommand(self.document, tokens, text))
+        problem = push_validated(self.undo_stack, SetTokensCommand(self.document, tokens, text))
+        show_message(message or self.list_message, f"Not changed: {problem}" if problem else "")
+        return not problem
 
     def _end_burst(self) -> None:
         """The next keystroke starts a new undo step."""
@@ -280,7 +282,9 @@ class SequencePanel(TokenListEditing, QWidget):
             return
         self._typing = True
         try:
-            self.undo_stack.push(TypingCommand(self.document, parsed.tokens, self._burst))
+            problem = push_validated(self.undo_stack, TypingCommand(self.document, parsed.tokens, self._burst))
+            if problem:
+                show_message(self.error_label, problem)
         finally:
             self._typing = False
 
@@ -301,8 +305,10 @@ class SequencePanel(TokenListEditing, QWidget):
             return
         self._end_burst()
         words = ", ".join(repr(u) for u in edit.words)
-        self.undo_stack.push(SetModelStateCommand(self.document, edit.vocab, edit.weights, edit.tokens,
-                                                  self.scenario.bos, f"Add {words} to the vocabulary"))
+        problem = push_validated(self.undo_stack, SetModelStateCommand(
+            self.document, edit.vocab, edit.weights, edit.tokens, self.scenario.bos, f"Add {words} to the vocabulary"))
+        if problem:
+            show_message(self.error_label, problem)
 
     def _on_undo_requested(self) -> None:
         self._end_burst()
@@ -323,24 +329,25 @@ class SequencePanel(TokenListEditing, QWidget):
             return
         show_message(self.generator_message, "")
         if gen.vocab is not None:
-            self._load_with_vocabulary(gen, spec)
-        else:
-            self._push_tokens(np.asarray(gen.tokens), f"Generate: {spec.label}")
+            if not self._load_with_vocabulary(gen, spec):
+                return
+        elif not self._push_tokens(np.asarray(gen.tokens), f"Generate: {spec.label}", self.generator_message):
+            return
         self._generated = self.scenario.tokens.copy()
         show_message(self.generator_description, f"Loaded: {gen.description.rstrip('.')}.")
         self.document.set_selection(query_pos=focus_position(gen))
 
-    def _load_with_vocabulary(self, gen: GeneratedSequence, spec: GeneratorSpec) -> None:
-        """Extend the vocabulary with the generator's words, then load its tokens: one undo step."""
+    def _load_with_vocabulary(self, gen: GeneratedSequence, spec: GeneratorSpec) -> bool:
+        """Extend the vocabulary with the generator's words and load its tokens: one undo step (False if refused)."""
         edit = add_generated_words(gen, self.scenario)
-        self._end_burst()
-        self.undo_stack.beginMacro(f"Generate: {spec.label}")
-        try:
-            if edit is not None:
-                self.undo_stack.push(SetModelStateCommand(self.document, edit.vocab, edit.weights, edit.tokens,
-                                                          self.scenario.bos,
-                                                          f"Add {len(edit.words)} words to the vocabulary"))
+        if edit is None:
             tokens = generated_tokens(gen, self.scenario.vocab)  # [pos]
-            self.undo_stack.push(SetTokensCommand(self.document, tokens, f"Generate: {spec.label}"))
-        finally:
-            self.undo_stack.endMacro()
+            return self._push_tokens(tokens, f"Generate: {spec.label}", self.generator_message)
+        self._end_burst()
+        # one command, so the document checks the new tokens against the new vocabulary before anything changes
+        tokens = generated_tokens(gen, edit.vocab)  # [pos]
+        problem = push_validated(self.undo_stack, SetModelStateCommand(
+            self.document, edit.vocab, edit.weights, tokens, self.scenario.bos,
+            f"Generate: {spec.label} (adds {len(edit.words)} words to the vocabulary)"))
+        show_message(self.generator_message, f"Not changed: {problem}" if problem else "")
+        return not problem

@@ -204,6 +204,13 @@ class AttentionView(View):
     title = "Attention pattern"
     tooltip = ("Where each query position of the focused head looks: row = query (the token attending), "
                "column = key (the token attended to), colour = attention weight.")
+    help_text = ('The attention pattern A of the focused head. Each row is a query position (the token that is '
+                 'looking), each column a key position (a token it can look at); the colour is the attention '
+                 'weight, and every row sums to 1. Causal masking leaves everything above the diagonal empty: a '
+                 'token sees only itself and earlier tokens. A previous-token head lights up the diagonal just '
+                 'below the main one; an induction head, on a repeated sequence, lights up the diagonal one step '
+                 'after the earlier copy of the current token (query i attends to the key after the earlier '
+                 'occurrence of token i).')
 
     def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
                  appearance: Appearance | None = None) -> None:

@@ -34,6 +34,10 @@ class AttributionView(View):
     title = "Attribution"
     tooltip = ("Logit attribution of the correct next token at the focused position (direct path, each head, "
                "biases), and what zero-ablating each head does to the loss and to the induction scores")
+    help_text = ('Which parts of the model produce the correct next token at the focused position: the logit of '
+                 'that token split into the direct path, each head and the biases (logit attribution). '
+                 'Zero-ablating a head shows what the model loses without it: ablating the induction head should '
+                 'raise the loss on the repeat and remove the induction scores.')
 
     def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
                  appearance: Appearance | None = None) -> None:

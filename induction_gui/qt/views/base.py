@@ -47,6 +47,7 @@ class View(QWidget):
     title = "View"  # tab title
     short_title = ""  # the tab's title when the tab bar is short of room (a projector); "" means the title
     tooltip = ""  # one sentence on what the view shows, in the lecture's terms
+    help_text = ""  # a paragraph for Help ▸ What Am I Looking At? (F1); the tooltip when empty
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -126,7 +127,13 @@ class View(QWidget):
         is printed, kept in :attr:`last_error` (tests assert it stays None) and
         shown in the status bar, and the other views go on drawing.
         """
-        if self.analysis.latest_results is None:
+        results = self.analysis.latest_results
+        if results is None:
+            return
+        if self.document.selection.query_pos >= results.tokens.size:
+            # results a generation behind a longer sequence (a worker is on it): the selection is the new
+            # sequence's, so wait for the new results rather than index past the old ones
+            self._out_of_date = True
             return
         self._out_of_date = False
         try:

@@ -97,6 +97,12 @@ class CircuitsView(View):
     title = "Circuits"
     tooltip = ("Weight-space circuits of the focused head: QK (key-query alignment), full OV (copying), "
                "K-composition through a previous-token head, and the OV eigenvalues")
+    help_text = ("The head's circuits in weight space, independent of any sequence. QK (W_E W_Q W_Kᵀ W_Eᵀ) says "
+                 'which query token attends to which key token (key-query alignment); full OV (W_E W_V W_O W_U) '
+                 "says which token's logit a head raises when it attends to a token: a copying head has a bright "
+                 "diagonal. K-composition shows how much an earlier previous-token head's output feeds this head's "
+                 'keys, which is how an induction head finds the token after the earlier occurrence. OV '
+                 'eigenvalues with a positive real part indicate copying.')
 
     def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
                  appearance: Appearance | None = None) -> None:

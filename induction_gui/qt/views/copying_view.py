@@ -44,6 +44,10 @@ class CopyingView(View):
     short_title = "Copied"  # on a crowded tab bar (a projector beside the lesson)
     tooltip = ("What the focused head copies: its output z (and W_O·z, the result it adds to the residual stream) "
                "at every position, and at the focused query which tokens that output boosts (result · W_U).")
+    help_text = ("What the focused head copies. The head's output z = A·V is the attention-weighted average of the "
+                 'value vectors, that is the copied representations of the attended tokens; W_O·z is what the head '
+                 'adds to the residual stream. At the focused query, the bars show which tokens that output pushes '
+                 'up when read out through W_U: a copying head boosts the token it attended to.')
 
     def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
                  appearance: Appearance | None = None) -> None:
@@ -224,7 +228,9 @@ class CopyingView(View):
             ticks.append((float(y[i]), label))
         self.bars_plot.getAxis("left").setTicks([ticks])
         self._label_bars(values, y)
-        self._bar_extent = (float(np.abs(values).max()), bool(values.min() < 0), int(order.size))
+        finite = values[np.isfinite(values)]  # [bars] an overflowing weight makes inf: the axis spans the rest
+        span = min(float(np.abs(finite).max()), 1e300) if finite.size else 1.0  # 1e300: span × room stays finite
+        self._bar_extent = (span, bool(finite.size and finite.min() < 0), int(order.size))
         self._fit_bar_range()
         sel = self.focus(results)
         self.bars_title.setText(f"Logits the output of L{sel.layer}H{sel.head} at query {self._labels[sel.query_pos]} "

@@ -89,6 +89,10 @@ class HeadsGrid(View):
     title = "All heads"
     tooltip = ("Every head's attention pattern, one thumbnail per head (rows: layers, columns: heads), "
                "with its previous-token, duplicate-token and induction scores; click one to focus it.")
+    help_text = ("Every head's attention pattern at a glance, one thumbnail per head (rows: layers, columns: "
+                 'heads), each with its previous-token, duplicate-token and induction scores. Use it to find the '
+                 'circuit: a previous-token head in an early layer and an induction head in a later one. Click a '
+                 'thumbnail to focus that head in the other views.')
 
     hovered = Signal(int, int)
 

@@ -67,6 +67,10 @@ class MetricsView(View):
     title = "Metrics"
     tooltip = ("Dashboard: previous-token, duplicate-token and induction scores of every head (variant stated), "
                "copying scores, K-composition against a random baseline, and the in-context-learning score")
+    help_text = ('The scores that say which heads form the induction circuit: previous-token, duplicate-token and '
+                 'induction scores of every head (how much of its attention goes to the diagonal each pattern '
+                 'predicts), copying scores from the OV circuit, K-composition compared with a random baseline, '
+                 'and the in-context-learning score (loss late in the sequence minus loss early on).')
 
     def __init__(self, analysis: Analysis, parent: QWidget | None = None, *,
                  appearance: Appearance | None = None) -> None:

@@ -53,6 +53,10 @@ class PredictionsView(View):
     title = "Predictions"
     tooltip = ("Residual stream → predictions: the top-3 next tokens at every position, the logits, and the loss "
                "on the first occurrence vs the repeat of a repeated sequence")
+    help_text = ('What the model predicts: the residual stream read out through the unembedding W_U gives logits '
+                 'for the next token at every position. The table shows the top-3 next tokens per position, and '
+                 'the loss compares the first occurrence of a repeated sequence (unpredictable) with its repeat '
+                 '(predictable once an induction head copies from the earlier occurrence).')
 
     COLUMNS = ("pos", "token", "actual next", "top-1  p", "top-2  p", "top-3  p", "correct?")
 
@@ -225,7 +229,8 @@ class PredictionsView(View):
         loss = results.loss  # [pos - 1]
         x = np.arange(loss.size)  # loss column i = the prediction made at position i
         n_block = self.ask("repeated_block")
-        top = float(max(np.nanmax(loss) if loss.size else 1.0, 1e-6)) * 1.25
+        finite = loss[np.isfinite(loss)]  # [≤ pos - 1] an overflowing weight makes NaN losses: scale to the rest
+        top = float(min(max(finite.max() if finite.size else 1.0, 1e-6), 1e300)) * 1.25
         self.first_loss = self.repeat_loss = None
         text: list[str] = []
         halves = self.ask("loss_halves")

@@ -260,10 +260,18 @@ class Heatmap(QWidget):
         what
             what the numbers are, for the NaN warning ("attention weights").
         """
-        arr = np.asarray(data, dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32 becomes inf, which the warning below reports
+            arr = np.asarray(data, dtype=np.float32)
         if arr.ndim == 1:
             arr = arr[None, :]  # [1, cols]
         self._data = arr
+        # labels with the data, before anything below can redraw the axes (a resize re-runs _update_ticks)
+        rows, cols = arr.shape
+        kept_fit = (self._row_labels is not None and len(self._row_labels) == rows
+                    and (self._col_labels is None or len(self._col_labels) == cols))
+        if row_labels is not None or col_labels is not None or not kept_fit:  # labels of another shape go
+            self._row_labels = list(row_labels) if row_labels is not None else None
+            self._col_labels = list(col_labels) if col_labels is not None else None
         finite = np.isfinite(arr)
         shown = arr if finite.all() else np.where(finite, arr, 0.0).astype(np.float32)  # [rows, cols]
         if finite.all():
@@ -280,12 +288,6 @@ class Heatmap(QWidget):
         if self.colorbar is not None and levels != self._shown_levels:
             self.colorbar.setLevels(levels)
         self._shown_levels = levels
-        rows, cols = arr.shape
-        if row_labels is not None or col_labels is not None or self._row_labels is None or len(
-            self._row_labels
-        ) != rows:
-            self._row_labels = list(row_labels) if row_labels is not None else None
-            self._col_labels = list(col_labels) if col_labels is not None else None
         if (rows, cols) != self._shown_shape:
             # geometry only when the shape changed: each call re-ranges the view and redraws the axes
             self._shown_shape = (rows, cols)
