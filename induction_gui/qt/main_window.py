@@ -360,6 +360,7 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
 
     def shutdown(self) -> None:
         """Stop every timer and thread and disconnect views (no thread outlives the window)."""
+        self.undo_keys.detach()
         self.scheduler.detach()
         self.analysis.detach()
         self.executor.shutdown()
