@@ -8,4 +8,5 @@ export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
 # small interactive matrices are slower and erratic with several BLAS threads on 2 cores
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 .venv/bin/lint-imports
-.venv/bin/python -m pytest "$@"
+# two workers: one per core (the Qt tests are single-threaded); PYTEST_WORKERS=0 runs in one process
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
