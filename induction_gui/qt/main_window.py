@@ -86,6 +86,9 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         self._setup_ui()
         self._setup_menus()
         self._setup_lessons()
+        for dock in (self.sequence_dock, self.weights_dock, self.training_dock, self.lesson_dock):
+            # on the window too: a shortcut only in the View menu stops working when presentation hides the menu bar
+            self.addAction(dock.toggleViewAction())
         self._restore_state()
         self.autosaver = Autosaver(document, lambda: not self.undo_stack.isClean(), autosave_folder, parent=self)
         self.autosaver.failed.connect(self.statusBar().showMessage)

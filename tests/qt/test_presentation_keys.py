@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QDockWidget, QLineEdit, QSpinBox, QTableWidget, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QSpinBox, QTableWidget, QWidget
 
 PROJECTOR = QSize(1280, 720)
 
@@ -214,3 +214,19 @@ def test_a_step_too_long_for_the_column_widens_it(presenting, settle) -> None:
     settle(window)
     assert window.presentation.lesson_fraction == LESSON_WIDTH_FRACTION
     assert window.lesson_dock.width() == pytest.approx(PROJECTOR.width() * LESSON_WIDTH_FRACTION, abs=8)
+
+
+def test_dock_shortcuts_work_with_the_menu_bar_hidden(presenting, qtbot) -> None:
+    """Ctrl+T lives in the View menu, which presentation mode hides with the menu bar (the last step trains)."""
+    window = presenting()
+    assert window.menuBar().isHidden()
+    bar = window.tabs.tabBar()
+    window.activateWindow()
+    bar.setFocus()
+    QApplication.processEvents()
+    training = window.training_dock.isVisible()
+    qtbot.keyClick(bar, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.training_dock.isVisible() is not training)
+    # the lesson column is fixed while presenting: Ctrl+L does not close it under the teacher's hands
+    qtbot.keyClick(bar, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert window.lesson_dock.isVisible()
