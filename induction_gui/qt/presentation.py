@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QTimer, QByteArray, QObject, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QDockWidget, QMainWindow, QTabBar, QWidget
 
+from .layout import clamp_rect
 from .presentation_bar import PresenterBar
 from .presentation_keys import BlankScreen, ClickerKeys
 
@@ -219,8 +220,27 @@ class Presentation(QObject):
         w.statusBar().setVisible(saved.status_bar)
         w.set_font_scale(saved.font_scale)
         w.set_colormap(saved.colormap)
+        # once the desk fonts have reached the layouts: the docks restored above were measured at projector
+        # size (wider minimums), which widened the dock column and could push the window past the screen
+        QTimer.singleShot(0, w, lambda: self._fit_restored(saved.dock_layout))
         self._sync_actions()
         self.changed.emit(False)
+
+    def _fit_restored(self, dock_layout: QByteArray) -> None:
+        """The dock sizes of before, and the window back inside its screen."""
+        w = self.window
+        if self.active:  # entered again meanwhile
+            return
+        if not dock_layout.isEmpty():
+            w.restoreState(dock_layout)
+        screen = w.screen()
+        if screen is not None and not screen.availableGeometry().contains(w.frameGeometry()):
+            room = screen.availableGeometry()
+            if w.isMaximized():  # the window manager (if any) owns a maximized window's size: ask again
+                w.showNormal()
+                w.showMaximized()
+            if not room.contains(w.geometry()):
+                w.setGeometry(clamp_rect(w.geometry(), room))
 
     def toggle(self) -> None:
         """F11: enter or leave."""

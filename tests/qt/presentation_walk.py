@@ -134,7 +134,7 @@ def main() -> int:
     app = QApplication([sys.argv[0]])
     app.setStyle("Fusion")
     window = MainWindow(Document(load_scenario(args.preset)))
-    window.show()
+    window.showMaximized()  # as a teacher leaves the window before presenting (leaving must give it back so)
     window.presentation.enter()  # as --present does
     settle(app, window)
     panel = window.lesson_panel
@@ -156,6 +156,13 @@ def main() -> int:
             subprocess.run(["import", "-window", "root", str(args.shots / f"step{index + 1}.png")], check=True)
     if walk == count and window.presentation.bar.next_button.isEnabled():
         violations.append({"step": count, "problem": "Next is still enabled on the last step"})
+    # Esc: the desk window comes back inside its screen (the projector fonts once left it wider)
+    QTest.keyClick(window, Qt.Key.Key_Escape)
+    settle(app, window)
+    room = window.screen().availableGeometry()
+    if window.presentation.active or not room.contains(window.geometry()):
+        violations.append({"step": walk, "problem": f"after Esc the window {window.geometry().getRect()} is not "
+                                                     f"inside the screen {room.getRect()} (or still presenting)"})
     print(json.dumps({"steps": steps, "violations": violations}, indent=1))
     window.undo_stack.setClean()
     window.close()

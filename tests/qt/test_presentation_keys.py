@@ -230,3 +230,20 @@ def test_dock_shortcuts_work_with_the_menu_bar_hidden(presenting, qtbot) -> None
     # the lesson column is fixed while presenting: Ctrl+L does not close it under the teacher's hands
     qtbot.keyClick(bar, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert window.lesson_dock.isVisible()
+
+
+def test_leaving_after_the_last_step_gives_back_the_desk_layout(make_window, qtbot, settle) -> None:
+    """The docks were restored while the projector fonts still widened their minimums: the dock column came
+    back wider than the teacher left it (the Xvfb walk checks the window fits its screen afterwards)."""
+    window = make_window("lecture-demo")
+    window.lesson_panel  # built, as a teacher who opened the Lesson tab before presenting
+    window.wait_idle()
+    settle(window)
+    column = window.sequence_dock.width()
+    window.presentation.enter()
+    window.lesson_panel.go_to(len(window.lesson_panel.lesson.steps) - 1, force=True)  # the training step
+    window.wait_idle()
+    settle(window)
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    settle(window)
+    assert abs(window.sequence_dock.width() - column) <= 4, (column, window.sequence_dock.width())
