@@ -212,6 +212,14 @@ PRESETS: dict[str, TrainConfig] = {
     "fixed-period": TrainConfig(dataset="fixed-period"),
 }
 
+# what the Training dock lists (the command line takes the keys: --preset slow-motion)
+PRESET_TITLES: dict[str, str] = {
+    "default": "Phase change in a few hundred steps",
+    "slow-motion": "Slow motion: a long plateau to talk over",
+    "tiny": "Tiny: small vocabulary, fast",
+    "fixed-period": "Fixed period: no induction head forms",
+}
+
 
 @dataclass(frozen=True)
 class TrainParam:

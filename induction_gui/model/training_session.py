@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..engine.train_config import DOCK_PARAMS as DOCK_PARAMS  # the settings the dock edits
+from ..engine.train_config import PRESET_TITLES as PRESET_TITLES  # what the dock lists
 from ..engine.train_config import PRESETS as PRESETS
 from ..engine.train_config import TRAIN_PARAM as TRAIN_PARAM  # each setting's label, range and meaning
 from ..engine.train_config import TrainingConfigError as TrainingConfigError

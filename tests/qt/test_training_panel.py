@@ -49,7 +49,7 @@ def panel(qtbot, doc: Document, stack: QUndoStack) -> Iterator[TrainingPanel]:
     qtbot.addWidget(p)
     p.resize(1400, 420)
     p.show()
-    p.preset_combo.setCurrentText("tiny")
+    p.settings.select_preset("tiny")
     yield p
     p.detach()
 
@@ -108,11 +108,26 @@ def test_invalid_settings_show_the_reason_and_disable_start(panel: TrainingPanel
 
 
 def test_preset_fills_the_hyperparameters(panel: TrainingPanel) -> None:
-    panel.preset_combo.setCurrentText("slow-motion")
+    panel.settings.select_preset("slow-motion")
     slow = PRESETS["slow-motion"]
     assert panel.spins["n_heads"].value() == slow.n_heads
     assert panel.spins["d_model"].value() == slow.d_model
     assert panel.spins["lr"].value() == pytest.approx(slow.lr)
+
+
+def test_presets_are_listed_by_title_with_the_command_line_key_as_tooltip(panel: TrainingPanel) -> None:
+    from PySide6.QtCore import Qt
+
+    combo = panel.preset_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == list(PRESETS)
+    titles = [combo.itemText(i) for i in range(combo.count())]
+    assert all(title not in PRESETS for title in titles), titles  # no file-stem-like keys on screen
+    assert combo.itemData(1, Qt.ItemDataRole.ToolTipRole) == f"--preset {list(PRESETS)[1]}"
+    combo.setCurrentIndex(list(PRESETS).index("tiny"))  # as a click in the list does
+    assert panel.settings.preset_key == "tiny"
+    assert panel.spins["steps"].value() == PRESETS["tiny"].steps
+    with pytest.raises(KeyError, match="no training preset 'nope'"):
+        panel.settings.select_preset("nope")
 
 
 # -- training ------------------------------------------------------------------------------------------------
@@ -364,7 +379,7 @@ def test_window_training_dock(qtbot, make_window, tmp_path: Path) -> None:
     assert window.action_table["open_run"] in window.menuBar().actions()[0].menu().actions()
 
     panel = window.training_panel
-    panel.preset_combo.setCurrentText("tiny")
+    panel.settings.select_preset("tiny")
     _set_steps(panel, 160)
     panel.start()
     _finish(qtbot, panel)
@@ -400,7 +415,7 @@ def test_the_largest_step_count_the_form_allows_starts_and_keeps_bounded_arrays(
     # small limits stand for the real ones, so a few dozen steps thin as a million would
     monkeypatch.setattr(training_session, "MAX_RECORDS", 12)
     monkeypatch.setattr(training_session, "MAX_CHECKPOINTS", 5)
-    panel.preset_combo.setCurrentText("tiny")
+    panel.settings.select_preset("tiny")
     steps = panel.spins["steps"]
     _set_steps(panel, steps.maximum())
     assert memory_estimate(panel.settings_config()).total < TRAINING_BYTES

@@ -29,7 +29,7 @@ def test_cli_and_dock_write_the_same_run(qtbot, tmp_path: Path) -> None:
 
     panel = TrainingPanel(Document(load_scenario("induction-circuit")), QUndoStack())
     qtbot.addWidget(panel)
-    panel.preset_combo.setCurrentText("tiny")
+    panel.settings.select_preset("tiny")
     panel.spins["steps"].setValue(STEPS)
     assert panel.start()
     qtbot.waitUntil(lambda: not panel.running, timeout=20_000)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-from ...model.training_session import DOCK_PARAMS, PRESETS, TRAIN_PARAM, TrainConfig, TrainingConfigError
+from ...model.training_session import DOCK_PARAMS, PRESET_TITLES, PRESETS, TRAIN_PARAM, TrainConfig, TrainingConfigError
 
 ERROR_STYLE = "color: #b00020;"
 
@@ -31,11 +31,14 @@ class TrainingSettings(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Settings", parent)
         self.preset_combo = QComboBox()
-        for name in PRESETS:
-            self.preset_combo.addItem(name)
+        for name in PRESETS:  # titles on screen, keys (as the command line's --preset takes them) as data
+            self.preset_combo.addItem(PRESET_TITLES.get(name, name), name)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, f"--preset {name}",
+                                          Qt.ItemDataRole.ToolTipRole)
         self.preset_combo.setToolTip(
-            "Start from a preset: default (the phase change in a few hundred steps), slow-motion (a long "
-            "plateau to talk over), tiny (fast), fixed-period (the counter-example: no induction head forms)."
+            "Start from a preset: the phase change in a few hundred steps, a slow-motion run with a long "
+            "plateau to talk over, a tiny fast one, or the counter-example where no induction head forms "
+            "(a fixed period is learnt by position)."
         )
         self.spins: dict[str, QSpinBox | QDoubleSpinBox] = {}
         for name in DOCK_PARAMS:
@@ -64,8 +67,8 @@ class TrainingSettings(QGroupBox):
         layout.addLayout(form)
         layout.addWidget(self.validation_label)
 
-        self.fill(PRESETS[self.preset_combo.currentText()])
-        self.preset_combo.currentTextChanged.connect(self._on_preset_changed)
+        self.fill(PRESETS[self.preset_key])
+        self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
         for spin in self.spins.values():
             spin.valueChanged.connect(self.check)
         self.check()
@@ -85,7 +88,7 @@ class TrainingSettings(QGroupBox):
             naming the first bad field.
         """
         changes = {name: TRAIN_PARAM[name].kind(spin.value()) for name, spin in self.spins.items()}
-        config = dataclasses.replace(PRESETS[self.preset_combo.currentText()], **changes)
+        config = dataclasses.replace(PRESETS[self.preset_key], **changes)
         config.validate()
         return config
 
@@ -102,8 +105,20 @@ class TrainingSettings(QGroupBox):
         for spin in self.spins.values():
             spin.setEnabled(editable)
 
-    def _on_preset_changed(self, name: str) -> None:
-        self.fill(PRESETS[name])
+    @property
+    def preset_key(self) -> str:
+        """The chosen preset's key in ``PRESETS`` (the list shows its title)."""
+        return str(self.preset_combo.currentData())
+
+    def select_preset(self, key: str) -> None:
+        """Choose the preset ``key`` (as the command line names it), filling in its settings."""
+        index = self.preset_combo.findData(key)
+        if index < 0:
+            raise KeyError(f"no training preset {key!r}; presets: {', '.join(PRESETS)}")
+        self.preset_combo.setCurrentIndex(index)
+
+    def _on_preset_changed(self, _index: int) -> None:
+        self.fill(PRESETS[self.preset_key])
         self.check()
 
     def check(self) -> None:
