@@ -214,10 +214,10 @@ PRESETS: dict[str, TrainConfig] = {
 
 # what the Training dock lists (the command line takes the keys: --preset slow-motion)
 PRESET_TITLES: dict[str, str] = {
-    "default": "Phase change in a few hundred steps",
-    "slow-motion": "Slow motion: a long plateau to talk over",
-    "tiny": "Tiny: small vocabulary, fast",
-    "fixed-period": "Fixed period: no induction head forms",
+    "default": "Phase change (default)",
+    "slow-motion": "Slow motion (long plateau)",
+    "tiny": "Tiny (fast)",
+    "fixed-period": "Fixed period (no induction)",
 }
 
 

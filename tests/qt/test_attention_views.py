@@ -84,6 +84,20 @@ def test_attention_view_draws_the_focused_heads_pattern_and_names_its_kind(qtbot
     np.testing.assert_allclose(view.row_profile.bars.opts["height"], results.pattern(1, 0)[5])
 
 
+def test_a_low_view_gives_the_pattern_the_height_of_the_row_profile(qtbot, analysis: Analysis) -> None:
+    """Under the training dock of a 720-row screen the fixed-height bars left the pattern a strip of pixels."""
+    from induction_gui.qt.views.attention_view import DESK_FULL_PROFILE_VIEW_HEIGHT, _RowProfile
+
+    view = _shown(qtbot, AttentionView(analysis))  # 800 px high: the full profile
+    assert view._profile_height == _RowProfile.HEIGHT and view.row_profile.vb.isVisible()
+    view.resize(1200, DESK_FULL_PROFILE_VIEW_HEIGHT - 40)
+    qtbot.waitUntil(lambda: view._profile_height == _RowProfile.PRESENTATION_HEIGHT)
+    view.resize(1200, 300)
+    qtbot.waitUntil(lambda: view._profile_height == 0)
+    assert not view.row_profile.vb.isVisible()
+    qtbot.waitUntil(lambda: view.heatmap.plot.vb.height() >= 100)  # the pattern has the height now
+
+
 def test_previous_token_head_is_named_as_such(qtbot, analysis: Analysis) -> None:
     analysis.document.set_selection(layer=0, head=0)
     view = _shown(qtbot, AttentionView(analysis))

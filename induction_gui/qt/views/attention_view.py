@@ -194,6 +194,8 @@ class _RowProfile:
 AXIS_LABELS = (("key position (token attended to)", "query position (token attending)"),
                ("key position (attended to)", "query position"))
 PROFILE_MIN_VIEW_HEIGHT = 480  # px: below this the projector layout drops the row profile for the pattern
+# px, at the desk (smaller text): below the first no profile, below the second a short one
+DESK_PROFILE_MIN_VIEW_HEIGHT, DESK_FULL_PROFILE_VIEW_HEIGHT = 380, 540
 
 # -- the view ------------------------------------------------------------------------------------------
 
@@ -324,18 +326,18 @@ class AttentionView(View):
         self._fit_row_profile()
 
     def _fit_row_profile(self) -> None:
-        """Projector layout: a short profile, and none at all when the view is too low for it.
+        """A short profile on a projector or a low view, and none at all when the view is too low for it.
 
         The pattern is what the class must see; under a short view (the
         training curves take the lower half of the screen) the bars would
         leave it a strip, so they go and the heading's row names the weights.
         """
-        if not self.presenting:
-            height = _RowProfile.HEIGHT
-        elif self.height() < PROFILE_MIN_VIEW_HEIGHT:
-            height = 0
-        else:
+        if self.height() < (PROFILE_MIN_VIEW_HEIGHT if self.presenting else DESK_PROFILE_MIN_VIEW_HEIGHT):
+            height = 0  # e.g. the training dock (Ctrl+T) under the views of a 720-row screen
+        elif self.presenting or self.height() < DESK_FULL_PROFILE_VIEW_HEIGHT:
             height = _RowProfile.PRESENTATION_HEIGHT
+        else:
+            height = _RowProfile.HEIGHT
         if height != self._profile_height:
             self._profile_height = height
             self.row_profile.set_height(height)
