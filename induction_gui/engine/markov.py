@@ -125,11 +125,13 @@ def stationary_distribution(transitions: np.ndarray) -> np.ndarray:
     """The stationary distribution π (π P = π, Σ π = 1) of each transition matrix.
 
     Taken as the left eigenvector of P for the eigenvalue closest to 1, the
-    Perron vector: it exists for every stochastic matrix, and with positive entries
-    (Dirichlet rows with α > 0) it is unique and strictly positive. Solving the
-    linear system instead would break on a reducible chain (a row whose mass
-    underflowed to 0 for tiny α); the eigenvector still gives *a* stationary law
-    there. Rounding can leave entries at -1e-17, clipped to 0.
+    Perron vector: with positive entries (Dirichlet rows with α > 0) it is unique
+    and of one sign. Solving the linear system instead would break on a reducible
+    chain (a hand-written one, or a row whose mass underflowed to 0 for tiny α),
+    where eigenvalue 1 is repeated; there the eigenvector may mix the closed
+    classes' laws with opposite signs, and since those laws have disjoint supports
+    its absolute value is still a stationary law. Taking the absolute value also
+    fixes the eigenvector's arbitrary sign in the usual case.
 
     Parameters
     ----------
@@ -146,8 +148,7 @@ def stationary_distribution(transitions: np.ndarray) -> np.ndarray:
     nearest = np.argmin(np.abs(values - 1.0), axis=-1)  # [...]
     # [..., k]: the column of `vectors` for that eigenvalue
     vector = np.take_along_axis(vectors, nearest[..., None, None], axis=-1)[..., 0].real
-    vector = vector / vector.sum(axis=-1, keepdims=True)  # also fixes the eigenvector's arbitrary sign
-    vector = np.clip(vector, 0.0, None)
+    vector = np.abs(vector)  # [..., k]
     return vector / vector.sum(axis=-1, keepdims=True)  # [..., k]
 
 

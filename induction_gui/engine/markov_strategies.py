@@ -99,8 +99,11 @@ def bigram_strategy(tokens: np.ndarray, k: int, alpha: float = 1.0) -> np.ndarra
 
     The posterior mean of row i of the transition matrix under the Dirichlet(α·1)
     prior, given the transitions seen so far (see :func:`bigram_counts`): the
-    Bayes-optimal prediction for the task of :mod:`.markov` (without
-    ``no_unigram``), so its cross-entropy is the loss floor.
+    paper's Bayes-optimal prediction for the task of :mod:`.markov` (without
+    ``no_unigram``), and its cross-entropy the loss floor. Strictly it is optimal
+    given the transitions; the first state, drawn from the chain's stationary law,
+    carries a little more evidence about the chain, which it ignores as the paper
+    does (one token's worth, negligible beside a sequence's transitions).
 
     Returns
     -------
@@ -151,8 +154,9 @@ def kl_to_model(strategy_probs: np.ndarray, model_log_probs: np.ndarray, positio
     if not 0 <= positions_from < p.shape[1]:
         raise ValueError(f"positions_from: expected 0..{p.shape[1] - 1}, got {positions_from}")
     p, log_q = p[:, positions_from:], log_q[:, positions_from:]  # [batch, T', k]
-    log_p = np.log(np.where(p > 0, p, 1.0))  # [batch, T', k]: log 1 = 0 where p = 0, so the term vanishes
-    terms = np.where(p > 0, p * (log_p - log_q), 0.0)  # [batch, T', k]
+    log_p = np.log(np.where(p > 0, p, 1.0))  # [batch, T', k]: log 1 = 0 where p = 0
+    # masked before the product, so 0 · (0 - (-inf)) never forms a NaN: 0 · log 0 counts as 0
+    terms = p * np.where(p > 0, log_p - log_q, 0.0)  # [batch, T', k]
     per_position = terms.sum(axis=-1)  # [batch, T']
     # each KL is ≥ 0; rounding can leave -1e-17 when the model equals the strategy
     return float(np.maximum(per_position, 0.0).mean())

@@ -70,12 +70,11 @@ def random_tokens(rng: np.random.Generator, batch: int, length: int, k: int) -> 
     return rng.integers(0, k, size=(batch, length))
 
 
-token_batches = st.integers(2, 8).flatmap(
-    lambda k: st.tuples(
-        st.just(k),
-        st.lists(st.lists(st.integers(0, k - 1), min_size=2, max_size=12), min_size=1, max_size=3).filter(
-            lambda rows: len({len(r) for r in rows}) == 1
-        ),
+# (k, rows of one length 2..12 over k states, α)
+token_batches = st.tuples(st.integers(2, 8), st.integers(2, 12)).flatmap(
+    lambda kt: st.tuples(
+        st.just(kt[0]),
+        st.lists(st.lists(st.integers(0, kt[0] - 1), min_size=kt[1], max_size=kt[1]), min_size=1, max_size=3),
         st.sampled_from([0.1, 0.5, 1.0, 3.0]),
     )
 )
@@ -150,6 +149,26 @@ def test_stationary_distribution_is_fixed_by_the_chain() -> None:
     # the same law by the power method
     power = np.linalg.matrix_power(matrices, 512)[:, 0, :]  # [batch, k]: any row of P^n tends to π
     np.testing.assert_allclose(pi, power, atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("chain", "expected"),
+    [
+        # periodic: eigenvalues 1 and -1, the law is still (½, ½)
+        ([[0.0, 1.0], [1.0, 0.0]], [0.5, 0.5]),
+        # a transient state 2 flowing into an absorbing state 0: all mass on 0
+        ([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.7, 0.0, 0.3]], None),
+        # two closed classes {0, 1} and {2}: eigenvalue 1 twice, any mixture is stationary
+        ([[0.2, 0.8, 0.0], [0.6, 0.4, 0.0], [0.0, 0.0, 1.0]], None),
+    ],
+)
+def test_stationary_distribution_of_awkward_chains(chain: list[list[float]], expected: list[float] | None) -> None:
+    matrix = np.array(chain)
+    pi = stationary_distribution(matrix)
+    assert (pi >= 0).all() and pi.sum() == pytest.approx(1.0, abs=EXACT)
+    np.testing.assert_allclose(pi @ matrix, pi, atol=1e-10)
+    if expected is not None:
+        np.testing.assert_allclose(pi, expected, atol=EXACT)
 
 
 def test_first_state_follows_the_stationary_law() -> None:
@@ -298,6 +317,12 @@ def test_kl_is_finite_for_extreme_logits_and_zero_probabilities() -> None:
     p = np.array([[[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]]])
     value = kl_to_model(p, log_q, positions_from=0)
     assert math.isfinite(value) and value > 100
+    # a model that rules out (log 0) only states the strategy rules out too: finite, no NaN
+    log_q = np.log(np.array([[[0.5, 0.5, 0.0]]]), where=np.array([[[True, True, False]]]),
+                   out=np.full((1, 1, 3), -np.inf))  # fmt: skip
+    assert kl_to_model(np.array([[[0.25, 0.75, 0.0]]]), log_q, positions_from=0) == pytest.approx(
+        0.25 * math.log(0.5) + 0.75 * math.log(1.5), rel=1e-12
+    )
 
 
 def test_kl_refuses_mismatched_shapes() -> None:
