@@ -98,6 +98,26 @@ def test_a_low_view_gives_the_pattern_the_height_of_the_row_profile(qtbot, analy
     qtbot.waitUntil(lambda: view.heatmap.plot.vb.height() >= 100)  # the pattern has the height now
 
 
+def test_a_low_view_leaves_its_explanations_out_and_brings_them_back(qtbot, analysis: Analysis) -> None:
+    """The training dock under the views of a 720-row screen: prose gives its lines to the plots, as on a projector."""
+    from induction_gui.qt.views.base import LOW_VIEW_HEIGHT, LOW_VIEW_MARGIN
+
+    view = _shown(qtbot, AttentionView(analysis))
+    assert view.kind.isVisible() and view.heading.isVisible()
+    view.resize(1200, LOW_VIEW_HEIGHT - 100)
+    qtbot.waitUntil(lambda: not view.kind.isVisible())
+    assert view.heading.isVisible()  # the heading names the head: not an explanation
+    view.resize(1200, LOW_VIEW_HEIGHT + LOW_VIEW_MARGIN // 2)  # inside the margin: no flicker back
+    QApplication.processEvents()
+    assert not view.kind.isVisible()
+    view.resize(1200, LOW_VIEW_HEIGHT - 100)
+    view.set_presentation(True)  # presentation hides them too, and shows them when it ends
+    view.set_presentation(False)
+    assert not view.kind.isVisible(), "still low: still left out"
+    view.resize(1200, 800)
+    qtbot.waitUntil(view.kind.isVisible)
+
+
 def test_previous_token_head_is_named_as_such(qtbot, analysis: Analysis) -> None:
     analysis.document.set_selection(layer=0, head=0)
     view = _shown(qtbot, AttentionView(analysis))

@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from ...model.training_session import DOCK_PARAMS, PRESET_TITLES, PRESETS, TRAIN_PARAM, TrainConfig, TrainingConfigError
+from ..widgets.fitting import ElidingComboBox
 
 ERROR_STYLE = "color: #b00020;"
 
@@ -30,7 +31,7 @@ class TrainingSettings(QGroupBox):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Settings", parent)
-        self.preset_combo = QComboBox()
+        self.preset_combo = ElidingComboBox()  # a narrow settings column cuts a long title with "…"
         for name in PRESETS:  # titles on screen, keys (as the command line's --preset takes them) as data
             self.preset_combo.addItem(PRESET_TITLES.get(name, name), name)
             self.preset_combo.setItemData(self.preset_combo.count() - 1, f"--preset {name}",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import traceback
 
 import numpy as np
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QWidget
 
 import pyqtgraph as pg
@@ -26,6 +26,8 @@ from ...model.document import Selection
 from ...model.events import Change, SettingsChanged
 from ..widgets.plot_text import fit_plot_text
 from ..widgets.style import EXPLANATION, line_width, mark_explanation
+
+LOW_VIEW_HEIGHT, LOW_VIEW_MARGIN = 420, 40  # px: a view lower than this leaves its explanations out
 
 # saved view settings that change what a view draws (every detector score reads exclude_bos)
 REDRAWING_SETTINGS = frozenset({"exclude_bos"})
@@ -67,6 +69,7 @@ class View(QWidget):
         self.font_points = self.appearance.font_points
         self.presenting = False  # the projector layout (presentation mode), applied below
         self._hidden_for_presentation: list[QWidget] = []
+        self._hidden_for_height: list[QWidget] = []  # explanations a low view leaves out (see _fit_explanations)
         self.waiting_for: set[str] = set()  # slow entries this view showed as "computing…"
         analysis.events.results.connect(self._on_results_changed)
         analysis.events.ready.connect(self._on_entry_ready)
@@ -146,6 +149,29 @@ class View(QWidget):
             if callable(status):
                 status().showMessage(f"⚠ the {self.title} view could not draw: {self.last_error}", 10000)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit_explanations()
+
+    def _fit_explanations(self) -> None:
+        """A low view (the training dock under it on a 720-row screen) leaves its prose out, as the projector does.
+
+        Every caption line is a line its plots lose; below ``LOW_VIEW_HEIGHT``
+        the explanations go (their text stays in the tool tips and F1), and come
+        back above it plus a margin, so a view at the edge does not flicker.
+        """
+        low = self.height() < LOW_VIEW_HEIGHT
+        if low and not self._hidden_for_height and not self.presenting:
+            self._hidden_for_height = [w for w in self.findChildren(QWidget)
+                                       if w.property(EXPLANATION) and not w.isHidden()]
+            for widget in self._hidden_for_height:
+                widget.hide()
+        elif self._hidden_for_height and (self.presenting or self.height() >= LOW_VIEW_HEIGHT + LOW_VIEW_MARGIN):
+            hidden, self._hidden_for_height = self._hidden_for_height, []
+            if not self.presenting:  # presentation keeps them hidden itself, and shows them when it ends
+                for widget in hidden:
+                    widget.show()
+
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
         fit_plot_text(self)  # titles and axis labels elide to their room (plots a view built itself included)
@@ -200,12 +226,15 @@ class View(QWidget):
         if on:
             self._hidden_for_presentation = [w for w in self.findChildren(QWidget)
                                              if w.property(EXPLANATION) and not w.isHidden()]
+            self._hidden_for_presentation += self._hidden_for_height  # hidden for the height: shown when it ends
+            self._hidden_for_height = []
             for widget in self._hidden_for_presentation:
                 widget.hide()
         else:
             for widget in self._hidden_for_presentation:
                 widget.show()
             self._hidden_for_presentation = []
+            self._fit_explanations()  # a low view leaves them out again
         self.apply_presentation(on)
         self.update_if_visible()
 
