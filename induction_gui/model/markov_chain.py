@@ -168,3 +168,14 @@ def check_view_chain(value: object) -> None:
         check_chain(value)
     except ChainError as exc:
         raise ScenarioError(f"view.{VIEW_KEY}", str(exc)) from None
+
+
+def state_names(vocab: Sequence[str], bos: int | None, k: int) -> list[str]:
+    """The tokens states 0..k-1 stand for: the first k vocabulary entries that are not the start token."""
+    names = [word for i, word in enumerate(vocab) if i != bos]
+    return names[:k]
+
+
+def stored_size(view: dict[str, object]) -> int:
+    """How many states the scenario's chain has (the default chain's when the file has none)."""
+    return len(stored_chain(view))
