@@ -142,8 +142,8 @@ def stored_chain(view: dict[str, object]) -> Chain:
 
 
 def chain_for(view: dict[str, object], k: int) -> Chain:
-    """The chain on k states the generator and the editor use: the stored one, resized to k if needed."""
-    return resized(stored_chain(view), k)
+    """The chain on k states the generator and the editor use: the stored one resized to k, else the default."""
+    return default_chain(k) if view.get(VIEW_KEY) is None else resized(stored_chain(view), k)
 
 
 def random_chain(k: int, alpha: float, seed: int) -> Chain:
