@@ -25,7 +25,7 @@ from ..engine.sequences import GeneratedSequence as GeneratedSequence  # what a 
 from ..engine.sequences import UnknownTokenError, split_tokens
 from ..engine.vocab_edit import extend_vocab, missing_words, translate_tokens
 from ..engine.weights import Weights
-from .markov_chain import chain_for
+from .markov_chain import chain_for, state_names
 from .generator_schema import SEED_MAX, GeneratorParam, ModelLimits, check_params, params_of
 from .scenario import Scenario
 from .tokenizer import HFTokenizer
@@ -191,7 +191,10 @@ def generate_markov_chain(scenario: Scenario, seed: int, *, k: int, length: int)
     """
     _check_fits(scenario, length, f"A sequence of length {length}")
     chain = np.array(chain_for(scenario.view, k))  # [k, k]
-    return sequences.markov_chain(chain, length, scenario.weights.config.d_vocab, seed=seed, bos=scenario.bos)
+    gen = sequences.markov_chain(chain, length, scenario.weights.config.d_vocab, seed=seed, bos=scenario.bos)
+    names = ", ".join(state_names(scenario.vocab, scenario.bos, k))
+    return GeneratedSequence(tokens=gen.tokens, description=f"{gen.description} (states {names})",
+                             marks=gen.marks)
 
 
 def generate_beyond_context(scenario: Scenario, seed: int) -> GeneratedSequence:

@@ -112,3 +112,17 @@ def test_random_chain_is_seeded_undoable_and_follows_k(qtbot, make_window) -> No
     assert doc.scenario.view[VIEW_KEY] == random_chain(5, 0.5, 9)
     window.sequence_panel.generator_form.markov_k_spin.setValue(2)
     assert editor.table.rowCount() == 2 and stack.count() == 1  # choosing k is not an edit of the chain
+
+
+def test_a_reopened_scenario_shows_its_saved_chain_at_its_size(qtbot, make_window, tmp_path) -> None:  # noqa: ANN001
+    from induction_gui.model import load_scenario, save_scenario
+
+    window = make_window()
+    chain = random_chain(5, 2.0, 4)
+    window.document.set_markov_chain(chain)
+    path = tmp_path / "five.induction.json"
+    save_scenario(window.document.scenario_for_saving(), path)
+    window.document.replace_scenario(load_scenario(path), path)
+    editor = _choose_markov(window, k=window.sequence_panel.generator_form.markov_k_spin.value())
+    assert editor.k == 5 and editor.chain() == chain
+    assert editor.table.item(4, 4).toolTip().endswith(f"{chain[4][4]:.4g}")

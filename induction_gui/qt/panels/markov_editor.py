@@ -54,7 +54,7 @@ def _short(name: str) -> str:
 
 
 class MarkovEditor(QWidget):
-    """Edit the chain on ``k_spin.value()`` states; the seed spin box seeds "Random chain"."""
+    """Edit the chain on ``k_spin.value()`` states; the seed spin box seeds "Random (Dirichlet)"."""
 
     def __init__(self, document: Document, undo_stack: QUndoStack, k_spin: QSpinBox, seed_spin: QSpinBox,
                  parent: QWidget | None = None) -> None:
@@ -93,7 +93,7 @@ class MarkovEditor(QWidget):
         self.alpha_spin.setPrefix("α ")
         self.alpha_spin.setToolTip("Dirichlet concentration α of a random chain: small α gives nearly "
                                    "deterministic rows, large α nearly uniform ones (the training prior is α = 1).")
-        self.random_button = QPushButton("Random chain")
+        self.random_button = QPushButton("Random (Dirichlet)")
         self.random_button.setToolTip("Draw a fresh chain, every row from Dirichlet(α·1), seeded by the form's "
                                       "seed (undoable).")
         slim_button(self.random_button)
