@@ -67,7 +67,6 @@ class MarkovEditor(QWidget):
         self.caption = QLabel("Rows: current token, columns: next. Type any weight ≥ 0; "
                               "each row is divided by its sum.")
         self.caption.setWordWrap(True)
-        self.caption.setStyleSheet("color: palette(dark);")
         self.table = QTableWidget()
         self.table.setToolTip("The chain's transition probabilities P(next | current). Double-click a cell to "
                               "type a weight; its row is renormalized to sum to 1 (undoable).")
