@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .markov import sample_sequences
 from .tokenizer import MODES, Mode, UnknownTokenError, detokenize, split_tokens, tokenize, vocab_from_text
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "UnknownTokenError",
     "ambiguous_prefix",
     "detokenize",
+    "markov_chain",
     "no_repeat",
     "planted_repeat",
     "repeat_beyond_context",
@@ -307,6 +309,45 @@ def repeat_beyond_context(
             "second_A": (total - 1,),
             "window": tuple(range(total - n_ctx, total)),
         },
+    )
+
+
+def markov_chain(
+    transitions: np.ndarray,
+    length: int,
+    d_vocab: int,
+    *,
+    seed: int,
+    bos: int | None = 0,
+) -> GeneratedSequence:
+    """A sequence drawn from one given Markov chain: state j is the j-th id besides the start token.
+
+    The first state comes from the chain's stationary distribution and each next
+    one from the current state's row, exactly as the in-context Markov training
+    data (:func:`.markov.sample_sequences`), so a chain a learner wrote by hand
+    gives the kind of sequence a statistical induction head was trained on.
+
+    Parameters
+    ----------
+    transitions
+        [k, k], rows non-negative and summing to 1; k at most the ids besides ``bos``.
+    length
+        total length, the start token included (≥ 1 after it).
+    """
+    transitions = np.asarray(transitions, dtype=np.float64)  # [k, k]
+    pool = _content_ids(d_vocab, bos)
+    k = transitions.shape[0] if transitions.ndim == 2 else 0
+    if k > len(pool):
+        raise ValueError(f"d_vocab: {k} states need {k} ids besides the start token, got {len(pool)}")
+    off = 0 if bos is None else 1
+    if length - off < 1:
+        raise ValueError(f"length: expected at least {off + 1}, got {length}")
+    states = sample_sequences(transitions[None], length - off, seed)[0]  # [pos - off], values 0..k-1
+    body = pool[states]  # [pos - off]: state j -> the j-th content id
+    return GeneratedSequence(
+        tokens=_with_bos(body, bos),
+        description=f"a Markov chain over {k} states: each next token drawn from the current token's row",
+        marks={"body": tuple(range(off, length))},
     )
 
 

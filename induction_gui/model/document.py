@@ -31,6 +31,8 @@ from .events import (
     VocabChanged,
     WeightsChanged,
 )
+from .markov_chain import VIEW_KEY as MARKOV_CHAIN_KEY
+from .markov_chain import Chain, check_chain
 from .scenario import Scenario
 from .scenario_object import check_vocab
 
@@ -304,6 +306,18 @@ class Document:
             self._scenario.view[key] = value
         self.events.scenario.emit(SettingsChanged(key))
         return old
+
+    def check_markov_chain(self, chain: object) -> Chain:
+        """The chain :meth:`set_markov_chain` would store; raises :class:`ChainError` naming the row."""
+        return check_chain(chain)
+
+    def set_markov_chain(self, chain: object) -> Chain | None:
+        """Replace the "Markov chain" generator's transition matrix (None: back to the default); returns the old.
+
+        A view setting: saved with the scenario, and no number the window shows depends on it.
+        """
+        new = None if chain is None else self.check_markov_chain(chain)
+        return self.set_view_setting(MARKOV_CHAIN_KEY, new)  # type: ignore[return-value]
 
     @property
     def exclude_bos(self) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ..engine.markov import MAX_STATES, MIN_STATES
 from .scenario import Scenario
 
 SEED_MAX = 2**31 - 1  # what a QSpinBox holds; numpy seeds take any non-negative integer
@@ -105,6 +106,17 @@ GENERATOR_PARAMS: dict[str, tuple[GeneratorParam, ...]] = {
                        high=lambda m, v: (m.n_ctx - m.off - 5) // 2 if m.n_content >= 4 else
                        (0 if m.n_content == 3 and m.n_ctx >= m.off + 5 else -1),
                        default=_const(3)),
+    ),
+    "markov_chain": (
+        GeneratorParam("k", "States k:", "Number of states k of the chain: state j is the j-th token that is not "
+                       "the start token. At most 8, and at most the vocabulary's size.",
+                       low=_const(MIN_STATES),
+                       high=lambda m, v: min(MAX_STATES, m.n_content),
+                       default=_const(3)),
+        GeneratorParam("length", "Length:", "Length of the whole sequence, the start token included.",
+                       low=lambda m, v: m.off + 2,  # at least one transition after the start token
+                       high=lambda m, v: m.n_ctx,
+                       default=_const(40)),
     ),
 }
 

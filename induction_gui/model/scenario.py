@@ -76,7 +76,9 @@ Details:
 * ``view`` fields (all optional): ``layer``, ``head``, ``query_pos`` (existing
   indices), ``colormap`` (one of :data:`COLORMAPS`), ``show_values`` (bool),
   ``exclude_bos`` (bool, default true: whether every detector score the window
-  shows ignores attention to position 0).
+  shows ignores attention to position 0), ``markov_chain`` (k rows of k
+  probabilities, 2 ≤ k ≤ 8, each row summing to 1: the chain the "Markov chain"
+  generator draws from; absent, a default chain).
 * Limits (refused before anything is allocated): files up to 200 MB,
   brackets nested at most 64 deep, at most 50 million parameters.
 

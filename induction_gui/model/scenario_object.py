@@ -27,13 +27,16 @@ from .fields import (
     expect_str,
 )
 from .limits import MAX_PARAMS, MAX_SEED
+from .markov_chain import VIEW_KEY as MARKOV_CHAIN_KEY
+from .markov_chain import check_view_chain
 from .model_block import parameter_count
 from .overrides import HeadKey, check_overrides
 from .tokenizer import TOKENIZERS, HFTokenizer, Tokenizer, detokenize
 
 
 COLORMAPS: tuple[str, ...] = tuple(SEQUENTIAL_MAPS)  # the maps the View menu offers, one list for both
-VIEW_FIELDS: tuple[str, ...] = ("layer", "head", "query_pos", "colormap", "show_values", "exclude_bos")
+VIEW_FIELDS: tuple[str, ...] = ("layer", "head", "query_pos", "colormap", "show_values", "exclude_bos",
+                                 MARKOV_CHAIN_KEY)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -229,3 +232,5 @@ def _check_view(view: object, cfg: ModelConfig, n_pos: int) -> None:
         expect_bool(obj["show_values"], "view.show_values")
     if "exclude_bos" in obj:
         expect_bool(obj["exclude_bos"], "view.exclude_bos")
+    if MARKOV_CHAIN_KEY in obj:
+        check_view_chain(obj[MARKOV_CHAIN_KEY])

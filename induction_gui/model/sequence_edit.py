@@ -25,6 +25,7 @@ from ..engine.sequences import GeneratedSequence as GeneratedSequence  # what a 
 from ..engine.sequences import UnknownTokenError, split_tokens
 from ..engine.vocab_edit import extend_vocab, missing_words, translate_tokens
 from ..engine.weights import Weights
+from .markov_chain import chain_for, state_names
 from .generator_schema import SEED_MAX, GeneratorParam, ModelLimits, check_params, params_of
 from .scenario import Scenario
 from .tokenizer import HFTokenizer
@@ -182,6 +183,20 @@ def generate_ambiguous_prefix(scenario: Scenario, seed: int, *, filler: int) -> 
     return sequences.ambiguous_prefix(filler, scenario.weights.config.d_vocab, seed=seed, bos=scenario.bos)
 
 
+def generate_markov_chain(scenario: Scenario, seed: int, *, k: int, length: int) -> GeneratedSequence:
+    """``length`` tokens from the scenario's own chain (``view.markov_chain``) on k states.
+
+    The chain is resized to k if it has another size (:func:`.markov_chain.resized`).
+    State j is the j-th id besides the start token, which stays first.
+    """
+    _check_fits(scenario, length, f"A sequence of length {length}")
+    chain = np.array(chain_for(scenario.view, k))  # [k, k]
+    gen = sequences.markov_chain(chain, length, scenario.weights.config.d_vocab, seed=seed, bos=scenario.bos)
+    names = ", ".join(state_names(scenario.vocab, scenario.bos, k))
+    return GeneratedSequence(tokens=gen.tokens, description=f"{gen.description} (states {names})",
+                             marks=gen.marks)
+
+
 def generate_beyond_context(scenario: Scenario, seed: int) -> GeneratedSequence:
     """The last n_ctx tokens of A B … A, where the first A B lies further back than n_ctx."""
     cfg = scenario.weights.config
@@ -281,6 +296,10 @@ GENERATORS: tuple[GeneratorSpec, ...] = (
     GeneratorSpec("ambiguous_prefix", "Ambiguous prefix A B … A C … A",
                   "A was followed once by B and once by C: which continuation does the last A predict?",
                   generate_ambiguous_prefix),
+    GeneratorSpec("markov_chain", "Markov chain",
+                  "Tokens drawn from a k-state Markov chain whose transition matrix you edit: a statistical "
+                  "induction head predicts the next token from the counts of what followed the current one.",
+                  generate_markov_chain),
     GeneratorSpec("beyond_context", "Repeat beyond n_ctx",
                   "A B, then A again more than n_ctx positions later. Loads the last n_ctx tokens, the window "
                   "the model sees, in which the first A is missing.", generate_beyond_context),

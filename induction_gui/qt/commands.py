@@ -257,3 +257,25 @@ class SetModelStateCommand(DocumentCommand):
     def undo(self) -> None:
         assert self._old is not None
         self._doc.set_model_state(*self._old)
+
+
+class SetMarkovChainCommand(DocumentCommand):
+    """Replace the "Markov chain" generator's transition matrix (a saved view setting); undo restores it exactly."""
+
+    def __init__(self, document: Document, chain: list[list[float]], text: str = "Edit Markov chain") -> None:
+        super().__init__(text)
+        self._doc = document
+        self._new = [list(row) for row in chain]  # [k][k]
+        self._old: list[list[float]] | None = None  # None: the file had no chain (the default one)
+        self._done_once = False
+
+    def check(self) -> None:
+        self._doc.check_markov_chain(self._new)
+
+    def _apply(self) -> None:
+        old = self._doc.set_markov_chain(self._new)
+        if not self._done_once:
+            self._old, self._done_once = old, True
+
+    def undo(self) -> None:
+        self._doc.set_markov_chain(self._old)

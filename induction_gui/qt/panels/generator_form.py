@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -29,8 +30,10 @@ from PySide6.QtWidgets import (
 
 from ...model.document import Document
 from ...model.generator_schema import SEED_MAX, ModelLimits
+from ...model.markov_chain import stored_size
 from ...model.sequence_edit import GENERATORS, GeneratorSpec
 from ..widgets.fitting import ElidingComboBox, slim_button
+from .markov_editor import MarkovEditor
 
 ERROR_COLOR = "#b00020"
 
@@ -97,9 +100,12 @@ class GeneratorForm(QGroupBox):
         the open document: parameter limits follow its model. The form does not
         follow its events; the panel calls :meth:`refresh_limits` when the
         scenario is replaced.
+    undo_stack
+        where the Markov chain's matrix edits go (the generated sequence itself
+        is pushed by the panel).
     """
 
-    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+    def __init__(self, document: Document, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
         super().__init__("Generate a test sequence", parent)
         self.document = document
         self.setToolTip("Seeded generators of the lecture's test sequences; the same seed gives the same sequence.")
@@ -117,11 +123,16 @@ class GeneratorForm(QGroupBox):
         self._parameters: dict[str, dict[str, QSpinBox]] = {
             spec.key: {p.name: _spin(0, p.tooltip) for p in spec.params} for spec in GENERATORS
         }
+        self.seed_spin = _spin(0, "Seed of the random generator: the same seed gives the same sequence.")
+        self.seed_spin.setMaximum(SEED_MAX)
         self.params = QStackedWidget()
         for spec in GENERATORS:
             spins = self._parameters[spec.key]
-            self.params.addWidget(_form([(p.label, spins[p.name]) for p in spec.params]) if spec.params
-                                  else _note(notes[spec.key]))
+            page = _form([(p.label, spins[p.name]) for p in spec.params]) if spec.params else _note(notes[spec.key])
+            if spec.key == "markov_chain":  # the chain's matrix under its k and length
+                self.markov_editor = MarkovEditor(document, undo_stack, spins["k"], self.seed_spin)
+                page.layout().addRow(self.markov_editor)
+            self.params.addWidget(page)
             for spin in spins.values():  # a range that depends on another parameter follows it
                 spin.valueChanged.connect(lambda _=0, key=spec.key: self._fit_ranges(key))
         self.block_spin = self._parameters["repeated_random"]["block"]
@@ -129,8 +140,8 @@ class GeneratorForm(QGroupBox):
         self.distance_spin = self._parameters["planted_repeat"]["distance"]
         self.no_repeat_spin = self._parameters["no_repeat"]["length"]
         self.filler_spin = self._parameters["ambiguous_prefix"]["filler"]
-        self.seed_spin = _spin(0, "Seed of the random generator: the same seed gives the same sequence.")
-        self.seed_spin.setMaximum(SEED_MAX)
+        self.markov_k_spin = self._parameters["markov_chain"]["k"]
+        self.markov_length_spin = self._parameters["markov_chain"]["length"]
         self.generate_button = button("&Generate", "Replace the sequence by a generated one (undoable).")
         self.generator_description = QLabel()
         self.generator_description.setWordWrap(True)
@@ -185,6 +196,10 @@ class GeneratorForm(QGroupBox):
                 values[param.name] = spin.value()
         if reset:
             self.seed_spin.setValue(min(self.document.scenario.seed, self.seed_spin.maximum()))
+            # the chain saved with the scenario shows at its own size, where the model allows it
+            with _quiet(self.markov_k_spin):
+                self.markov_k_spin.setValue(stored_size(self.document.scenario.view))
+        self.markov_editor.refresh()  # the k box changed quietly, or the tokens the states stand for did
 
     def _fit_ranges(self, key: str) -> None:
         """A parameter changed: the ranges of those after it that depend on it follow (values clamped)."""
@@ -206,7 +221,6 @@ class GeneratorForm(QGroupBox):
             self.params.widget(i).setSizePolicy(QSizePolicy.Policy.Preferred, vertical)
         self.params.adjustSize()
         show_message(self.generator_message, "")
-
 
 
 @contextmanager

@@ -127,7 +127,7 @@ class SequencePanel(TokenListEditing, QWidget):
 
     def _build_generator_form(self) -> GeneratorForm:
         """The generator form; its widgets keep their names on the panel, where menus and tests reach them."""
-        form = self.generator_form = GeneratorForm(self.document)
+        form = self.generator_form = GeneratorForm(self.document, self.undo_stack)
         self.generator_combo, self.seed_spin, self.generate_button = (
             form.generator_combo, form.seed_spin, form.generate_button)
         self.generator_message, self.generator_description = form.generator_message, form.generator_description
