@@ -13,9 +13,12 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .model.training_session import TrainingSession
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -205,6 +208,21 @@ class _TrainProgress:
             self._width = 0
 
 
+def _markov_outputs(session: TrainingSession, folder: Path) -> list[Path]:
+    """A markov-chains run's curves.csv and final model folder.
+
+    The model is written for a finished run and for a diverged one (the trainer
+    has restored the last good step), not for an interrupted one, whose weights
+    may be half updated: its curves so far are still written.
+    """
+    from .model.markov_run import write_curves, write_model
+
+    written = [write_curves(session.records, folder)]
+    if session.status != "interrupted":
+        written += sorted(write_model(session.trainer.weights, folder).iterdir())
+    return written
+
+
 def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     """Train an attention-only model and write a run folder the window opens (see model/training_run.py).
 
@@ -243,7 +261,10 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     # the TrainConfig fields the command line can override; each is an option of the same name with dashes
     fields = [param.name for param in TRAIN_PARAMS]
     overrides = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
-    config = dataclasses.replace(training.PRESETS[args.preset], **overrides)
+    base = training.PRESETS[args.preset]
+    if "k" in overrides and "d_vocab" not in overrides and overrides.get("dataset", base.dataset) == "markov-chains":
+        overrides["d_vocab"] = overrides["k"]  # a Markov-chain model's tokens are its k states
+    config = dataclasses.replace(base, **overrides)
     try:
         config.validate()
     except training.TrainingConfigError as exc:
@@ -281,6 +302,8 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
             raise
         progress.close()
         written = session.finish()
+        if config.dataset == "markov-chains":
+            written += _markov_outputs(session, writer.folder)
     finally:
         if in_main:
             signal.signal(signal.SIGINT, previous)
@@ -295,7 +318,14 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     elif status == "diverged":
         sys.stderr.write(f"induction-gui train: training diverged: {session.message}; try a smaller --lr\n")
     if not args.quiet:
-        if session.formed_at is not None:
+        if config.dataset == "markov-chains" and last is not None:
+            phases = session.phases
+            changes = ", ".join(f"{name} nearest from step {step}" for name, step in phases.items()) or "no phase change"
+            final = next((r for r in reversed(session.records) if r.kl_bigram is not None), None)
+            kls = (f"; last KL uniform {final.kl_uniform:.3f}, unigram {final.kl_unigram:.3f}, "
+                   f"bigram {final.kl_bigram:.3f} nats" if final is not None else "")  # fmt: skip
+            out.write(f"{changes} in {last.step} steps{kls}\n")
+        elif session.formed_at is not None:
             formed = next(r for r in session.records if r.step == session.formed_at)
             layer, head, score = best_head(formed) or (0, 0, float("nan"))
             out.write(
@@ -363,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help=COMMANDS["train"][1], description=COMMANDS["train"][1])
     p.add_argument("--preset", default="default", metavar="NAME",
-                   help="starting hyperparameters: default, slow-motion, tiny, fixed-period (default: default)")
+                   help="starting hyperparameters: default, slow-motion, tiny, fixed-period, markov-chains (default: default)")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder (created; must be new or empty)")
     p.add_argument("--overwrite", action="store_true", help="replace a previous run in DIR (only a run's files)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary (errors only)")
@@ -372,6 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     for param in TRAIN_PARAMS:  # the settings the Training dock offers too, with the same words
         option = "--" + param.name.replace("_", "-")
+        if param.kind is bool:  # a switch; None when absent, so the preset's value stays
+            g.add_argument(option, action="store_const", const=True, default=None, help=param.doc)
+            continue
         metavar = {float: "X", str: "NAME"}.get(param.kind, "N")
         g.add_argument(option, type=param.kind, metavar=metavar, help=param.doc)
     return parser

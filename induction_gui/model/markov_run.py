@@ -1,0 +1,60 @@
+"""What a markov-chains run leaves beside its run folder: the KL curves as CSV and the final model folder.
+
+The curves are the issue's headless output (``induction-gui train --preset
+markov-chains``): one row per evaluated record, measured on the run's fixed
+held-out batch, in nats, so a learner can plot the phases with any tool. The
+model folder is the one ``export-model`` writes (``config.json`` +
+``model.safetensors``), so TransformerLens loads the trained model; its
+vocabulary is the k states themselves.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..engine.training import StepRecord
+from ..engine.weights import Weights
+from ..engine.weights_io import save_model_folder
+from .jsonfile import write_temp
+
+CURVES_NAME = "curves.csv"
+MODEL_FOLDER_NAME = "model"
+CURVE_COLUMNS: tuple[str, ...] = ("step", "loss", "kl_uniform", "kl_unigram", "kl_bigram")
+
+
+def curve_rows(records: Iterable[StepRecord]) -> list[tuple[int, float, float, float, float]]:
+    """(step, held-out loss, KL uniform, KL unigram, KL bigram) of every record measured on the held-out batch."""
+    rows = []
+    for r in records:
+        values = (r.heldout_loss, r.kl_uniform, r.kl_unigram, r.kl_bigram)
+        if all(v is not None for v in values):
+            rows.append((int(r.step), *(float(v) for v in values)))  # type: ignore[arg-type]
+    return rows
+
+
+def write_curves(records: Iterable[StepRecord], folder: str | os.PathLike[str]) -> Path:
+    """``folder/curves.csv`` with the columns of :data:`CURVE_COLUMNS`, written atomically; its path."""
+    path = Path(folder) / CURVES_NAME
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CURVE_COLUMNS)
+    for step, *values in curve_rows(records):
+        # repr keeps every digit; a non-finite value (a diverged model) is written as CSV readers spell it
+        writer.writerow([step, *(repr(v) if math.isfinite(v) else str(v).lower() for v in values)])
+    tmp = write_temp(path, buffer.getvalue().encode("utf-8"))
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_model(weights: Weights, folder: str | os.PathLike[str]) -> Path:
+    """The final model as ``folder/model/`` (config.json + model.safetensors, as ``export-model``); its path."""
+    return save_model_folder(weights, Path(folder) / MODEL_FOLDER_NAME)
