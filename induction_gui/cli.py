@@ -217,7 +217,8 @@ def _markov_outputs(session: TrainingSession, folder: Path) -> list[Path]:
     """
     from .model.markov_run import write_curves, write_model
 
-    written = [write_curves(session.records, folder)]
+    start = session.trainer.initial_curves  # step 0: the untrained model, nearest the uniform strategy
+    written = [write_curves([*([start] if start is not None else []), *session.records], folder)]
     if session.status != "interrupted":
         written += sorted(write_model(session.trainer.weights, folder).iterdir())
     return written

@@ -296,6 +296,12 @@ class Trainer:
         self.step_index = 0
         self._elapsed = 0.0
         self.held_out = held_out_batch(config) if config.dataset == "markov-chains" else None
+        # the untrained model's curves (markov-chains): the uniform phase the curves start from, at step 0
+        self.initial_curves: StepRecord | None = None
+        if self.held_out is not None:
+            self.initial_curves = StepRecord(0, 0.0, math.nan, math.nan, math.nan, [], [])
+            measure_markov(self.weights, self.held_out, self.initial_curves)
+            self.initial_curves.loss = self.initial_curves.heldout_loss  # type: ignore[assignment]
 
     # -- one step -----------------------------------------------------------------------
     def batch(self, step: int) -> Batch:

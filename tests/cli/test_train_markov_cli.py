@@ -28,18 +28,18 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_markov_run_writes_the_curves_and_a_model_of_k_states(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = run_cli("train", "--preset", "markov-chains", "--steps", "30", "--k", "4", "--alpha", "0.5",
+    result = run_cli("train", "--preset", "markov-chains", "--steps", "40", "--k", "4", "--alpha", "0.5",
                      "--n-ctx", "40", "--no-unigram", "--out", str(out))  # fmt: skip
     assert result.returncode == 0, result.stderr
 
     with (out / "curves.csv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["step", "loss", "kl_uniform", "kl_unigram", "kl_bigram"]
-    assert [int(r[0]) for r in rows[1:]] == [10, 20, 30]  # every eval_every steps
+    assert [int(r[0]) for r in rows[1:]] == [0, 20, 40]  # the untrained model, then every eval_every steps
     for row in rows[1:]:
         values = [float(v) for v in row[1:]]
         assert all(math.isfinite(v) for v in values) and all(v >= 0 for v in values)
-        assert values[0] > 0.5  # a cross-entropy over 4 states, in nats, far from 0 after 30 steps
+        assert values[0] > 0.5  # a cross-entropy over 4 states, in nats, far from 0 after 40 steps
 
     config = json.loads((out / "history.json").read_text(encoding="utf-8"))["config"]
     assert (config["k"], config["d_vocab"], config["alpha"], config["no_unigram"], config["n_ctx"]) == (4, 4, 0.5, True, 40)
@@ -50,7 +50,7 @@ def test_a_markov_run_writes_the_curves_and_a_model_of_k_states(tmp_path: Path) 
     assert tl["d_vocab"] == 4 and tl["attn_only"] is True and tl["default_prepend_bos"] is False
     scenario = scenario_from_model(out / "model")  # what the window's File > Open model reads
     assert len(scenario.vocab) == 4
-    assert scenario.weights == Weights.load(out / "checkpoints" / "step-00030.safetensors")
+    assert scenario.weights == Weights.load(out / "checkpoints" / "step-00040.safetensors")
 
     assert f"wrote {out / 'curves.csv'}" in result.stdout and "unigram" in result.stdout
 
