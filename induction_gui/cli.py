@@ -321,7 +321,8 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     if not args.quiet:
         if config.dataset == "markov-chains" and last is not None:
             phases = session.phases
-            changes = ", ".join(f"{name} nearest from step {step}" for name, step in phases.items()) or "no phase change"
+            changes = ", ".join(f"{name} nearest from step {step}" for name, step in phases.items())
+            changes = changes or "no phase change"
             final = next((r for r in reversed(session.records) if r.kl_bigram is not None), None)
             kls = (f"; last KL uniform {final.kl_uniform:.3f}, unigram {final.kl_unigram:.3f}, "
                    f"bigram {final.kl_bigram:.3f} nats" if final is not None else "")  # fmt: skip
@@ -394,7 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help=COMMANDS["train"][1], description=COMMANDS["train"][1])
     p.add_argument("--preset", default="default", metavar="NAME",
-                   help="starting hyperparameters: default, slow-motion, tiny, fixed-period, markov-chains (default: default)")
+                   help="starting hyperparameters: default, slow-motion, tiny, fixed-period, markov-chains "
+                   "(default: default)")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder (created; must be new or empty)")
     p.add_argument("--overwrite", action="store_true", help="replace a previous run in DIR (only a run's files)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary (errors only)")

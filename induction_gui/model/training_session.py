@@ -113,7 +113,10 @@ class TrainingSession:
 
     @property
     def phases(self) -> dict[str, int]:
-        """The steps a markov-chains run became nearest the unigram, then the bigram strategy (:func:`phase_changes`)."""
+        """The steps a markov-chains run became nearest the unigram, then the bigram strategy.
+
+        See :func:`phase_changes`; empty for the other datasets.
+        """
         return phase_changes(self.records)
 
     @property

@@ -42,7 +42,8 @@ def test_a_markov_run_writes_the_curves_and_a_model_of_k_states(tmp_path: Path) 
         assert values[0] > 0.5  # a cross-entropy over 4 states, in nats, far from 0 after 40 steps
 
     config = json.loads((out / "history.json").read_text(encoding="utf-8"))["config"]
-    assert (config["k"], config["d_vocab"], config["alpha"], config["no_unigram"], config["n_ctx"]) == (4, 4, 0.5, True, 40)
+    settings = (config["k"], config["d_vocab"], config["alpha"], config["no_unigram"], config["n_ctx"])
+    assert settings == (4, 4, 0.5, True, 40)
 
     weights = Weights.load(out / "model")
     assert weights.config.d_vocab == 4 and weights.config.n_ctx == 40 and weights.config.n_layers == 2
