@@ -148,6 +148,7 @@ class _TrainProgress:
         self._next_tenth = 1
         self._width = 0
         self._best = float("nan")
+        self._phase = ""  # markov-chains: the last held-out KL(bigram ‖ model) and the nearest strategy
 
     def update(self, record: object, *, force: bool = False) -> None:
         """Show the state after ``record`` (a StepRecord)."""
@@ -161,6 +162,8 @@ class _TrainProgress:
         best = best_head(record)  # type: ignore[arg-type]
         if best is not None:
             self._best = best[2]
+        if getattr(record, "kl_bigram", None) is not None:
+            self._phase = f"KL bigram {record.kl_bigram:.3f} ({record.nearest}) "  # type: ignore[attr-defined]
         now = self._clock()
         if self._tty:
             if force or step >= self._total or now - self._last_draw >= 0.1:
@@ -188,7 +191,7 @@ class _TrainProgress:
         tail = (
             f"{100 * step // self._total:3d}% loss {r.loss:.3f} "  # type: ignore[attr-defined]
             f"(first {r.loss_first:.3f}, repeat {r.loss_repeat:.3f}) "  # type: ignore[attr-defined]
-            f"prefix-match {self._best:.2f} {rate:.0f} steps/s ETA {eta_text}"
+            f"prefix-match {self._best:.2f} {self._phase}{rate:.0f} steps/s ETA {eta_text}"
         )
         if not self._tty:
             return head + tail
@@ -404,12 +407,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .engine.train_config import TRAIN_PARAMS  # imported here, as the verbs import: `import cli` stays light
 
     for param in TRAIN_PARAMS:  # the settings the Training dock offers too, with the same words
-        option = "--" + param.name.replace("_", "-")
+        options = ["--" + name.replace("_", "-") for name in (param.name, *param.aliases)]
         if param.kind is bool:  # a switch; None when absent, so the preset's value stays
-            g.add_argument(option, action="store_const", const=True, default=None, help=param.doc)
+            g.add_argument(*options, dest=param.name, action="store_const", const=True, default=None, help=param.doc)
             continue
         metavar = {float: "X", str: "NAME"}.get(param.kind, "N")
-        g.add_argument(option, type=param.kind, metavar=metavar, help=param.doc)
+        g.add_argument(*options, dest=param.name, type=param.kind, metavar=metavar, help=param.doc)
     return parser
 
 

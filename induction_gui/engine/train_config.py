@@ -265,6 +265,7 @@ class TrainParam:
     hi: float = 1_000_000  # top of the dock's spin box (TrainConfig.validate checks the real bounds)
     decimals: int = 0  # of a float setting's spin box
     step: float = 1  # of the spin box
+    aliases: tuple[str, ...] = ()  # other option names (--T for n_ctx, the Markov task's name for it)
 
     @property
     def kind(self) -> type:
@@ -284,7 +285,8 @@ TRAIN_PARAMS: tuple[TrainParam, ...] = (
     TrainParam("d_model", "d_model", "Width of the residual stream, where heads read and write."),
     TrainParam("d_head", "d_head", "Width of one head's query, key and value."),
     TrainParam("d_vocab", "d_vocab", "Tokens in the vocabulary: the start token (id 0) and the content tokens."),
-    TrainParam("n_ctx", "n_ctx", "Tokens per training sequence, the start token included."),
+    TrainParam("n_ctx", "n_ctx", "Tokens per training sequence, the start token included (markov-chains: T, "
+               "there is no start token).", aliases=("T",)),
     TrainParam("lr", "Learning rate", "Adam's step size. Smaller makes the plateau longer (slow motion); too "
                "large and the loss diverges.", hi=10.0, decimals=5, step=0.0005),
     TrainParam("batch_size", "Batch size", "Sequences per Adam step: [BOS, block, block …] with random blocks."),

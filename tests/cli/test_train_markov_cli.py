@@ -29,7 +29,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_a_markov_run_writes_the_curves_and_a_model_of_k_states(tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = run_cli("train", "--preset", "markov-chains", "--steps", "40", "--k", "4", "--alpha", "0.5",
-                     "--n-ctx", "40", "--no-unigram", "--out", str(out))  # fmt: skip
+                     "--T", "40", "--no-unigram", "--out", str(out))  # fmt: skip
     assert result.returncode == 0, result.stderr
 
     with (out / "curves.csv").open(encoding="utf-8", newline="") as f:
@@ -54,6 +54,7 @@ def test_a_markov_run_writes_the_curves_and_a_model_of_k_states(tmp_path: Path) 
     assert scenario.weights == Weights.load(out / "checkpoints" / "step-00040.safetensors")
 
     assert f"wrote {out / 'curves.csv'}" in result.stdout and "unigram" in result.stdout
+    assert "KL bigram" in result.stderr  # the progress line shows the phase
 
 
 @pytest.mark.parametrize(
