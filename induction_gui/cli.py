@@ -13,12 +13,9 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from . import __version__
-
-if TYPE_CHECKING:
-    from .model.training_session import TrainingSession
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -211,22 +208,6 @@ class _TrainProgress:
             self._width = 0
 
 
-def _markov_outputs(session: TrainingSession, folder: Path) -> list[Path]:
-    """A markov-chains run's curves.csv and final model folder.
-
-    The model is written for a finished run and for a diverged one (the trainer
-    has restored the last good step), not for an interrupted one, whose weights
-    may be half updated: its curves so far are still written.
-    """
-    from .model.markov_run import write_curves, write_model
-
-    start = session.trainer.initial_curves  # step 0: the untrained model, nearest the uniform strategy
-    written = [write_curves([*([start] if start is not None else []), *session.records], folder)]
-    if session.status != "interrupted":
-        written += sorted(write_model(session.trainer.weights, folder).iterdir())
-    return written
-
-
 def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     """Train an attention-only model and write a run folder the window opens (see model/training_run.py).
 
@@ -307,7 +288,9 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         progress.close()
         written = session.finish()
         if config.dataset == "markov-chains":
-            written += _markov_outputs(session, writer.folder)
+            from .model.markov_run import write_outputs
+
+            written += write_outputs(session, writer.folder)
     finally:
         if in_main:
             signal.signal(signal.SIGINT, previous)

@@ -16,11 +16,15 @@ import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..engine.training import StepRecord
 from ..engine.weights import Weights
 from ..engine.weights_io import save_model_folder
 from .jsonfile import write_temp
+
+if TYPE_CHECKING:
+    from .training_session import TrainingSession
 
 CURVES_NAME = "curves.csv"
 MODEL_FOLDER_NAME = "model"
@@ -58,3 +62,17 @@ def write_curves(records: Iterable[StepRecord], folder: str | os.PathLike[str]) 
 def write_model(weights: Weights, folder: str | os.PathLike[str]) -> Path:
     """The final model as ``folder/model/`` (config.json + model.safetensors, as ``export-model``); its path."""
     return save_model_folder(weights, Path(folder) / MODEL_FOLDER_NAME)
+
+
+def write_outputs(session: TrainingSession, folder: str | os.PathLike[str]) -> list[Path]:
+    """A markov-chains run's curves.csv (from the untrained model at step 0 on) and final model folder.
+
+    The model is written for a finished run and for a diverged one (the trainer
+    has restored the last good step), not for an interrupted one, whose weights
+    may be half updated: its curves so far are still written.
+    """
+    start = session.trainer.initial_curves  # step 0: the untrained model, nearest the uniform strategy
+    written = [write_curves([*([start] if start is not None else []), *session.records], folder)]
+    if session.status != "interrupted":
+        written += sorted(write_model(session.trainer.weights, folder).iterdir())
+    return written
