@@ -145,6 +145,7 @@ class _TrainProgress:
         self._next_tenth = 1
         self._width = 0
         self._best = float("nan")
+        self._phase = ""  # markov-chains: the last held-out KL(bigram ‖ model) and the nearest strategy
 
     def update(self, record: object, *, force: bool = False) -> None:
         """Show the state after ``record`` (a StepRecord)."""
@@ -158,6 +159,8 @@ class _TrainProgress:
         best = best_head(record)  # type: ignore[arg-type]
         if best is not None:
             self._best = best[2]
+        if getattr(record, "kl_bigram", None) is not None:
+            self._phase = f"KL bigram {record.kl_bigram:.3f} ({record.nearest}) "  # type: ignore[attr-defined]
         now = self._clock()
         if self._tty:
             if force or step >= self._total or now - self._last_draw >= 0.1:
@@ -185,7 +188,7 @@ class _TrainProgress:
         tail = (
             f"{100 * step // self._total:3d}% loss {r.loss:.3f} "  # type: ignore[attr-defined]
             f"(first {r.loss_first:.3f}, repeat {r.loss_repeat:.3f}) "  # type: ignore[attr-defined]
-            f"prefix-match {self._best:.2f} {rate:.0f} steps/s ETA {eta_text}"
+            f"prefix-match {self._best:.2f} {self._phase}{rate:.0f} steps/s ETA {eta_text}"
         )
         if not self._tty:
             return head + tail
@@ -243,7 +246,10 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     # the TrainConfig fields the command line can override; each is an option of the same name with dashes
     fields = [param.name for param in TRAIN_PARAMS]
     overrides = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
-    config = dataclasses.replace(training.PRESETS[args.preset], **overrides)
+    base = training.PRESETS[args.preset]
+    if "k" in overrides and "d_vocab" not in overrides and overrides.get("dataset", base.dataset) == "markov-chains":
+        overrides["d_vocab"] = overrides["k"]  # a Markov-chain model's tokens are its k states
+    config = dataclasses.replace(base, **overrides)
     try:
         config.validate()
     except training.TrainingConfigError as exc:
@@ -281,6 +287,10 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
             raise
         progress.close()
         written = session.finish()
+        if config.dataset == "markov-chains":
+            from .model.markov_run import write_outputs
+
+            written += write_outputs(session, writer.folder)
     finally:
         if in_main:
             signal.signal(signal.SIGINT, previous)
@@ -295,7 +305,15 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     elif status == "diverged":
         sys.stderr.write(f"induction-gui train: training diverged: {session.message}; try a smaller --lr\n")
     if not args.quiet:
-        if session.formed_at is not None:
+        if config.dataset == "markov-chains" and last is not None:
+            phases = session.phases
+            changes = ", ".join(f"{name} nearest from step {step}" for name, step in phases.items())
+            changes = changes or "no phase change"
+            final = next((r for r in reversed(session.records) if r.kl_bigram is not None), None)
+            kls = (f"; last KL uniform {final.kl_uniform:.3f}, unigram {final.kl_unigram:.3f}, "
+                   f"bigram {final.kl_bigram:.3f} nats" if final is not None else "")  # fmt: skip
+            out.write(f"{changes} in {last.step} steps{kls}\n")
+        elif session.formed_at is not None:
             formed = next(r for r in session.records if r.step == session.formed_at)
             layer, head, score = best_head(formed) or (0, 0, float("nan"))
             out.write(
@@ -363,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help=COMMANDS["train"][1], description=COMMANDS["train"][1])
     p.add_argument("--preset", default="default", metavar="NAME",
-                   help="starting hyperparameters: default, slow-motion, tiny, fixed-period (default: default)")
+                   help="starting hyperparameters: default, slow-motion, tiny, fixed-period, markov-chains "
+                   "(default: default)")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder (created; must be new or empty)")
     p.add_argument("--overwrite", action="store_true", help="replace a previous run in DIR (only a run's files)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary (errors only)")
@@ -371,9 +390,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .engine.train_config import TRAIN_PARAMS  # imported here, as the verbs import: `import cli` stays light
 
     for param in TRAIN_PARAMS:  # the settings the Training dock offers too, with the same words
-        option = "--" + param.name.replace("_", "-")
+        options = ["--" + name.replace("_", "-") for name in (param.name, *param.aliases)]
+        if param.kind is bool:  # a switch; None when absent, so the preset's value stays
+            g.add_argument(*options, dest=param.name, action="store_const", const=True, default=None, help=param.doc)
+            continue
         metavar = {float: "X", str: "NAME"}.get(param.kind, "N")
-        g.add_argument(option, type=param.kind, metavar=metavar, help=param.doc)
+        g.add_argument(*options, dest=param.name, type=param.kind, metavar=metavar, help=param.doc)
     return parser
 
 

@@ -16,8 +16,9 @@ import numpy as np
 from .budget import TEMPORARY_BYTES
 from .budget import human_bytes
 from .config import ModelConfig
+from .markov import MarkovTask, MarkovTaskError
 
-DATASETS: tuple[str, ...] = ("random-blocks", "fixed-period")
+DATASETS: tuple[str, ...] = ("random-blocks", "fixed-period", "markov-chains")
 
 # A run may use this much memory in all (its step's arrays, Adam's state, the thinned checkpoints and
 # records the session, the run writer and the window keep); a laptop in a classroom has a few GiB.
@@ -52,11 +53,20 @@ class TrainConfig:
     period: int | None = None  # fixed-period: block length, default n_ctx // 2 ("the first half repeated")
     eval_every: int = 10  # steps between the ICL / copying scores in records
     checkpoint_every: int = 10  # steps between checkpoints the caller writes
+    k: int = 3  # markov-chains: states per chain, which are the tokens (d_vocab must equal k, no start token)
+    alpha: float = 1.0  # markov-chains: Dirichlet concentration of each transition row (and the estimators' prior)
+    no_unigram: bool = False  # markov-chains: doubly-stochastic chains, whose unigram counts carry no signal
+    eval_batch: int = 64  # markov-chains: sequences of the fixed held-out batch the KL curves are measured on
 
     @property
     def effective_period(self) -> int:
         """The fixed-period block length: ``period`` or n_ctx // 2."""
         return self.n_ctx // 2 if self.period is None else self.period
+
+    @property
+    def markov_task(self) -> MarkovTask:
+        """The in-context Markov chain task of a markov-chains run (T = n_ctx)."""
+        return MarkovTask(k=self.k, T=self.n_ctx, alpha=self.alpha, no_unigram=self.no_unigram)
 
     @property
     def model_config(self) -> ModelConfig:
@@ -66,11 +76,12 @@ class TrainConfig:
     def validate(self) -> None:
         """Check every field; raise :class:`TrainingConfigError` naming the first bad one."""
         for name in ("n_layers", "n_heads", "d_model", "d_head", "d_vocab", "n_ctx", "batch_size", "steps", "seed",
-                     "min_block", "max_block", "eval_every", "checkpoint_every"):  # fmt: skip
+                     "min_block", "max_block", "eval_every", "checkpoint_every", "k", "eval_batch"):  # fmt: skip
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
                 raise TrainingConfigError(f"{name}: expected an integer, got {value!r}")
-        positive = ("n_layers", "n_heads", "d_model", "d_head", "batch_size", "steps", "eval_every", "checkpoint_every")
+        positive = ("n_layers", "n_heads", "d_model", "d_head", "batch_size", "steps", "eval_every", "checkpoint_every",
+                    "eval_batch")
         for name in positive:
             if getattr(self, name) < 1:
                 raise TrainingConfigError(f"{name}: expected ≥ 1, got {getattr(self, name)}")
@@ -88,6 +99,10 @@ class TrainConfig:
             )
         if self.dataset not in DATASETS:
             raise TrainingConfigError(f"dataset: expected one of {DATASETS}, got {self.dataset!r}")
+        if self.dataset == "markov-chains":
+            self._validate_markov()
+            self._check_memory()
+            return
         if self.dataset == "fixed-period":
             period = self.period
             if period is not None and (isinstance(period, bool) or not isinstance(period, int | np.integer)):
@@ -112,6 +127,19 @@ class TrainConfig:
                     f"({name} {value})"
                 )
         self._check_memory()
+
+    def _validate_markov(self) -> None:
+        """The Markov task's own bounds (k, alpha, no_unigram), and a vocabulary of exactly the k states."""
+        try:
+            self.markov_task.validate()
+        except MarkovTaskError as exc:
+            name, _, rest = str(exc).partition(":")
+            raise TrainingConfigError(f"{'n_ctx' if name == 'T' else name}:{rest}") from None
+        if self.d_vocab != self.k:
+            raise TrainingConfigError(
+                f"d_vocab: a Markov-chain model's tokens are its k states (no start token): expected {self.k}, "
+                f"got {self.d_vocab}"
+            )
 
     def _check_memory(self) -> None:
         """Refuse, before anything is allocated, a run whose memory estimate exceeds the budget."""
@@ -210,6 +238,11 @@ PRESETS: dict[str, TrainConfig] = {
     "tiny": TrainConfig(d_vocab=33, n_ctx=32, min_block=4, max_block=12, steps=400),
     # the counter-example: a fixed period is learnt by position, no induction head forms
     "fixed-period": TrainConfig(dataset="fixed-period"),
+    # every sequence its own random chain (Edelman et al. 2024): uniform, then unigram (from the first evaluation
+    # to about step 250), then bigram predictions; KL(bigram ‖ model) < 0.05 nats by about step 400 and about
+    # 0.03 at the end, some 25 s on one core (lr 1e-2: 3e-3 lengthens the unigram plateau but ends above 0.03)
+    "markov-chains": TrainConfig(dataset="markov-chains", d_vocab=3, k=3, n_ctx=100, alpha=1.0, steps=2000,
+                                 eval_every=20, checkpoint_every=20),
 }
 
 # what the Training dock lists (the command line takes the keys: --preset slow-motion)
@@ -218,6 +251,7 @@ PRESET_TITLES: dict[str, str] = {
     "slow-motion": "Slow motion (long plateau)",
     "tiny": "Tiny (fast)",
     "fixed-period": "Fixed period (no induction)",
+    "markov-chains": "Markov chains (statistical induction head)",
 }
 
 
@@ -231,12 +265,13 @@ class TrainParam:
     hi: float = 1_000_000  # top of the dock's spin box (TrainConfig.validate checks the real bounds)
     decimals: int = 0  # of a float setting's spin box
     step: float = 1  # of the spin box
+    aliases: tuple[str, ...] = ()  # other option names (--T for n_ctx, the Markov task's name for it)
 
     @property
     def kind(self) -> type:
-        """int, float or str: the type of the TrainConfig field."""
+        """int, float, str or bool: the type of the TrainConfig field."""
         annotation = str(TrainConfig.__dataclass_fields__[self.name].type)
-        return {"float": float, "str": str}.get(annotation, int)
+        return {"float": float, "str": str, "bool": bool}.get(annotation, int)
 
 
 # every setting the command line can override, in --help order
@@ -250,15 +285,22 @@ TRAIN_PARAMS: tuple[TrainParam, ...] = (
     TrainParam("d_model", "d_model", "Width of the residual stream, where heads read and write."),
     TrainParam("d_head", "d_head", "Width of one head's query, key and value."),
     TrainParam("d_vocab", "d_vocab", "Tokens in the vocabulary: the start token (id 0) and the content tokens."),
-    TrainParam("n_ctx", "n_ctx", "Tokens per training sequence, the start token included."),
+    TrainParam("n_ctx", "n_ctx", "Tokens per training sequence, the start token included (markov-chains: T, "
+               "there is no start token).", aliases=("T",)),
     TrainParam("lr", "Learning rate", "Adam's step size. Smaller makes the plateau longer (slow motion); too "
                "large and the loss diverges.", hi=10.0, decimals=5, step=0.0005),
     TrainParam("batch_size", "Batch size", "Sequences per Adam step: [BOS, block, block …] with random blocks."),
-    TrainParam("dataset", "Data", "random-blocks, or fixed-period (the counter-example: no induction head forms)."),
+    TrainParam("dataset", "Data", "random-blocks, fixed-period (the counter-example: no induction head forms), "
+               "or markov-chains (a random Markov chain per sequence: a statistical induction head)."),
     TrainParam("min_block", "Shortest block", "Shortest repeated block (random-blocks)."),
     TrainParam("max_block", "Longest block", "Longest repeated block (random-blocks)."),
     TrainParam("period", "Period", "Block length of fixed-period data (default n_ctx // 2)."),
     TrainParam("checkpoint_every", "Checkpoint every", "Steps between checkpoints."),
+    TrainParam("k", "States", "markov-chains: states of each chain, 2 to 8; they are the tokens (d_vocab follows k)."),
+    TrainParam("alpha", "Dirichlet α", "markov-chains: concentration of each transition row's Dirichlet prior; "
+               "small α makes sharp, predictable chains.", hi=100.0, decimals=3, step=0.1),
+    TrainParam("no_unigram", "No unigram signal", "markov-chains: doubly-stochastic chains (uniform stationary "
+               "law), so counting states alone predicts nothing: the unigram plateau goes."),
 )
 TRAIN_PARAM: dict[str, TrainParam] = {p.name: p for p in TRAIN_PARAMS}
 DOCK_PARAMS: tuple[str, ...] = ("steps", "lr", "seed", "d_model", "n_heads", "batch_size")  # the dock's spin boxes

@@ -28,6 +28,8 @@ import numpy as np
 from .backward import Workspace, forward_backward, forward_loss, loss_and_grads, param_names
 from .circuits import copying_scores
 from .losses import icl_score
+from .markov import sample_chains
+from .markov_strategies import bayes_optimal_loss, nearest_strategy, strategy_kls
 from .train_config import DATASETS, PRESETS, TrainConfig, TrainingConfigError
 from .training_data import Batch, batch_detector_scores, induction_targets, make_batch
 from .weights import Weights
@@ -41,7 +43,10 @@ __all__ = [
     "Trainer",
     "TrainingConfigError",
     "TrainingDiverged",
+    "HeldOut",
     "evaluate_batch",
+    "held_out_batch",
+    "measure_markov",
     "induction_formed",
     "limit_blas_threads",
     "loss_and_grads",
@@ -72,6 +77,14 @@ class StepRecord:
     icl: float | None = None  # every eval_every steps (scaled ICL with its label in icl_label)
     icl_label: str | None = None  # which loss columns icl compares
     copying: list[list[float]] | None = None  # every eval_every steps: full-OV copying score per head
+    # markov-chains only, every eval_every steps, on the fixed held-out batch with the weights after this step
+    # (nats, mean over positions t ≥ 1; see engine.markov_strategies)
+    heldout_loss: float | None = None  # next-state cross-entropy at t = 1..T-2
+    bayes_loss: float | None = None  # the same for the Bayes-optimal bigram estimate: the floor
+    kl_uniform: float | None = None  # KL(uniform ‖ model)
+    kl_unigram: float | None = None  # KL(in-context unigram ‖ model)
+    kl_bigram: float | None = None  # KL(in-context bigram ‖ model)
+    nearest: str | None = None  # the strategy of smallest KL: the phase the model is in
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (plain floats and lists)."""
@@ -107,6 +120,44 @@ def evaluate_batch(weights: Weights, batch: Batch, step: int = 0) -> StepRecord:
     ws = Workspace.for_weights(weights, *batch.tokens.shape)
     loss = forward_loss(weights, batch.tokens, ws)
     return _measure(ws, batch, loss, step)
+
+
+@dataclass(frozen=True, eq=False)
+class HeldOut:
+    """The fixed held-out batch of a markov-chains run and what does not change on it (the floor)."""
+
+    tokens: np.ndarray  # [eval_batch, T] int64
+    k: int
+    alpha: float
+    bayes_loss: float  # cross-entropy of the Bayes-optimal bigram estimate at t = 1..T-2
+
+
+def held_out_batch(config: TrainConfig) -> HeldOut:
+    """The held-out sequences of a markov-chains run: seeded by (seed, 2), apart from every training batch."""
+    tokens = sample_chains(config.markov_task, config.eval_batch, np.random.default_rng((config.seed, 2))).tokens
+    return HeldOut(tokens, config.k, config.alpha, bayes_optimal_loss(tokens, config.k, config.alpha))
+
+
+def measure_markov(weights: Weights, held_out: HeldOut, record: StepRecord) -> None:
+    """Fill ``record``'s held-out loss, strategy KLs and nearest strategy from ``weights`` on ``held_out``.
+
+    The log-probabilities come from a log-softmax of the logits in float64 (a
+    log of a float32 softmax could reach log 0).
+    """
+    tokens = held_out.tokens
+    ws = Workspace.for_weights(weights, *tokens.shape)
+    forward_loss(weights, tokens, ws)  # fills ws.resid, the final residual stream
+    B, T = tokens.shape
+    resid = ws.resid.reshape(B * T, -1).astype(np.float64)  # [batch·T, d_model]
+    logits = (resid @ weights["unembed.W_U"].astype(np.float64) + weights["unembed.b_U"]).reshape(B, T, -1)  # [B, T, k]
+    log_probs = logits - logits.max(axis=-1, keepdims=True)  # [B, T, k]
+    log_probs -= np.log(np.exp(log_probs).sum(axis=-1, keepdims=True))
+    target = np.take_along_axis(log_probs[:, 1:-1], tokens[:, 2:, None], axis=-1)  # [B, T - 2, 1]: t = 1..T-2
+    record.heldout_loss = float(-target.mean())
+    record.bayes_loss = held_out.bayes_loss
+    kls = strategy_kls(tokens, log_probs, held_out.k, held_out.alpha)
+    record.kl_uniform, record.kl_unigram, record.kl_bigram = kls["uniform"], kls["unigram"], kls["bigram"]
+    record.nearest = nearest_strategy(kls)
 
 
 def induction_formed(record: StepRecord) -> bool:
@@ -244,6 +295,13 @@ class Trainer:
         self._adam = _Adam(self._params.size, config.lr, self._params.dtype)
         self.step_index = 0
         self._elapsed = 0.0
+        self.held_out = held_out_batch(config) if config.dataset == "markov-chains" else None
+        # the untrained model's curves (markov-chains): the uniform phase the curves start from, at step 0
+        self.initial_curves: StepRecord | None = None
+        if self.held_out is not None:
+            self.initial_curves = StepRecord(0, 0.0, math.nan, math.nan, math.nan, [], [])
+            measure_markov(self.weights, self.held_out, self.initial_curves)
+            self.initial_curves.loss = self.initial_curves.heldout_loss  # type: ignore[assignment]
 
     # -- one step -----------------------------------------------------------------------
     def batch(self, step: int) -> Batch:
@@ -311,6 +369,8 @@ class Trainer:
         record.icl_label = icl.variant_label
         with np.errstate(all="ignore"):
             record.copying = copying_scores(self.weights, full=True).tolist()
+        if self.held_out is not None:
+            measure_markov(self.weights, self.held_out, record)
 
     # -- loops ----------------------------------------------------------------------------
     def run(self, steps: int | None = None) -> Iterator[StepRecord]:

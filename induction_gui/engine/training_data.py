@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .markov import sample_chains
+
 if TYPE_CHECKING:
     from .train_config import TrainConfig
 
@@ -71,13 +73,38 @@ def tiled_blocks(block_lengths: np.ndarray, n_ctx: int, d_vocab: int, rng: np.ra
     return Batch(tokens, ~repeat, repeat, lengths)
 
 
+def markov_batch(tokens: np.ndarray) -> Batch:
+    """A batch of in-context Markov chain sequences (no start token: position 0 is a state too).
+
+    The "first" columns are those whose current state has not yet been a
+    current state earlier in the sequence: no transition out of it has been
+    seen, so counting cannot help; the "repeat" columns are the others, where
+    a statistical induction head finds what followed the current state before.
+    ``block_lengths`` has no meaning here and is 0.
+
+    Parameters
+    ----------
+    tokens
+        [batch, T] int64 states (token id = state).
+    """
+    n_batch, n_pos = tokens.shape
+    current = tokens[:, :-1]  # [batch, T - 1]: the state each loss column predicts from
+    same = current[:, :, None] == current[:, None, :]  # [batch, T - 1, T - 1]: (i, j) same state
+    earlier = np.tri(n_pos - 1, k=-1, dtype=bool)  # [T - 1, T - 1]: j < i
+    seen = (same & earlier).any(axis=-1)  # [batch, T - 1]
+    return Batch(tokens, ~seen, seen, np.zeros(n_batch, dtype=np.int64))
+
+
 def make_batch(config: TrainConfig, rng: np.random.Generator) -> Batch:
     """A batch of ``config.dataset`` sequences drawn from ``rng``.
 
     ``random-blocks``: L uniform in [min_block, max_block] per sequence.
     ``fixed-period``: L = ``config.period`` (default n_ctx // 2) for every
     sequence, "the first half repeated": the counter-example.
+    ``markov-chains``: a fresh random chain per sequence (:func:`~.markov.sample_chains`).
     """
+    if config.dataset == "markov-chains":
+        return markov_batch(sample_chains(config.markov_task, config.batch_size, rng).tokens)
     if config.dataset == "fixed-period":
         lengths = np.full(config.batch_size, config.effective_period, dtype=np.int64)  # [batch]
     else:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +110,14 @@ class TrainingSession:
     def step(self) -> int:
         """Steps done so far."""
         return self.trainer.step_index
+
+    @property
+    def phases(self) -> dict[str, int]:
+        """The steps a markov-chains run became nearest the unigram, then the bigram strategy.
+
+        See :func:`phase_changes`; empty for the other datasets.
+        """
+        return phase_changes(self.records)
 
     @property
     def checkpoint_steps(self) -> list[int]:
@@ -208,13 +216,33 @@ def checkpoint_series(config: TrainConfig) -> Thinned[int]:
     return Thinned(MAX_CHECKPOINTS, int, stride=config.checkpoint_every)
 
 
-def add_record(records: Thinned[StepRecord], record: StepRecord) -> list[StepRecord]:
-    """Add ``record``, keeping it for good if the induction head formed there first; the records dropped.
+def phase_changes(records: Iterable[StepRecord]) -> dict[str, int]:
+    """The steps a markov-chains run changed phase: the first record nearest "unigram", then "bigram" after it.
 
-    The session and the window apply this same rule to the same records in the
-    same order, so they keep the same ones.
+    Records without a nearest strategy (other datasets, steps between
+    evaluations) are passed over; an empty dict for a run of another dataset.
+    """
+    phases: dict[str, int] = {}
+    for record in records:
+        if record.nearest == "unigram" and "unigram" not in phases:
+            phases["unigram"] = int(record.step)
+        elif record.nearest == "bigram" and "unigram" in phases and "bigram" not in phases:
+            phases["bigram"] = int(record.step)
+    return phases
+
+
+def add_record(records: Thinned[StepRecord], record: StepRecord) -> list[StepRecord]:
+    """Add ``record``; the records dropped.
+
+    It is kept for good if the induction head formed there first, or if a
+    markov-chains run changed phase there (:func:`phase_changes`), so thinning
+    never loses a landmark. The session and the window apply this same rule to
+    the same records in the same order, so they keep the same ones.
     """
     dropped = records.add(record)
-    if not records.pinned and induction_formed(record):
+    pinned = records.pinned
+    if induction_formed(record) and not any(induction_formed(p) for p in pinned):
+        records.pin(record)
+    elif record.nearest is not None and phase_changes([*pinned, record]) != phase_changes(pinned):
         records.pin(record)
     return dropped

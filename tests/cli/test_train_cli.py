@@ -82,7 +82,8 @@ def test_quiet_prints_nothing(tmp_path: Path) -> None:
         (["--dataset", "fixed-period", "--period", "40"], "period: a block of 40 tokens is too long for the context"),
         (["--n-heads", "0"], "n_heads: expected ≥ 1"),
         (["--dataset", "words"], "dataset: expected one of"),
-        (["--preset", "huge"], "unknown preset 'huge' (known: default, slow-motion, tiny, fixed-period)"),
+        (["--preset", "huge"],
+         "unknown preset 'huge' (known: default, slow-motion, tiny, fixed-period, markov-chains)"),
     ],
 )
 def test_bad_hyperparameters_exit_two_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:

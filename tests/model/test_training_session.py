@@ -62,3 +62,23 @@ def test_an_error_mid_run_shows_the_last_checkpoint(tmp_path: Path) -> None:
     run = TrainingRun.open(tmp_path / "run")
     assert run.status == "interrupted" and run.checkpoint_steps == [0, 10]
     assert run.scenario().weights == run.load_checkpoint(10)
+
+
+def test_a_markov_run_keeps_its_phase_changes_through_thinning(monkeypatch: pytest.MonkeyPatch) -> None:
+    from induction_gui.model import training_session
+    from induction_gui.model.thinning import Thinned
+
+    # a small record limit, so a short run is thinned many times over
+    monkeypatch.setattr(training_session, "record_series", lambda: Thinned(5, lambda r: int(r.step)))
+    config = dataclasses.replace(PRESETS["markov-chains"], steps=60, eval_every=7, seed=1)
+    session = TrainingSession(config)
+    session.run_to_end()
+    assert len(session.records) <= 8
+    phases = session.phases
+    assert "unigram" in phases
+    kept = {int(r.step): r for r in session.records}
+    assert phases["unigram"] in kept and kept[phases["unigram"]].nearest == "unigram"
+    monkeypatch.undo()
+    whole = TrainingSession(config)
+    whole.run_to_end()
+    assert len(whole.records) == 60 and whole.phases == phases  # thinning lost no phase change
