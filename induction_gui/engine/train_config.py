@@ -103,6 +103,10 @@ class TrainConfig:
             self._validate_markov()
             self._check_memory()
             return
+        for name in ("k", "alpha", "no_unigram"):  # a chain setting on another dataset would be silently ignored
+            if getattr(self, name) != TrainConfig.__dataclass_fields__[name].default:
+                raise TrainingConfigError(f"{name}: only the markov-chains dataset has Markov chains; this run's "
+                                          f"dataset is {self.dataset} (use --preset markov-chains)")
         if self.dataset == "fixed-period":
             period = self.period
             if period is not None and (isinstance(period, bool) or not isinstance(period, int | np.integer)):

@@ -72,3 +72,13 @@ def test_bad_markov_options_are_refused_by_name(tmp_path: Path, args: list[str],
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("args", [["--k", "4"], ["--alpha", "0.5"], ["--no-unigram"]])
+def test_a_chain_option_on_another_preset_is_refused_not_ignored(tmp_path: Path, args: list[str]) -> None:
+    out = tmp_path / "run"
+    result = run_cli("train", "--preset", "tiny", *args, "--out", str(out))
+    assert result.returncode == 2, result.stderr
+    name = args[0].removeprefix("--").replace("-", "_")
+    assert f"{name}: only the markov-chains dataset has Markov chains" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()

@@ -43,8 +43,12 @@ def test_bad_markov_settings_are_refused_by_name(change: dict[str, object], fiel
         dataclasses.replace(MARKOV, **change).validate()
 
 
-def test_markov_fields_do_not_bind_the_other_datasets() -> None:
-    dataclasses.replace(PRESETS["default"], k=9, alpha=-1.0).validate()  # not a Markov run: not looked at
+def test_markov_fields_on_another_dataset_are_refused_not_ignored() -> None:
+    PRESETS["default"].validate()  # the defaults of the chain fields bind nothing
+    for change in ({"k": 9}, {"alpha": 0.5}, {"no_unigram": True}):
+        name = next(iter(change))
+        with pytest.raises(TrainingConfigError, match=f"^{name}: only the markov-chains dataset"):
+            dataclasses.replace(PRESETS["default"], **change).validate()
 
 
 def test_batches_are_chains_of_the_task_seeded_and_masked_by_what_was_seen() -> None:
