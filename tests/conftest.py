@@ -37,15 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="also run tests marked slow (packaging builds, soak tests)")
 
 
-PACKAGING = Path(__file__).parent / "packaging"
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # the packaging tests share one build per run (session fixtures): under pytest-xdist
-    # (``-n 2 --dist loadgroup``, as scripts/test.sh runs) they stay on one worker
-    for item in items:
-        if PACKAGING in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.xdist_group("packaging"))
     if config.getoption("--run-slow"):
         return
     skip_slow = pytest.mark.skip(reason="slow: run with --run-slow")

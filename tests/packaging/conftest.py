@@ -8,6 +8,7 @@ is fresh); otherwise the tests run the script, as a maintainer would.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -38,13 +39,23 @@ def dist() -> Path:
         folder = Path(given)
         assert (folder / "induction-gui" / "induction-gui").is_file(), f"INDUCTION_GUI_DIST={given} holds no bundle"
         return folder
-    env = dict(os.environ, SKIP_BENCH="1")  # timings are the benchmark's job, not the tests'
-    result = subprocess.run(["bash", str(REPO / "packaging" / "build-linux.sh")], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
-    log = REPO / "build" / "build-linux.log"
-    log.parent.mkdir(exist_ok=True)
-    log.write_text(result.stdout + "\n--- stderr ---\n" + result.stderr, encoding="utf-8")
-    assert result.returncode == 0, f"packaging/build-linux.sh failed (full log: {log}):\n{result.stderr[-4000:]}"
+    # Under pytest-xdist (scripts/test.sh runs two workers) each worker has its own session: the first to
+    # take the lock builds, the others wait and reuse that build (the build script empties dist/ first, so
+    # a second build would pull the bundle from under the first worker's tests).
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"pid-{os.getpid()}")
+    (REPO / "build").mkdir(exist_ok=True)
+    with open(REPO / "build" / "dist.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        built = REPO / "build" / "dist-run.txt"
+        if built.is_file() and built.read_text() == run_id:
+            return REPO / "dist"
+        env = dict(os.environ, SKIP_BENCH="1")  # timings are the benchmark's job, not the tests'
+        result = subprocess.run(["bash", str(REPO / "packaging" / "build-linux.sh")], cwd=REPO, env=env,
+                                capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+        log = REPO / "build" / "build-linux.log"
+        log.write_text(result.stdout + "\n--- stderr ---\n" + result.stderr, encoding="utf-8")
+        assert result.returncode == 0, f"packaging/build-linux.sh failed (full log: {log}):\n{result.stderr[-4000:]}"
+        built.write_text(run_id)
     return REPO / "dist"
 
 
