@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from PySide6.QtGui import QUndoStack
 
 from induction_gui import load_scenario
+from induction_gui.engine.markov import sample_chains
 from induction_gui.model.document import Document
 from induction_gui.model.training_session import phase_changes
 from induction_gui.qt.panels.training_panel import TrainingPanel
@@ -43,3 +45,20 @@ def test_the_markov_preset_trains_in_the_dock_and_scrubs_to_a_model_of_k_states(
     qtbot.waitUntil(lambda: panel.loaded_step == 40, timeout=WAIT_MS)
     scenario = panel.document.scenario
     assert len(scenario.vocab) == 3 and scenario.weights == panel.checkpoints[40]
+    # the scrubbed scenario is one of states: no start token, a sequence of the k states, and its own chain
+    assert scenario.vocab == ["A", "B", "C"] and scenario.bos is None
+    assert len(scenario.tokens) == 100 and int(scenario.tokens.max()) < 3
+    chain = np.array(scenario.view["markov_chain"])  # [k, k]
+    np.testing.assert_allclose(chain.sum(axis=1), 1.0)
+    counts = np.zeros((3, 3))  # [k, k] transitions seen in the sequence
+    np.add.at(counts, (scenario.tokens[:-1], scenario.tokens[1:]), 1)
+    assert (chain[counts > 0] > 0).all(), "every transition of the sequence is possible under its chain"
+    drawn = sample_chains(panel.config.markov_task, 1, np.random.default_rng(panel.config.seed))
+    np.testing.assert_array_equal(chain, drawn.transitions[0])  # the chain the sequence was drawn from
+    np.testing.assert_array_equal(scenario.tokens, drawn.tokens[0])
+    assert panel.document.scenario.view["layer"] == 1
+    # a later checkpoint swaps only the weights: the sequence and its chain stay
+    assert panel.load_checkpoint(60)
+    qtbot.waitUntil(lambda: panel.loaded_step == 60, timeout=WAIT_MS)
+    assert panel.document.scenario.bos is None and panel.document.scenario.view["markov_chain"] == chain.tolist()
+    np.testing.assert_array_equal(panel.document.scenario.tokens, scenario.tokens)
