@@ -163,12 +163,12 @@ def _set_app_icon(app: object) -> None:
 
 
 def _open_bundled_run(window: object, name: str) -> None:
-    """A preset that is a bundled training run (``trained-toy``) also opens its curves and checkpoints."""
-    from .model.presets import TRAINED_RUN
+    """A preset that is a bundled training run's model (``trained-toy``) also opens its curves and checkpoints."""
+    from .model.presets import BUNDLED_RUNS
     from .resources import resource_path
 
-    if name == TRAINED_RUN:
-        window.open_training_run(resource_path("runs", TRAINED_RUN))  # type: ignore[attr-defined]
+    if name in BUNDLED_RUNS:
+        window.open_training_run(resource_path("runs", BUNDLED_RUNS[name]))  # type: ignore[attr-defined]
 
 
 def _install_excepthook(window: object) -> None:

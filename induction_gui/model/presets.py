@@ -221,6 +221,34 @@ def trained_toy() -> Scenario:
     return sc
 
 
+MARKOV_RUN = "markov-chains"  # bundled run of the markov-chains preset, made by scripts/make_markov_run.py
+MARKOV_COMMAND = "induction-gui train --preset markov-chains --steps 1000 --checkpoint-every 20"
+
+
+def statistical_induction() -> Scenario:
+    """The final model of the bundled Markov-chain run: a statistical induction head, on one chain."""
+    from ..resources import resource_path
+    from .training_run import TrainingRun
+
+    sc = TrainingRun.open(resource_path("runs", MARKOV_RUN)).scenario()
+    sc.title = "Statistical induction head (trained on Markov chains)"
+    sc.description = (
+        "A 2-layer attention-only model trained in NumPy on sequences that each come from their own random "
+        "Markov chain: it predicts by counting transitions in the context."
+    )
+    sc.notes = (
+        f"This model was trained with `{MARKOV_COMMAND}` (regenerate with `python scripts/make_markov_run.py`). "
+        "Every training sequence came from a different random Markov chain, so no fixed table of next-state "
+        "statistics helps: the model must count in the context (Edelman et al., 2024). Training went through "
+        "three phases: uniform predictions, then the in-context unigram estimate (how often each state occurred), "
+        "then the in-context bigram estimate (how often each state followed the current one). The bigram phase "
+        "is carried by a previous-token head in layer 0 and a statistical induction head in layer 1, which attends "
+        "to every earlier position whose previous state is the current one. Open the Training panel to scrub "
+        "through the checkpoints.\n\n" + sc.notes
+    ).strip()
+    return sc
+
+
 PRESETS: dict[str, Callable[[], Scenario]] = {
     "lecture-demo": lecture_demo,
     "previous-token-head": previous_token_head,
@@ -234,7 +262,11 @@ PRESETS: dict[str, Callable[[], Scenario]] = {
     "repeated-names": repeated_names,
     "build-your-own": build_your_own,
     TRAINED_RUN: trained_toy,
+    "statistical-induction": statistical_induction,
 }
+
+# presets that are a bundled run's final model -> that run's folder in resources/runs/ (opened beside them)
+BUNDLED_RUNS: dict[str, str] = {TRAINED_RUN: TRAINED_RUN, "statistical-induction": MARKOV_RUN}
 
 
 def write_presets(folder: Path) -> list[Path]:

@@ -45,18 +45,22 @@ def state_vocabulary(k: int) -> list[str]:
 
 
 def sample_chain(config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """One chain of the run's prior and a sequence of T = n_ctx states from it, seeded by the run's seed.
+    """One chain of the run's prior and a sequence of n_ctx - 1 states from it, seeded by the run's seed.
 
     Drawn by the engine's own sampler (:func:`~induction_gui.engine.markov.sample_chains`),
     so the sequence is one of the kind the model was trained on and the same every time.
+    It stops one state short of the context: the trainer's loss has no target
+    for the prediction at the last position T - 1, so that prediction (and that
+    position's embedding) was never trained, and the scenario's query, the last
+    position, must be one whose prediction was.
 
     Returns
     -------
     tuple[np.ndarray, np.ndarray]
-        tokens int64 [pos] with ``pos == n_ctx`` (token id = state) and the chain's transitions [k, k].
+        tokens int64 [pos] with ``pos == n_ctx - 1`` (token id = state) and the chain's transitions [k, k].
     """
-    batch = sample_chains(config.markov_task, 1, np.random.default_rng(config.seed))
-    return batch.tokens[0].astype(np.int64), batch.transitions[0]  # [pos], [k, k]
+    batch = sample_chains(config.markov_task, 1, np.random.default_rng(config.seed))  # tokens [1, n_ctx]
+    return batch.tokens[0, :-1].astype(np.int64), batch.transitions[0]  # [n_ctx - 1], [k, k]
 
 
 def sample_tokens(config: TrainConfig, *, blocks: int | None = None) -> np.ndarray:
@@ -210,7 +214,8 @@ def markov_scenario(
             f"sequences of {config.n_ctx} states, each from its own random Markov chain (rows Dirichlet(α·1), "
             f"α = {config.alpha:g}{', doubly stochastic' if config.no_unigram else ''}): a model predicts well "
             "only by counting, in the context, what followed the current state before.\n"
-            f"The sequence is one such chain on the states {', '.join(names)}, drawn with the run's seed; "
+            f"The sequence is {len(tokens)} states of one such chain on the states {', '.join(names)}, drawn with "
+            "the run's seed (the last position of the context is left out: its prediction is never trained); "
             "its true transition matrix is the Markov chain of the sequence panel. There is no start token."
         ),
         vocab=names,

@@ -47,7 +47,7 @@ def test_the_markov_preset_trains_in_the_dock_and_scrubs_to_a_model_of_k_states(
     assert len(scenario.vocab) == 3 and scenario.weights == panel.checkpoints[40]
     # the scrubbed scenario is one of states: no start token, a sequence of the k states, and its own chain
     assert scenario.vocab == ["A", "B", "C"] and scenario.bos is None
-    assert len(scenario.tokens) == 100 and int(scenario.tokens.max()) < 3
+    assert len(scenario.tokens) == 99 and int(scenario.tokens.max()) < 3
     chain = np.array(scenario.view["markov_chain"])  # [k, k]
     np.testing.assert_allclose(chain.sum(axis=1), 1.0)
     counts = np.zeros((3, 3))  # [k, k] transitions seen in the sequence
@@ -55,10 +55,28 @@ def test_the_markov_preset_trains_in_the_dock_and_scrubs_to_a_model_of_k_states(
     assert (chain[counts > 0] > 0).all(), "every transition of the sequence is possible under its chain"
     drawn = sample_chains(panel.config.markov_task, 1, np.random.default_rng(panel.config.seed))
     np.testing.assert_array_equal(chain, drawn.transitions[0])  # the chain the sequence was drawn from
-    np.testing.assert_array_equal(scenario.tokens, drawn.tokens[0])
+    np.testing.assert_array_equal(scenario.tokens, drawn.tokens[0, :-1])  # all but the untrained last
     assert panel.document.scenario.view["layer"] == 1
     # a later checkpoint swaps only the weights: the sequence and its chain stay
     assert panel.load_checkpoint(60)
     qtbot.waitUntil(lambda: panel.loaded_step == 60, timeout=WAIT_MS)
     assert panel.document.scenario.bos is None and panel.document.scenario.view["markov_chain"] == chain.tolist()
     np.testing.assert_array_equal(panel.document.scenario.tokens, scenario.tokens)
+
+
+def test_the_statistical_induction_preset_opens_its_run_and_scrubs_on_the_same_chain(make_window, qtbot) -> None:
+    from induction_gui.app import _open_bundled_run
+
+    window = make_window("statistical-induction")
+    preset = window.document.scenario
+    _open_bundled_run(window, "statistical-induction")
+    panel = window.training_panel
+    assert panel.run_folder is not None and panel.run_folder.name == "markov-chains" and not window.errors
+    assert panel.checkpoint_steps[0] == 0 and len(panel.checkpoint_steps) > 20
+    assert panel.load_checkpoint(100)  # in the unigram plateau
+    qtbot.waitUntil(lambda: panel.loaded_step == 100, timeout=WAIT_MS)
+    scenario = window.document.scenario
+    assert scenario.bos is None and scenario.vocab == preset.vocab and int(scenario.tokens.max()) < 3
+    np.testing.assert_array_equal(scenario.tokens, preset.tokens)
+    assert scenario.view["markov_chain"] == preset.view["markov_chain"]
+    assert scenario.weights != preset.weights and not window.errors
