@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..model.lesson_checks import CHECK_KINDS, CheckResult, resolve_position
+from ..model.markov_chain import stored_chain
 from .analysis import Analysis, Pending
 
 HeadEvaluator = Callable[[Mapping[str, Any], Analysis, int, int, str], CheckResult]
@@ -130,6 +131,58 @@ def _eval_prediction_wrong(check: Mapping[str, Any], analysis: Analysis) -> Chec
     return CheckResult(False, f"the model never {what} at the {len(positions)} position(s) checked")
 
 
+def _eval_follows(check: Mapping[str, Any], analysis: Analysis) -> CheckResult:
+    """The chain sends a state to one next state (≥ ``chain_min``) and the model, at that state's last place, predicts it.
+
+    The chain is the scenario's own (``view.markov_chain``, what the Markov
+    chain editor shows); state j is the j-th token that is not the start
+    token, as the generator draws them. The model is read at the *last*
+    occurrence of the state, where the context holds the most counts of what
+    followed it: a statistical induction head predicts from those counts, so
+    the check is met only once the sequence was drawn from the edited chain.
+    Without ``next`` the follower must be another state than the state itself.
+    """
+    s = analysis.scenario
+    chain = np.array(stored_chain(s.view))  # [k, k]
+    k = len(chain)
+    ids = [i for i in range(len(s.vocab)) if i != s.bos][:k]  # [k]: the token id of each state
+    if len(ids) < k:
+        return CheckResult(False, f"the vocabulary has fewer tokens than the chain's {k} states")
+    names = [s.vocab[i] for i in ids]
+    for key in ("state", "next"):
+        if key in check and check[key] not in names:
+            return CheckResult(False, f"the chain has no state {check[key]!r} (its states are {', '.join(names)})")
+    rows = [names.index(check["state"])] if "state" in check else list(range(k))
+    pairs = [(i, j) for i in rows
+             for j in ([names.index(check["next"])] if "next" in check else [j for j in range(k) if j != i])]
+    strong = [(i, j) for i, j in pairs if chain[i, j] >= check["chain_min"]]
+    if not strong:
+        i, j = max(pairs, key=lambda ij: chain[ij])
+        return CheckResult(False, f"in the Markov chain no state goes on to {'that' if 'next' in check else 'another'} "
+                                  f"state with probability ≥ {check['chain_min']:g} (the most: {names[i]} → "
+                                  f"{names[j]}, {chain[i, j]:.2f})")
+    results = analysis.get("logits")
+    if isinstance(results, Pending):  # a large model's logits are still being computed
+        return CheckResult(False, f"the predictions are not ready yet ({results})")
+    probs = results.probs  # [pos, d_vocab]
+    details = []
+    for i, j in strong:
+        where = np.flatnonzero(s.tokens == ids[i])  # positions of state i
+        if where.size == 0:
+            details.append(f"the chain sends {names[i]} to {names[j]}, but the sequence has no {names[i]}: "
+                           "generate a sequence from the chain")
+            continue
+        pos = int(where[-1])
+        p = float(probs[pos, ids[j]])
+        detail = (f"the chain sends {names[i]} to {names[j]} with probability {chain[i, j]:.2f}; at the last "
+                  f"{names[i]} (position {pos}) the model predicts {names[j]} next with {p:.2f} "
+                  f"(want ≥ {check['min']:g})")
+        if p >= check["min"]:
+            return CheckResult(True, detail)
+        details.append(detail)
+    return CheckResult(False, details[0])
+
+
 def _eval_all(check: Mapping[str, Any], analysis: Analysis) -> CheckResult:
     results = [evaluate(sub, analysis) for sub in check["of"]]
     for r in results:
@@ -145,6 +198,7 @@ EVALUATORS: dict[str, Callable[[Mapping[str, Any], Analysis], CheckResult]] = {
     "ablated": _eval_ablated,
     "prediction_wrong": _eval_prediction_wrong,
     "key_shift": _eval_key_shift,
+    "follows": _eval_follows,
     "all": _eval_all,
 }
 assert set(EVALUATORS) == set(CHECK_KINDS), "every check kind needs an evaluator"

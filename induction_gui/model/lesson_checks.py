@@ -18,7 +18,17 @@ import numpy as np
 
 from .document import DETECTORS
 from .errors import LessonError
-from .fields import child, describe, expect_bool, expect_choice, expect_int, expect_list, expect_number, expect_object
+from .fields import (
+    child,
+    describe,
+    expect_bool,
+    expect_choice,
+    expect_int,
+    expect_list,
+    expect_number,
+    expect_object,
+    expect_str,
+)
 
 MEASURES: tuple[str, ...] = ("mul", "abs")
 ABLATIONS: tuple[str, ...] = ("zero", "mean", "any")
@@ -147,6 +157,21 @@ def _validate_key_shift(check: dict, path: str) -> None:
     _int(check["equals"], child(path, "equals"))
 
 
+def _validate_follows(check: dict, path: str) -> None:
+    """A state the Markov chain sends to one next state, and the model predicting that state after it.
+
+    ``chain_min`` bounds the chain's entry (the learner's edit), ``min`` the
+    model's probability (what the counts made of it); ``state`` and ``next``
+    name the tokens, or leave the choice to the learner.
+    """
+    lesson_object(check, path, ("kind", "chain_min", "min"), ("state", "next"))
+    for key in ("chain_min", "min"):
+        expect_number(check[key], child(path, key), lo=0.0, hi=1.0, error=LessonError)
+    for key in ("state", "next"):
+        if key in check:
+            expect_str(check[key], child(path, key), non_empty=True, error=LessonError)
+
+
 def _validate_all(check: dict, path: str) -> None:
     lesson_object(check, path, ("kind", "of"))
     checks = expect_list(check["of"], child(path, "of"), what="a non-empty list of checks", non_empty=True,
@@ -163,6 +188,7 @@ CHECK_KINDS: dict[str, Callable[[dict, str], None]] = {
     "ablated": _validate_ablated,
     "prediction_wrong": _validate_prediction_wrong,
     "key_shift": _validate_key_shift,
+    "follows": _validate_follows,
     "all": _validate_all,
 }
 

@@ -48,10 +48,11 @@ def test_course_loads_with_every_scenario_and_view() -> None:
         if step.scenario is not None:
             assert lesson.load_step_scenario(step) is not None
     scenarios = [s.scenario for s in lesson.steps]
-    assert scenarios[0] == "lecture-demo" and scenarios[-1] == "trained-toy"
-    assert lesson.run_path(lesson.steps[-1]) is not None and lesson.run_path(lesson.steps[-1]).is_dir()
+    assert scenarios[0] == "lecture-demo" and scenarios[-4:] == ["trained-toy", *["statistical-induction"] * 3]
+    runs = [lesson.run_path(s) for s in lesson.steps if s.run is not None]
+    assert [r.name for r in runs] == ["trained-toy", "markov-chains"] and all(r.is_dir() for r in runs)
     kinds = json.dumps([s.task.check for s in lesson.steps if s.task])
-    for kind in ("key_shift", "attention", "score", "ablated", "prediction_wrong", "all"):
+    for kind in ("key_shift", "attention", "score", "ablated", "prediction_wrong", "follows", "all"):
         assert f'"kind": "{kind}"' in kinds
 
 
@@ -144,7 +145,8 @@ def test_all_check_reports_the_first_failure() -> None:
     assert evaluate(check, d).detail == "L0H0 is not ablated"
     d.document.set_override((0, 0), HeadOverride(ablation="zero"))
     assert evaluate(check, d).met
-    assert set(CHECK_KINDS) == set(EVALUATORS) == {"attention", "score", "ablated", "prediction_wrong", "key_shift", "all"}
+    assert set(CHECK_KINDS) == set(EVALUATORS) == {"attention", "score", "ablated", "prediction_wrong", "key_shift",
+                                                  "follows", "all"}
 
 
 # -- broken lesson files --------------------------------------------------------------------------
@@ -189,6 +191,12 @@ def spoil(path: list, value: object) -> dict:
                                                "min": 0.5}), "steps[0].task.check.detector", "induction_head"),
         (spoil(["steps", 0, "task", "check"], {"kind": "score", "detector": "induction_head", "layer": 1,
                                                "head": 0}), "steps[0].task.check.min", "min"),
+        (spoil(["steps", 0, "task", "check"], {"kind": "follows", "chain_min": 1.5, "min": 0.5}),
+         "steps[0].task.check.chain_min", "≤ 1"),
+        (spoil(["steps", 0, "task", "check"], {"kind": "follows", "chain_min": 0.9}), "steps[0].task.check.min",
+         "missing"),
+        (spoil(["steps", 0, "task", "check"], {"kind": "follows", "chain_min": 0.9, "min": 0.5, "state": 2}),
+         "steps[0].task.check.state", "string"),
         (spoil(["steps", 0, "task", "hints"], "one"), "steps[0].task.hints", "list"),
         (spoil(["steps", 0, "task", "prompt"], 3), "steps[0].task.prompt", "text"),
     ],
