@@ -181,9 +181,16 @@ def test_install_lessons_in_the_window(make_window) -> None:
     assert window.tabs.tabText(window.tabs.currentIndex()) == "Circuits"
     circuits = window.tabs.currentWidget().view
     assert circuits.stack.currentIndex() == KCOMP_PAGE, "the step opens the page its text is about"
-    panel.go_to(len(panel.lesson.steps) - 1)
+    panel.go_to(step_titled(panel, "phase change"))
     assert window.training_dock.isVisible() and not window.errors
-    assert not window.step_lesson(1)
+    assert window.training_panel.run_folder.name == "trained-toy"
+    panel.go_to(step_titled(panel, "copying to counting"))  # the statistical induction head's run
+    assert window.training_dock.isVisible() and window.training_panel.run_folder.name == "markov-chains"
+    panel.go_to(step_titled(panel, "Which head"))
+    assert not window.training_dock.isVisible(), "a step about another view gives it the room the dock took"
+    assert window.tabs.tabText(window.tabs.currentIndex()) == "Attention"
+    panel.go_to(len(panel.lesson.steps) - 1)
+    assert not window.errors and not window.step_lesson(1)
     panel.detach()
 
 
@@ -245,3 +252,33 @@ def test_compact_panel_shows_a_step_whole_in_the_largest_font_that_fits(qtbot, p
     assert panel.font().pointSizeF() == QApplication.font().pointSizeF(), "the desk's font again"
     assert not panel.chooser.isHidden() and panel.step_label.text().startswith("Step")
     panel.setParent(None)  # the fixture closes and detaches the panel after the host is gone
+
+
+def test_which_head_task_on_the_trained_markov_model(panel: LessonPanel) -> None:
+    assert panel.go_to(step_titled(panel, "Which head"))
+    assert panel.document.scenario.title == load_scenario("statistical-induction").title
+    assert panel.document.selection.query_pos == 98
+    push(panel, SetOverrideCommand(panel.document, (1, 0), HeadOverride(ablation="zero")))  # the wrong head
+    assert panel.status_text() == "not yet — L0H0 is not ablated"
+    push(panel, SetOverrideCommand(panel.document, (1, 0), None))
+    push(panel, SetOverrideCommand(panel.document, (0, 0), HeadOverride(ablation="mean")))
+    assert panel.status_text().startswith("✓ done — L0H0 is mean-ablated; L1H0 induction head score is 0.4")
+
+
+def test_edit_the_chain_task_needs_the_chain_and_a_sequence_drawn_from_it(panel: LessonPanel) -> None:
+    from induction_gui.model.markov_chain import stored_chain, with_cell
+    from induction_gui.model.sequence_edit import generate_markov_chain
+    from induction_gui.qt.commands import SetMarkovChainCommand
+
+    assert panel.go_to(step_titled(panel, "edit the chain"))
+    d = panel.document
+    assert panel.status_text() == ("not yet — in the Markov chain no state goes on to another state with "
+                                   "probability ≥ 0.9 (the most: B → C, 0.75)")
+    chain = with_cell(stored_chain(d.scenario.view), 2, 0, 20.0)  # typed into row C, column A
+    panel.undo_stack.push(SetMarkovChainCommand(d, chain, "edit"))  # a view setting: no recompute follows
+    assert panel.status_text().startswith("not yet — the chain sends C to A with probability 0.96; at the last C")
+    push(panel, SetTokensCommand(d, generate_markov_chain(d.scenario, 0, k=3, length=40).tokens))
+    assert panel.status_text().startswith("✓ done — the chain sends C to A with probability 0.96")
+    panel.undo_stack.undo()  # back to the sequence of the old chain
+    panel.analysis.recompute()
+    assert panel.status_text().startswith("not yet")

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from ...analysis import Analysis, Results
 from ...analysis.lesson_checks import evaluate
 from ...model.document import Selection
-from ...model.events import Change, ModelReplaced
+from ...model.events import Change, ModelReplaced, SettingsChanged
 from ...model.lessons import CheckResult, Lesson, LessonError, Step, lesson_files, load_lesson
 from ...model.scenario import ScenarioError
 from . import lesson_fit
@@ -339,6 +339,9 @@ class LessonPanel(lesson_fit.CompactLesson, QWidget):
         if isinstance(change, ModelReplaced) and not self._entering and shiboken6.isValid(self):
             self.active = False  # another file was opened: the task no longer applies to it
             self._show_step()
+        elif isinstance(change, SettingsChanged) and shiboken6.isValid(self):
+            # a view setting a check reads (the Markov chain) changes no result: re-check now, not at the next edit
+            self._refresh_and_refit()
 
     def _on_selection(self, selection: Selection) -> None:
         if shiboken6.isValid(self):

@@ -36,6 +36,10 @@ def show_step_view(window: Any, lesson: Lesson, step: Step) -> None:
         title = TAB_TITLES["attention"]
     else:
         title = TAB_TITLES[step.view]
+        # the dock a training step opened would halve this step's view (on a projector, crowd it);
+        # a run the learner is training keeps its dock
+        if not window.training_panel.running:
+            window.training_dock.hide()
     tabs = window.tabs
     for i in range(tabs.count()):
         if tabs.tabText(i).replace("&", "") == title:
