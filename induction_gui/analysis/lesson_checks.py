@@ -132,7 +132,7 @@ def _eval_prediction_wrong(check: Mapping[str, Any], analysis: Analysis) -> Chec
 
 
 def _eval_follows(check: Mapping[str, Any], analysis: Analysis) -> CheckResult:
-    """The chain sends a state to one next state (≥ ``chain_min``) and the model, at that state's last place, predicts it.
+    """The chain sends a state to one next state (≥ ``chain_min``); at the state's last place the model predicts it.
 
     The chain is the scenario's own (``view.markov_chain``, what the Markov
     chain editor shows); state j is the j-th token that is not the start
