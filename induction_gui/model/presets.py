@@ -243,8 +243,9 @@ def statistical_induction() -> Scenario:
         "three phases: uniform predictions, then the in-context unigram estimate (how often each state occurred), "
         "then the in-context bigram estimate (how often each state followed the current one). The bigram phase "
         "is carried by a previous-token head in layer 0 and a statistical induction head in layer 1, which attends "
-        "to every earlier position whose previous state is the current one. Open the Training panel to scrub "
-        "through the checkpoints.\n\n" + sc.notes
+        "to every earlier position whose previous state is the current one. `induction-gui statistical-induction` "
+        "(or the course's step “From copying to counting”) opens the run in the Training panel, to scrub through "
+        "its checkpoints.\n\n" + sc.notes
     ).strip()
     return sc
 
