@@ -1,0 +1,198 @@
+"""The statistical induction head's targets: phases in order, KL(bigram ‖ model) < 0.05 in 30 s, beat PyTorch.
+
+With the ``markov-chains`` preset's default settings (2 layers × 1 head,
+d_model 32, k = 3 states, T = 100, batch 32, Adam lr 1e-2), one BLAS thread:
+
+1. **The run**: a full training run from the preset's seed, timed from the
+   trainer's construction. It reports the step at which the model was first
+   nearest the unigram strategy, then the bigram one (the app's
+   :func:`~induction_gui.model.training_session.phase_changes`), whether the
+   untrained model starts nearest uniform and the phases come in that order,
+   and the wall time and step at which KL(bigram ‖ model) on the run's
+   held-out batch first fell below 0.05 nats.
+2. **The final model on fresh sequences**: KL(unigram ‖ model) and KL(bigram ‖
+   model) on :data:`FRESH_SEQUENCES` chains drawn from a seed neither the
+   training batches (seed, 1, step) nor the held-out batch (seed, 2) use, and
+   their ratio (target ≥ 3: the model counts bigrams, not states).
+3. **Speed against PyTorch**: the NumPy trainer and the same model in PyTorch
+   (``bench/torch_peer.py``: the same initial weights copied in, the same
+   batches, the same loss positions, Adam with the same hyper-parameters, one
+   thread), stepped in alternating blocks in one process so both see the same
+   machine load. Both sides draw their batch every step (the same
+   ``sample_chains`` call); the NumPy side's step is the whole
+   :meth:`Trainer.step` as the Training panel sees it, so it also pays for
+   the per-step head scores and the held-out evaluation every ``eval_every``
+   steps, which the peer does not do. The first steps' losses of both are
+   compared, so that the race is like for like. Without torch the benchmark
+   says so and reports the NumPy numbers alone.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench import Metric, register
+from induction_gui.engine.markov import sample_chains
+from induction_gui.engine.markov_strategies import bayes_optimal_loss
+from induction_gui.engine.train_config import PRESETS as TRAIN_PRESETS
+from induction_gui.engine.train_config import TrainConfig
+from induction_gui.engine.training import HeldOut, StepRecord, Trainer, limit_blas_threads, measure_markov
+from induction_gui.engine.weights import Weights
+from induction_gui.model.training_session import phase_changes
+
+PRESET = "markov-chains"
+TARGET_KL_BIGRAM = 0.05  # nats: the model has become the bigram estimate
+TARGET_SECONDS_TO_KL = 30.0  # the issue's classroom budget
+TARGET_KL_RATIO = 3.0  # KL(unigram ‖ model) / KL(bigram ‖ model) of the final model on fresh sequences
+TARGET_LOSS_AGREEMENT = 100.0  # µnats (1e-4 nats): |our loss − PyTorch's| over the first steps, like for like
+FRESH_SEQUENCES = 512
+FRESH_SEED = 3  # fresh chains come from (seed, FRESH_SEED); training uses (seed, 1, step), the held-out batch (seed, 2)
+CHECKED_STEPS = 5  # steps whose losses are compared between the two trainers
+
+
+@register("markov")
+def markov(quick: bool) -> dict[str, Metric]:
+    """The run's phases and time to KL < 0.05, the final model's KLs on fresh chains, and the race with PyTorch."""
+    limit_blas_threads()
+    config = TRAIN_PRESETS[PRESET]
+    run = _full_run(config)
+    results = run.metrics()
+    results |= _fresh_kls(config, run.final_weights)
+    results |= _race(config, quick)
+    return results
+
+
+@dataclass
+class _Run:
+    """What one full training run of the preset showed."""
+
+    start_nearest: str | None  # the untrained model's nearest strategy (uniform, if the story holds)
+    phases: dict[str, int]  # phase_changes of the records
+    kl_step: int | None  # first step with KL(bigram ‖ model) < TARGET_KL_BIGRAM
+    kl_seconds: float  # wall time from the trainer's construction to that record (inf if never)
+    run_seconds: float  # the whole run
+    steps: int
+    final_weights: Weights
+
+    def metrics(self) -> dict[str, Metric]:
+        in_order = self.start_nearest == "uniform" and {"unigram", "bigram"} <= set(self.phases)
+        never = float(self.steps)
+        return {
+            "markov_phases_in_order": Metric(float(in_order), "yes", 1.0, lower_is_better=False),
+            "markov_step_unigram_phase": Metric(float(self.phases.get("unigram", never)), "steps"),
+            "markov_step_bigram_phase": Metric(float(self.phases.get("bigram", never)), "steps"),
+            "markov_seconds_to_kl_bigram_0.05": Metric(self.kl_seconds, "s", TARGET_SECONDS_TO_KL),
+            "markov_step_of_kl_bigram_0.05": Metric(float(self.kl_step or never), "steps"),
+            "markov_run_seconds": Metric(self.run_seconds, "s"),
+        }
+
+
+def _full_run(config: TrainConfig) -> _Run:
+    """The preset's whole run, timed from construction (the held-out batch and step 0's curves included)."""
+    t0 = time.perf_counter()
+    trainer = Trainer(config)
+    start = trainer.initial_curves
+    records: list[StepRecord] = []
+    kl_step, kl_seconds = None, float("inf")
+    for record in trainer.run():
+        if record.kl_bigram is not None:
+            records.append(record)
+            if kl_step is None and record.kl_bigram < TARGET_KL_BIGRAM:
+                kl_step, kl_seconds = record.step, time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    return _Run(start.nearest if start else None, phase_changes(records), kl_step, kl_seconds, seconds,
+                trainer.step_index, trainer.weights.copy())  # fmt: skip
+
+
+def _fresh_kls(config: TrainConfig, weights: Weights) -> dict[str, Metric]:
+    """KL(unigram ‖ model), KL(bigram ‖ model) and their ratio on chains the run never saw."""
+    tokens = sample_chains(config.markov_task, FRESH_SEQUENCES, np.random.default_rng((config.seed, FRESH_SEED))).tokens
+    fresh = HeldOut(tokens, config.k, config.alpha, bayes_optimal_loss(tokens, config.k, config.alpha))
+    record = StepRecord(config.steps, 0.0, float("nan"), float("nan"), float("nan"), [], [])
+    measure_markov(weights, fresh, record)  # the curves' own measurement, on other sequences
+    assert record.kl_unigram is not None and record.kl_bigram is not None and record.heldout_loss is not None
+    return {
+        "markov_fresh_kl_unigram": Metric(record.kl_unigram, "nats"),
+        "markov_fresh_kl_bigram": Metric(record.kl_bigram, "nats"),
+        "markov_fresh_kl_unigram_over_bigram": Metric(record.kl_unigram / record.kl_bigram, "x", TARGET_KL_RATIO,
+                                                      lower_is_better=False),  # fmt: skip
+        "markov_fresh_loss_above_bayes": Metric(record.heldout_loss - fresh.bayes_loss, "nats"),
+    }
+
+
+def _race(config: TrainConfig, quick: bool) -> dict[str, Metric]:
+    """Steps per second of the NumPy trainer and, if torch is importable, of its PyTorch peer, side by side."""
+    try:
+        from bench import torch_peer
+    except ImportError as exc:
+        print(f"markov: PyTorch is not importable ({exc}), so there is no peer to race: run the benchmark with a "
+              "Python that has torch for the speed target; the NumPy numbers follow alone.", file=sys.stderr)
+        return {"markov_steps_per_s": Metric(_numpy_rate(config, quick), "steps/s")}
+
+    trainer = Trainer(config)
+    if not np.array_equal(trainer.batch(0).tokens, _batch_tokens(config, 0)):
+        raise AssertionError("markov: the peer's batches are not the trainer's; the race would not be like for like")
+    peer = torch_peer.TorchTrainer(trainer.weights.copy(), config.lr)
+    peer_step = 0
+
+    def peer_steps(n: int) -> None:
+        nonlocal peer_step
+        for _ in range(n):
+            peer.step(_batch_tokens(config, peer_step))
+            peer_step += 1
+
+    # like for like: the same losses from the same weights on the same batches
+    diffs = []
+    for _ in range(CHECKED_STEPS):
+        theirs = peer.step(_batch_tokens(config, peer_step))
+        peer_step += 1
+        diffs.append(abs(trainer.step().loss - theirs))
+    for _ in range(20):  # warm-up: first-touch of the buffers, torch's allocator
+        trainer.step()
+    peer_steps(20)
+
+    block = 40
+    ours, theirs = [], []
+    for i in range(4 if quick else 12):
+        # alternate who goes first, so a drift in the machine's load favours neither
+        for side in ((0, 1) if i % 2 == 0 else (1, 0)):
+            t0 = time.perf_counter()
+            if side == 0:
+                for _ in range(block):
+                    trainer.step()
+                ours.append(block / (time.perf_counter() - t0))
+            else:
+                peer_steps(block)
+                theirs.append(block / (time.perf_counter() - t0))
+    ours_rate, peer_rate = float(np.median(ours)), float(np.median(theirs))
+    print(f"markov: PyTorch {torch_peer.torch_version()} on 1 thread as the peer; blocks of {block} steps, "
+          f"NumPy {[round(r) for r in ours]}, PyTorch {[round(r) for r in theirs]} steps/s", file=sys.stderr)
+    return {
+        "markov_steps_per_s": Metric(ours_rate, "steps/s"),
+        "markov_torch_steps_per_s": Metric(peer_rate, "steps/s"),
+        "markov_steps_per_s_over_torch": Metric(ours_rate / peer_rate, "x", 1.0, lower_is_better=False),
+        "markov_torch_loss_diff_first_steps": Metric(1e6 * max(diffs), "µnats", TARGET_LOSS_AGREEMENT),
+    }
+
+
+def _batch_tokens(config: TrainConfig, step: int) -> np.ndarray:
+    """Step ``step``'s training sequences, drawn as :meth:`Trainer.batch` draws them: [batch, T] int64."""
+    return sample_chains(config.markov_task, config.batch_size, np.random.default_rng((config.seed, 1, step))).tokens
+
+
+def _numpy_rate(config: TrainConfig, quick: bool) -> float:
+    """Median steps per second of the NumPy trainer over blocks of steps (no peer)."""
+    trainer = Trainer(config)
+    for _ in range(20):
+        trainer.step()
+    rates = []
+    for _ in range(4 if quick else 12):
+        t0 = time.perf_counter()
+        for _ in range(40):
+            trainer.step()
+        rates.append(40 / (time.perf_counter() - t0))
+    return float(np.median(rates))
