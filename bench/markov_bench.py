@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench import Metric, register
+from induction_gui.engine.backward import forward_backward
 from induction_gui.engine.markov import sample_chains
 from induction_gui.engine.markov_strategies import bayes_optimal_loss
 from induction_gui.engine.train_config import PRESETS as TRAIN_PRESETS
@@ -137,6 +138,7 @@ def _race(config: TrainConfig, quick: bool) -> dict[str, Metric]:
     if not np.array_equal(trainer.batch(0).tokens, _batch_tokens(config, 0)):
         raise AssertionError("markov: the peer's batches are not the trainer's; the race would not be like for like")
     peer = torch_peer.TorchTrainer(trainer.weights.copy(), config.lr)
+    core = _CoreSteps(config)
     peer_step = 0
 
     def peer_steps(n: int) -> None:
@@ -145,38 +147,64 @@ def _race(config: TrainConfig, quick: bool) -> dict[str, Metric]:
             peer.step(_batch_tokens(config, peer_step))
             peer_step += 1
 
+    def trainer_steps(n: int) -> None:
+        for _ in range(n):
+            trainer.step()
+
     # like for like: the same losses from the same weights on the same batches
     diffs = []
     for _ in range(CHECKED_STEPS):
         theirs = peer.step(_batch_tokens(config, peer_step))
         peer_step += 1
         diffs.append(abs(trainer.step().loss - theirs))
-    for _ in range(20):  # warm-up: first-touch of the buffers, torch's allocator
-        trainer.step()
-    peer_steps(20)
+    sides = {"numpy": trainer_steps, "core": core.steps, "torch": peer_steps}
+    for run_steps in sides.values():
+        run_steps(20)  # warm-up: first-touch of the buffers, torch's allocator
 
-    block = 40
-    ours, theirs = [], []
-    for i in range(4 if quick else 12):
-        # alternate who goes first, so a drift in the machine's load favours neither
-        for side in ((0, 1) if i % 2 == 0 else (1, 0)):
+    # rounds of one block per side, the order rotated each round so that a drift in the machine's load (other
+    # processes share the cores) favours no side; each round's ratio compares blocks run within a second
+    block = config.eval_every  # each block of the trainer holds exactly one held-out evaluation
+    rates: dict[str, list[float]] = {name: [] for name in sides}
+    names = list(sides)
+    for i in range(5 if quick else 15):
+        for name in names[i % 3 :] + names[: i % 3]:
             t0 = time.perf_counter()
-            if side == 0:
-                for _ in range(block):
-                    trainer.step()
-                ours.append(block / (time.perf_counter() - t0))
-            else:
-                peer_steps(block)
-                theirs.append(block / (time.perf_counter() - t0))
-    ours_rate, peer_rate = float(np.median(ours)), float(np.median(theirs))
-    print(f"markov: PyTorch {torch_peer.torch_version()} on 1 thread as the peer; blocks of {block} steps, "
-          f"NumPy {[round(r) for r in ours]}, PyTorch {[round(r) for r in theirs]} steps/s", file=sys.stderr)
+            sides[name](block)
+            rates[name].append(block / (time.perf_counter() - t0))
+    ratio = float(np.median(np.divide(rates["numpy"], rates["torch"])))
+    core_ratio = float(np.median(np.divide(rates["core"], rates["torch"])))
+    print(f"markov: PyTorch {torch_peer.torch_version()} on 1 thread as the peer; blocks of {block} steps, steps/s: "
+          + "; ".join(f"{name} {[round(r) for r in rates[name]]}" for name in names), file=sys.stderr)
     return {
-        "markov_steps_per_s": Metric(ours_rate, "steps/s"),
-        "markov_torch_steps_per_s": Metric(peer_rate, "steps/s"),
-        "markov_steps_per_s_over_torch": Metric(ours_rate / peer_rate, "x", 1.0, lower_is_better=False),
+        "markov_steps_per_s": Metric(float(np.median(rates["numpy"])), "steps/s"),
+        "markov_torch_steps_per_s": Metric(float(np.median(rates["torch"])), "steps/s"),
+        "markov_steps_per_s_over_torch": Metric(ratio, "x", 1.0, lower_is_better=False),
+        "markov_core_steps_per_s_over_torch": Metric(core_ratio, "x"),
         "markov_torch_loss_diff_first_steps": Metric(1e6 * max(diffs), "µnats", TARGET_LOSS_AGREEMENT),
     }
+
+
+class _CoreSteps:
+    """The trainer's arithmetic alone, the same work as the peer's step: batch, forward, backward, Adam.
+
+    What :meth:`Trainer.step` adds to it (the per-step head scores, the
+    finiteness checks, the held-out evaluation every ``eval_every`` steps) is
+    the difference between ``markov_steps_per_s_over_torch`` and
+    ``markov_core_steps_per_s_over_torch``. It reaches into the trainer's
+    private buffers and optimiser so that the arithmetic is the trainer's own.
+    """
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        self.trainer = Trainer(config)
+        self.step_index = 0
+
+    def steps(self, n: int) -> None:
+        t = self.trainer
+        for _ in range(n):
+            forward_backward(t.weights, _batch_tokens(self.config, self.step_index), t._ws)  # noqa: SLF001
+            t._params -= t._adam.update(t._ws.grad_flat)  # noqa: SLF001
+            self.step_index += 1
 
 
 def _batch_tokens(config: TrainConfig, step: int) -> np.ndarray:
