@@ -77,6 +77,7 @@ class _Run:
 
     start_nearest: str | None  # the untrained model's nearest strategy (uniform, if the story holds)
     phases: dict[str, int]  # phase_changes of the records
+    first_bigram: int | None  # the first record nearest bigram, whatever came before it
     kl_step: int | None  # first step with KL(bigram ‖ model) < TARGET_KL_BIGRAM
     kl_seconds: float  # wall time from the trainer's construction to that record (inf if never)
     run_seconds: float  # the whole run
@@ -84,7 +85,9 @@ class _Run:
     final_weights: Weights
 
     def metrics(self) -> dict[str, Metric]:
-        in_order = self.start_nearest == "uniform" and {"unigram", "bigram"} <= set(self.phases)
+        # uniform at step 0, then unigram, then bigram, and no bigram record before the unigram phase
+        in_order = (self.start_nearest == "uniform" and {"unigram", "bigram"} <= set(self.phases)
+                    and self.first_bigram == self.phases["bigram"])  # fmt: skip
         never = float(self.steps)
         return {
             "markov_phases_in_order": Metric(float(in_order), "yes", 1.0, lower_is_better=False),
@@ -109,7 +112,8 @@ def _full_run(config: TrainConfig) -> _Run:
             if kl_step is None and record.kl_bigram < TARGET_KL_BIGRAM:
                 kl_step, kl_seconds = record.step, time.perf_counter() - t0
     seconds = time.perf_counter() - t0
-    return _Run(start.nearest if start else None, phase_changes(records), kl_step, kl_seconds, seconds,
+    first_bigram = next((r.step for r in records if r.nearest == "bigram"), None)
+    return _Run(start.nearest if start else None, phase_changes(records), first_bigram, kl_step, kl_seconds, seconds,
                 trainer.step_index, trainer.weights.copy())  # fmt: skip
 
 
