@@ -17,6 +17,7 @@ from dataclasses import dataclass
 # Imported by __main__ after the environment is set, in this order.
 MODULES: tuple[str, ...] = (
     "bench.engine_bench", "bench.gui_bench", "bench.train_bench", "bench.frozen_bench", "bench.real_size_bench",
+    "bench.markov_bench",
 )
 
 

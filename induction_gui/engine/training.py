@@ -19,7 +19,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from .backward import Workspace, forward_backward, forward_loss, loss_and_grads,
 from .circuits import copying_scores
 from .losses import icl_score
 from .markov import sample_chains
-from .markov_strategies import bayes_optimal_loss, nearest_strategy, strategy_kls
+from .markov_strategies import bayes_optimal_loss, kl_to_model, nearest_strategy, reference_strategies
 from .train_config import DATASETS, PRESETS, TrainConfig, TrainingConfigError
 from .training_data import Batch, batch_detector_scores, induction_targets, make_batch
 from .weights import Weights
@@ -124,12 +124,19 @@ def evaluate_batch(weights: Weights, batch: Batch, step: int = 0) -> StepRecord:
 
 @dataclass(frozen=True, eq=False)
 class HeldOut:
-    """The fixed held-out batch of a markov-chains run and what does not change on it (the floor)."""
+    """The fixed held-out batch of a markov-chains run and what does not change on it (the floor).
+
+    Measured by one thread at a time (its trainer's): :func:`measure_markov`
+    keeps its buffers and the reference strategies of these tokens here.
+    """
 
     tokens: np.ndarray  # [eval_batch, T] int64
     k: int
     alpha: float
     bayes_loss: float  # cross-entropy of the Bayes-optimal bigram estimate at t = 1..T-2
+    # filled by the first measure_markov: the strategies by name ([eval_batch, T, k] each) and the forward pass's
+    # Workspace, reused by every later evaluation (fresh buffers cost about as much as the pass: first touch)
+    _kept: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def held_out_batch(config: TrainConfig) -> HeldOut:
@@ -142,10 +149,17 @@ def measure_markov(weights: Weights, held_out: HeldOut, record: StepRecord) -> N
     """Fill ``record``'s held-out loss, strategy KLs and nearest strategy from ``weights`` on ``held_out``.
 
     The log-probabilities come from a log-softmax of the logits in float64 (a
-    log of a float32 softmax could reach log 0).
+    log of a float32 softmax could reach log 0). A run evaluates every
+    ``eval_every`` steps on the same tokens, so the reference strategies are
+    computed once and the pass's buffers are kept (see :class:`HeldOut`).
     """
     tokens = held_out.tokens
-    ws = Workspace.for_weights(weights, *tokens.shape)
+    kept = held_out._kept  # noqa: SLF001 - this function's own cache
+    if "strategies" not in kept:
+        kept["strategies"] = reference_strategies(tokens, held_out.k, held_out.alpha)
+    ws = kept.get("workspace")
+    if ws is None or not ws.fits(weights, tokens):
+        ws = kept["workspace"] = Workspace.for_weights(weights, *tokens.shape)
     forward_loss(weights, tokens, ws)  # fills ws.resid, the final residual stream
     B, T = tokens.shape
     resid = ws.resid.reshape(B * T, -1).astype(np.float64)  # [batch·T, d_model]
@@ -155,7 +169,8 @@ def measure_markov(weights: Weights, held_out: HeldOut, record: StepRecord) -> N
     target = np.take_along_axis(log_probs[:, 1:-1], tokens[:, 2:, None], axis=-1)  # [B, T - 2, 1]: t = 1..T-2
     record.heldout_loss = float(-target.mean())
     record.bayes_loss = held_out.bayes_loss
-    kls = strategy_kls(tokens, log_probs, held_out.k, held_out.alpha)
+    # strategy_kls on cached strategies: KL(strategy ‖ model) over t ≥ 1 for each
+    kls = {name: kl_to_model(probs, log_probs) for name, probs in kept["strategies"].items()}
     record.kl_uniform, record.kl_unigram, record.kl_bigram = kls["uniform"], kls["unigram"], kls["bigram"]
     record.nearest = nearest_strategy(kls)
 
