@@ -190,17 +190,74 @@ def sample_sequences(transitions: np.ndarray, T: int, rng: np.random.Generator |
     if isinstance(T, bool) or not isinstance(T, int | np.integer) or T < 1:
         raise ValueError(f"T: expected an integer ≥ 1, got {T!r}")
     rng = _generator(rng)
-    batch = transitions.shape[0]
+    batch, k = transitions.shape[0], transitions.shape[1]
     first_cdf = np.cumsum(stationary_distribution(transitions), axis=-1)  # [batch, k]
     row_cdf = np.cumsum(transitions, axis=-1)  # [batch, k, k]: cumulative over the next state
     u = rng.random((batch, T))  # [batch, T]: all uniforms drawn at once, so the stream is fixed by the seed
     tokens = np.empty((batch, T), dtype=np.int64)  # [batch, T]
     tokens[:, 0] = _draw(first_cdf, u[:, 0])
-    rows = np.arange(batch)
-    # a chain is sequential by nature: one vectorised step over the batch per position
-    for t in range(1, T):
-        tokens[:, t] = _draw(row_cdf[rows, tokens[:, t - 1]], u[:, t])  # row_cdf[...] is [batch, k]
+    if T > 1:
+        tokens[:, 1:] = _walk(tokens[:, 0], _step_maps(row_cdf, u[:, 1:]))
     return tokens
+
+
+def _step_maps(row_cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Where each position's uniform sends every state: ``maps[b, t, i]`` is the next state after state i.
+
+    The same inverse-CDF rule as :func:`_draw` (the count of cumulative
+    probabilities ≤ u, capped at k - 1), for every current state at once.
+
+    Parameters
+    ----------
+    row_cdf
+        [batch, k, k], cumulative over the next state.
+    u
+        [batch, steps] uniforms, one per step.
+
+    Returns
+    -------
+    np.ndarray
+        [batch, steps, k] intp.
+    """
+    k = row_cdf.shape[-1]
+    cdf = row_cdf[:, None, :, :]  # [batch, 1, k (current), k (next)]
+    below = u[:, :, None]  # [batch, steps, 1]
+    maps = np.zeros((*u.shape, k), dtype=np.intp)  # [batch, steps, k]
+    # one comparison per next state over [batch, steps, k]; the last column (≈ 1) only ever adds the capped count
+    for j in range(k - 1):
+        maps += below >= cdf[..., j]
+    return maps
+
+
+def _walk(start: np.ndarray, maps: np.ndarray) -> np.ndarray:
+    """The states a chain visits from ``start`` when step t sends state i to ``maps[:, t, i]``.
+
+    A chain is sequential, but its steps are maps on k states, and maps compose:
+    the state after step t is (f_t ∘ … ∘ f_0)(start). The prefix compositions
+    come from a Hillis–Steele scan, log2(steps) vectorised rounds instead of a
+    Python loop over the positions (that loop was a tenth of a training step).
+    The draws are exactly those of stepping one position at a time.
+
+    Parameters
+    ----------
+    start
+        [batch] int, the first state.
+    maps
+        [batch, steps, k] intp; overwritten with the prefix compositions.
+
+    Returns
+    -------
+    np.ndarray
+        [batch, steps] intp: the state after each step.
+    """
+    n_batch, steps, k = maps.shape
+    rows = (np.arange(n_batch * steps, dtype=np.intp) * k).reshape(n_batch, steps, 1)  # [batch, steps, 1]: flat offsets
+    span = 1  # maps[:, t] is f_t ∘ … ∘ f_max(0, t - span + 1)
+    while span < steps:
+        # the window ending at t after the one ending at t - span: the right side is read whole before it is written
+        maps[:, span:] = np.take(maps, rows[:, span:] + maps[:, :-span])  # [batch, steps - span, k]
+        span *= 2
+    return np.take(maps, rows[..., 0] + start[:, None])  # [batch, steps]
 
 
 def sample_chains(task: MarkovTask, batch: int, rng: np.random.Generator | int) -> MarkovBatch:

@@ -62,6 +62,8 @@ ADAM_EPS = 1e-8
 class TrainingDiverged(RuntimeError):
     """The loss (or an update) became NaN or infinite; the weights are those after the last good step."""
 
+SMALL_VOCAB = 16  # token ids below this: head scores through one-hots of the previous token (Markov states)
+
 
 @dataclass
 class StepRecord:
@@ -99,7 +101,11 @@ class StepRecord:
 def _measure(ws: Workspace, batch: Batch, loss: float, step: int) -> StepRecord:
     """A record of the losses and head scores the pass that filled ``ws`` measured on ``batch``."""
     token_loss = ws.token_loss  # [batch, n_ctx - 1]
-    prefix, previous = batch_detector_scores([b.pattern for b in ws.layers], induction_targets(batch.tokens))
+    patterns = [b.pattern for b in ws.layers]  # per layer [batch, head_index, query_pos, key_pos]
+    if batch.tokens.max(initial=0) < SMALL_VOCAB:  # a Markov run's k states: no [pos, pos] mask needed
+        prefix, previous = batch_detector_scores(patterns, tokens=batch.tokens)
+    else:
+        prefix, previous = batch_detector_scores(patterns, induction_targets(batch.tokens))
     return StepRecord(
         step=step,
         elapsed_s=0.0,

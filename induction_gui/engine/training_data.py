@@ -13,6 +13,8 @@ the model learns instead (Olsson et al. 2022 discuss the same trap).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -89,9 +91,10 @@ def markov_batch(tokens: np.ndarray) -> Batch:
     """
     n_batch, n_pos = tokens.shape
     current = tokens[:, :-1]  # [batch, T - 1]: the state each loss column predicts from
-    same = current[:, :, None] == current[:, None, :]  # [batch, T - 1, T - 1]: (i, j) same state
-    earlier = np.tri(n_pos - 1, k=-1, dtype=bool)  # [T - 1, T - 1]: j < i
-    seen = (same & earlier).any(axis=-1)  # [batch, T - 1]
+    states = np.arange(int(current.max(initial=0)) + 1)  # [k]
+    # [batch, k]: where each state is first current (argmax finds the first True; an absent state is never looked up)
+    first = np.argmax(current[:, :, None] == states, axis=1)
+    seen = np.arange(n_pos - 1) > np.take_along_axis(first, current, axis=1)  # [batch, T - 1]: seen before
     return Batch(tokens, ~seen, seen, np.zeros(n_batch, dtype=np.int64))
 
 
@@ -139,7 +142,7 @@ def induction_targets(tokens: np.ndarray) -> np.ndarray:
 
 
 def batch_detector_scores(
-    patterns: list[np.ndarray], induction: np.ndarray
+    patterns: list[np.ndarray], induction: np.ndarray | None = None, *, tokens: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Prefix-matching and previous-token scores of every head, averaged over the batch.
 
@@ -154,23 +157,56 @@ def batch_detector_scores(
     patterns
         per layer [batch, head_index, query_pos, key_pos]
     induction
-        [batch, query_pos, key_pos] bool from :func:`induction_targets`.
+        [batch, query_pos, key_pos] bool from :func:`induction_targets`; or None, and then
+    tokens
+        [batch, pos] ids of a small vocabulary (a Markov run's k states): the
+        prefix-matching mass is read from A · onehot(previous token), [pos, k]
+        per sequence, instead of a [pos, pos] mask (the same sum: A is exactly
+        0 above the diagonal, where the mask is too), several times faster.
 
     Returns
     -------
     prefix_matching, previous_token
         [n_layers, n_heads] float64 each.
     """
-    n_batch, n_pos = induction.shape[:2]
-    detect = induction.reshape(n_batch, n_pos * n_pos, 1).astype(patterns[0].dtype)  # [batch, q·k, 1]
+    n_batch, n_heads, n_pos = patterns[0].shape[:3]
+    numerator = _mask_numerator(induction) if induction is not None else _onehot_numerator(tokens)
     prefix, previous = [], []
     for a in patterns:
-        n_heads = a.shape[1]
         flat = a.reshape(n_batch, n_heads, n_pos * n_pos)  # [batch, head_index, q·k]
         total = flat.sum(axis=-1).astype(np.float64)  # [batch, head_index]: Σ A (≈ pos, every row sums to 1)
-        num = np.matmul(flat, detect)[..., 0].astype(np.float64)  # [batch, head_index]
+        num = numerator(a)  # [batch, head_index]: attention on the induction targets
         den = total - a[..., :, 0].sum(axis=-1, dtype=np.float64)  # [batch, head_index]: column 0 excluded
         prefix.append(np.divide(num, den, out=np.zeros_like(num), where=den > 1e-12).mean(axis=0))  # [head_index]
         sub = np.diagonal(a, offset=-1, axis1=-2, axis2=-1).sum(axis=-1, dtype=np.float64)  # [batch, head_index]
         previous.append(np.divide(sub, total, out=np.zeros_like(sub), where=total > 1e-12).mean(axis=0))
     return np.stack(prefix), np.stack(previous)  # [layer, head_index] each
+
+
+def _mask_numerator(induction: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Σ A·D per sequence and head with the mask D [batch, query_pos, key_pos] of :func:`induction_targets`."""
+    n_batch, n_pos = induction.shape[:2]
+    detect = induction.reshape(n_batch, n_pos * n_pos, 1).astype(np.float32)  # [batch, q·k, 1]
+
+    def numerator(a: np.ndarray) -> np.ndarray:
+        flat = a.reshape(n_batch, a.shape[1], n_pos * n_pos)  # [batch, head_index, q·k]
+        return np.matmul(flat, detect.astype(a.dtype, copy=False))[..., 0].astype(np.float64)  # [batch, head_index]
+
+    return numerator
+
+
+def _onehot_numerator(tokens: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
+    """Σ_i Σ_{j ≥ 1} A[i, j]·[t_{j-1} = t_i] per sequence and head, through the previous token's one-hot."""
+    if tokens is None:
+        raise ValueError("batch_detector_scores: give the induction mask or the tokens")
+    n_batch, n_pos = tokens.shape
+    previous = np.zeros((n_batch, n_pos, int(tokens.max(initial=0)) + 1), dtype=np.float32)  # [batch, key_pos, vocab]
+    previous[np.arange(n_batch)[:, None], np.arange(1, n_pos), tokens[:, :-1]] = 1.0  # key j ≥ 1 carries t_{j-1}
+    query = tokens[:, None, :, None]  # [batch, 1, query_pos, 1]
+
+    def numerator(a: np.ndarray) -> np.ndarray:
+        by_token = np.matmul(a, previous[:, None].astype(a.dtype, copy=False))  # [batch, head_index, query_pos, vocab]
+        hits = np.take_along_axis(by_token, np.broadcast_to(query, (*by_token.shape[:3], 1)), axis=-1)
+        return hits[..., 0].sum(axis=-1, dtype=np.float64)  # [batch, head_index]
+
+    return numerator

@@ -196,6 +196,28 @@ def test_sequences_follow_their_own_chain() -> None:
         np.testing.assert_allclose(table / table.sum(axis=1, keepdims=True), matrix, atol=0.03)
 
 
+def _stepwise(transitions: np.ndarray, T: int, seed: int) -> np.ndarray:
+    """Sequences drawn one position at a time, the obvious way, from the same uniforms."""
+    u = np.random.default_rng(seed).random((transitions.shape[0], T))  # [batch, T]
+    first = np.cumsum(stationary_distribution(transitions), axis=-1)  # [batch, k]
+    out = np.empty((transitions.shape[0], T), dtype=np.int64)
+    k = transitions.shape[1]
+    for b in range(transitions.shape[0]):
+        out[b, 0] = min(int((u[b, 0] >= first[b]).sum()), k - 1)
+        for t in range(1, T):
+            row = np.cumsum(transitions[b, out[b, t - 1]])  # [k]
+            out[b, t] = min(int((u[b, t] >= row).sum()), k - 1)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 8), st.integers(1, 6), st.integers(1, 140), st.sampled_from([0.05, 1.0, 5.0]), st.integers(0, 2**31))
+def test_vectorised_walk_draws_exactly_the_stepwise_sequence(k: int, batch: int, T: int, alpha: float, seed: int) -> None:
+    transitions = np.random.default_rng(seed + 1).dirichlet(np.full(k, alpha), size=(batch, k))  # [batch, k, k]
+    np.testing.assert_array_equal(sample_sequences(transitions, T, seed), _stepwise(transitions, T, seed))
+
+
+
 @pytest.mark.parametrize(
     ("field", "task"),
     [

@@ -27,7 +27,7 @@ from induction_gui.engine.training import (
     limit_blas_threads,
     make_batch,
 )
-from induction_gui.engine.training_data import batch_detector_scores, induction_targets
+from induction_gui.engine.training_data import batch_detector_scores, induction_targets, markov_batch
 
 TINY = PRESETS["tiny"]
 # the first step at which the tiny preset (seed 0) shows induction is 120; the budget leaves room for
@@ -148,6 +148,31 @@ def test_batch_scores_equal_the_engine_detector() -> None:
     p, q = batch_detector_scores(patterns, induction_targets(batch.tokens))
     np.testing.assert_allclose(p, prefix, atol=1e-5)
     np.testing.assert_allclose(q, previous, atol=1e-5)
+
+
+
+@pytest.mark.parametrize("vocab", [3, 8, 65])
+def test_one_hot_head_scores_equal_the_mask_scores(vocab: int) -> None:
+    rng = np.random.default_rng(vocab)
+    tokens = rng.integers(0, vocab, size=(5, 40))  # [batch, pos]
+    logits = rng.normal(size=(5, 2, 40, 40)) * 3  # [batch, head_index, query_pos, key_pos]
+    logits[..., np.triu_indices(40, 1)[0], np.triu_indices(40, 1)[1]] = -np.inf
+    pattern = np.exp(logits - logits.max(-1, keepdims=True))
+    pattern = (pattern / pattern.sum(-1, keepdims=True)).astype(np.float32)
+    by_mask = batch_detector_scores([pattern], induction_targets(tokens))
+    by_tokens = batch_detector_scores([pattern], tokens=tokens)
+    np.testing.assert_allclose(by_tokens[0], by_mask[0], atol=1e-6)
+    np.testing.assert_array_equal(by_tokens[1], by_mask[1])
+    assert by_mask[0].min() > 0  # the sequences do repeat, so the comparison is not between zeros
+
+
+def test_markov_masks_split_first_seen_and_repeated_states() -> None:
+    tokens = np.random.default_rng(3).integers(0, 4, size=(6, 50))  # [batch, T]
+    batch = markov_batch(tokens)
+    for b in range(6):
+        for t in range(49):
+            seen = tokens[b, t] in tokens[b, :t]
+            assert batch.repeat_mask[b, t] == seen and batch.first_mask[b, t] == (not seen)
 
 
 # -- records ------------------------------------------------------------------------------------
