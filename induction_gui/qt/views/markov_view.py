@@ -68,6 +68,7 @@ class MarkovView(View):
 
         self.heading = caption(bold=True)
         self.heading.setTextFormat(Qt.TextFormat.RichText)
+        self.heading.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # a refusal reads from the top
         self.key = caption()
         self.key.setTextFormat(Qt.TextFormat.RichText)
         self.key.setText("  ".join(f'<span style="color:{c}; font-size:large">■</span> {name}'
