@@ -35,6 +35,7 @@ from .markov_matrices import TransitionMap
 # Okabe–Ito, as the training curves: distinguishable with colour-blindness and on a washed-out projector
 SERIES = (("model", "#0072B2"), ("unigram", "#E69F00"), ("bigram", "#009E73"))
 BAR_WIDTH = 0.26  # of one state's slot; three bars side by side leave a gap between states
+WORDY_STATES = 4  # up to this many states each count is a sentence ("A→B: 5 of 12 times after A")
 HEADROOM = 1.18  # the y range above 1: room for the value labels over a bar at 1
 
 
@@ -216,6 +217,7 @@ class MarkovView(View):
                    "P(next state)" if self.presenting else f"P(next state): model vs counting (α = {counting.alpha:g})",
                    None, "probability")
         plot.getAxis("bottom").setTicks([ticks])
+        plot.getAxis("bottom").setStyle(hideOverlappingLabels=False)  # "→ A" reaches the plot's left edge
         plot.setXRange(-0.6, k - 0.4, padding=0)
         plot.setYRange(0.0, HEADROOM, padding=0)
         thin_value_labels(plot, labels, values)
@@ -223,17 +225,23 @@ class MarkovView(View):
     def _draw_counts(self, counting: Counting, at: CountingAt) -> None:
         names = self._names(counting)
         i = names[at.current]
-        c_i = at.out_of_current
-        bigram = " · ".join(f"{i}→{names[j]}: {int(at.bigram_counts[j])} of {c_i} times after {i}"
-                            for j in range(counting.k))
-        unigram = " · ".join(f"{names[j]}: {int(at.unigram_counts[j])} of {at.seen} tokens" for j in range(counting.k))
+        c_i, n = at.out_of_current, at.seen
+        if counting.k <= WORDY_STATES:  # "A→B: 5 of 12 times after A"
+            bigram = " · ".join(f"{i}→{names[j]}: {int(at.bigram_counts[j])} of {c_i} times after {i}"
+                                for j in range(counting.k))
+            unigram = " · ".join(f"{names[j]}: {int(at.unigram_counts[j])} of {n} tokens" for j in range(counting.k))
+        else:  # many states: the same counts, the common "of" said once
+            bigram = " · ".join(f"{i}→{names[j]}: {int(at.bigram_counts[j])}" for j in range(counting.k))
+            bigram += f" (of {c_i} times after {i})"
+            unigram = " · ".join(f"{names[j]}: {int(at.unigram_counts[j])}" for j in range(counting.k))
+            unigram += f" (of {n} tokens)"
         if counting.d_vocab > counting.k:
             other = (f"<br><b>Model</b>: softmax over all {counting.d_vocab} tokens, not renormalised: "
                      f"{at.other_mass:.4f} of it is on the {counting.d_vocab - counting.k} tokens that are not states.")
         else:
             other = "<br><b>Model</b>: softmax over its vocabulary, the k states themselves."
         self.counts.setText(f"<b>Bigram counts</b> (transitions out of {i} so far): {bigram}<br>"
-                            f"<b>Unigram counts</b> (the {at.seen} tokens so far): {unigram}{other}")
+                            f"<b>Unigram counts</b> (the {n} tokens so far): {unigram}{other}")
         self.counts.setFont(qfont(self.font_points))
 
     def _draw_matrices(self, counting: Counting, at: CountingAt) -> None:
