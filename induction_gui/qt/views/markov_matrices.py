@@ -20,11 +20,13 @@ from PySide6.QtWidgets import QLabel, QWidget
 import pyqtgraph as pg
 
 from ...model.appearance import Appearance
+from ..widgets.colormaps import colormap
 from ..widgets.heatmap import Heatmap
 from ..widgets.labels import plain_label
-from ..widgets.plotting import qfont, style_heatmap
+from ..widgets.plotting import LABEL_MARGIN, qfont, style_heatmap
 
-DARK_CELL = 0.55  # above this value the colour map is dark: write the number in white
+CELL_TEXT_SCALE = 0.75  # of the view's text: "0.73" fits a cell of a 3-state map on a projector
+DARK_CELL = 0.45  # a cell's luminance (0 black .. 1 white) below this takes white text
 
 
 class TransitionMap(Heatmap):
@@ -57,12 +59,19 @@ class TransitionMap(Heatmap):
         for i in range(k):
             for j in range(k):
                 v = float(matrix[i, j])
-                item = pg.TextItem(cell_text(i, j), color="w" if v > DARK_CELL else "k", anchor=(0.5, 0.5))
-                item.setFont(qfont(points))
+                item = pg.TextItem(cell_text(i, j), color=self._text_colour(v), anchor=(0.5, 0.5))
+                item.setFont(qfont(points * CELL_TEXT_SCALE))
                 item.setPos(j + 0.5, i + 0.5)
                 self.plot.addItem(item)
                 self.cell_texts.append(item)
         self._fit_cell_texts()
+
+    def _text_colour(self, value: float) -> str:
+        """Black on a light cell, white on a dark one, by the luminance the colour map gives ``value``."""
+        # the appearance's map, not the one last applied: the view may redraw before this heatmap hears of a change
+        name = self._appearance.colormap if self._appearance is not None else self._sequential
+        r, g, b = (float(c) for c in colormap(name).map(min(max(value, 0.0), 1.0), mode="float")[:3])
+        return "k" if 0.2126 * r + 0.7152 * g + 0.0722 * b > DARK_CELL else "w"
 
     def _fit_cell_texts(self, *_: object) -> None:
         """Show the numbers only if every one fits its cell (all or none: a half-numbered matrix misleads)."""
@@ -73,8 +82,9 @@ class TransitionMap(Heatmap):
         if width <= 0 or height <= 0:
             return
         cell_w, cell_h = width / cols, height / rows
-        fits = all(t.boundingRect().width() <= cell_w and t.boundingRect().height() <= cell_h
-                   for t in self.cell_texts)
+        # a text item's box keeps LABEL_MARGIN px round its glyphs: the glyphs must fit, not the margins
+        fits = all(t.boundingRect().width() - 2 * LABEL_MARGIN <= cell_w
+                   and t.boundingRect().height() - 2 * LABEL_MARGIN <= cell_h for t in self.cell_texts)
         for item in self.cell_texts:
             item.setVisible(fits)
 

@@ -208,14 +208,17 @@ class MarkovView(View):
                 text = pg.TextItem(f"{p:.2f}", color="k", anchor=(0.5, 1.0))
                 text.setFont(qfont(self.font_points - 1))
                 text.setPos(float(xi), float(p))
+                text.setZValue(5)  # over the next series' bars, which are added after it
                 plot.addItem(text)
                 labels.append(text)
                 values.append(float(p))
         names = list(counting.names)
         ticks = [(float(j), f"→ {names[j]}" + (" (actual)" if j == at.next_state else "")) for j in range(k)]
-        style_plot(plot, self.font_points,
-                   "P(next state)" if self.presenting else f"P(next state): model vs counting (α = {counting.alpha:g})",
-                   None, "probability")
+        # on a projector the key and the heading say what the bars are: the rows go to the bars
+        style_plot(plot, self.font_points, None if self.presenting else
+                   f"P(next state): model vs counting (α = {counting.alpha:g})", None, "probability")
+        if self.presenting:
+            plot.setTitle(None)
         plot.getAxis("bottom").setTicks([ticks])
         plot.getAxis("bottom").setStyle(hideOverlappingLabels=False)  # "→ A" reaches the plot's left edge
         plot.setXRange(-0.6, k - 0.4, padding=0)
@@ -226,7 +229,7 @@ class MarkovView(View):
         names = self._names(counting)
         i = names[at.current]
         c_i, n = at.out_of_current, at.seen
-        if counting.k <= WORDY_STATES:  # "A→B: 5 of 12 times after A"
+        if counting.k <= WORDY_STATES and not self.presenting:  # "A→B: 5 of 12 times after A"
             bigram = " · ".join(f"{i}→{names[j]}: {int(at.bigram_counts[j])} of {c_i} times after {i}"
                                 for j in range(counting.k))
             unigram = " · ".join(f"{names[j]}: {int(at.unigram_counts[j])} of {n} tokens" for j in range(counting.k))
@@ -235,13 +238,19 @@ class MarkovView(View):
             bigram += f" (of {c_i} times after {i})"
             unigram = " · ".join(f"{names[j]}: {int(at.unigram_counts[j])}" for j in range(counting.k))
             unigram += f" (of {n} tokens)"
-        if counting.d_vocab > counting.k:
+        if self.presenting:
+            other = (f"<br><b>Model</b>: {at.other_mass:.3f} on other tokens" if counting.d_vocab > counting.k
+                     else "")
+        elif counting.d_vocab > counting.k:
             other = (f"<br><b>Model</b>: softmax over all {counting.d_vocab} tokens, not renormalised: "
                      f"{at.other_mass:.4f} of it is on the {counting.d_vocab - counting.k} tokens that are not states.")
         else:
             other = "<br><b>Model</b>: softmax over its vocabulary, the k states themselves."
-        self.counts.setText(f"<b>Bigram counts</b> (transitions out of {i} so far): {bigram}<br>"
-                            f"<b>Unigram counts</b> (the {n} tokens so far): {unigram}{other}")
+        if self.presenting:
+            self.counts.setText(f"<b>Bigram counts</b> {bigram}<br><b>Unigram counts</b> {unigram}{other}")
+        else:
+            self.counts.setText(f"<b>Bigram counts</b> (transitions out of {i} so far): {bigram}<br>"
+                                f"<b>Unigram counts</b> (the {n} tokens so far): {unigram}{other}")
         self.counts.setFont(qfont(self.font_points))
 
     def _draw_matrices(self, counting: Counting, at: CountingAt) -> None:
@@ -263,10 +272,11 @@ class MarkovView(View):
             return (f"{names[i]}→{names[j]}: ({int(counts[i, j])} + {a:g}) / ({row} + {k}·{a:g}) = "
                     f"{estimate[i, j]:.4f}  ({int(counts[i, j])} of {row} transitions out of {names[i]} so far)")
 
-        self.true_map.show_matrix(chain, names, "True transition matrix", self.font_points, true_cell, describe_true)
+        self.true_map.show_matrix(chain, names, "True chain" if self.presenting else "True transition matrix",
+                                  self.font_points, true_cell, describe_true)
         self.estimate_map.show_matrix(
             estimate, names,
-            f"Bigram estimate (up to position {at.position})" if self.presenting else
+            f"Bigram estimate (to {at.position})" if self.presenting else
             f"In-context bigram estimate (up to position {at.position}, α = {a:g})",
             self.font_points, estimate_cell, describe_estimate)
         for heatmap in (self.true_map, self.estimate_map):
@@ -274,8 +284,11 @@ class MarkovView(View):
             heatmap.set_hint("rows: current, columns: next state")
 
     def _draw_summary(self, counting: Counting) -> None:
-        if counting.kl:
-            kl = counting.kl
+        kl = counting.kl
+        if kl and self.presenting:
+            self.summary.setText(f"KL(unigram ‖ model) {kl['unigram']:.3f} · KL(bigram ‖ model) {kl['bigram']:.3f} "
+                                 f"nats; nearest: <b>{counting.nearest}</b>")
+        elif kl:
             self.summary.setText(
                 f"Over the whole sequence (mean over chain positions ≥ 1, as the training curves): "
                 f"<b>KL(unigram ‖ model) = {kl['unigram']:.3f}</b>, <b>KL(bigram ‖ model) = {kl['bigram']:.3f}</b> "
@@ -289,6 +302,11 @@ class MarkovView(View):
             f"(n + kα), bigram = (c_i→j + α) / (c_i + kα) with i the current state and c_i the transitions out of i "
             f"so far; α = {a:g}, k = {k}. The chain is the scenario's (the \"Markov chain\" generator's matrix).")
         self.formulas.setFont(qfont(self.font_points))
+
+    def apply_presentation(self, on: bool) -> None:
+        """On a projector the maps' read-out lines go (their numbers are in the cells or the tool tip)."""
+        for heatmap in (self.true_map, self.estimate_map):
+            heatmap.readout.setVisible(not on)
 
     def matrices(self) -> dict[str, tuple[np.ndarray, list[str] | None, list[str] | None]]:
         if self.counting is None or self.shown is None:
