@@ -6,6 +6,13 @@ The expected numbers are counted here by loops over the document's tokens
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QKeySequence
@@ -17,6 +24,9 @@ from induction_gui.qt.commands import SetMarkovChainCommand
 from induction_gui.qt.views.markov_view import SERIES, MarkovView
 
 K = 3
+DRIVER = Path(__file__).resolve().parent / "markov_fit_driver.py"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENS = {"1280x720": "300x200", "1366x768": "320x240"}  # screen: the largest plot at least (as test_screen_fit)
 
 
 def _counting_view(qtbot, window) -> MarkovView:  # noqa: ANN001 - the MainWindow
@@ -161,3 +171,40 @@ def test_a_sequence_not_over_the_states_is_refused_in_words(qtbot, make_window) 
     qtbot.waitUntil(lambda: view.counting is not None)
     assert view.splitter.isVisible() and view.message == ""
     _check_position(view, window, 24)
+
+
+def test_the_counting_tab_with_numbers_fits_the_classroom_screens(tmp_path: Path) -> None:
+    """3 and 8 states, desk layout and presentation, 1280x720 and 1366x768 under Xvfb: no screen rule broken.
+
+    The presets' own sequences only show the refusal (test_screen_fit covers that); here the bars, counts and
+    both matrices are drawn. The two screens run side by side, each in a fresh settings folder.
+    """
+    xvfb_run = shutil.which("xvfb-run")
+    assert xvfb_run, "xvfb-run is missing: run scripts/setup.sh"
+    started = {}
+    for screen, largest in SCREENS.items():
+        out = tmp_path / f"report-{screen}.json"
+        env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY")}
+        env.update(QT_QPA_PLATFORM="xcb", HOME=str(tmp_path / f"home-{screen}"),
+                   XDG_CONFIG_HOME=str(tmp_path / f"c-{screen}"), XDG_DATA_HOME=str(tmp_path / f"d-{screen}"),
+                   OPENBLAS_NUM_THREADS="1", PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
+        started[screen] = (subprocess.Popen(
+            [xvfb_run, "-a", "-s", f"-screen 0 {screen}x24", sys.executable, str(DRIVER), "--largest", largest,
+             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(ROOT)),
+            out)
+    for screen, (process, out) in started.items():
+        try:
+            _, stderr = process.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        assert process.returncode == 0, stderr[-3000:]
+        report = json.loads(out.read_text())
+        cases = {c["case"]: c for c in report["cases"]}
+        assert list(cases) == ["k=3", "k=3 presenting", "k=8", "k=8 presenting"], cases
+        for case in cases.values():
+            assert case["states"] == int(case["case"][2]) and case["position"] == 20, case
+            assert case["message"] == "" and case["error"] is None, case
+        assert cases["k=3"]["numbers_in_cells"], "3 states: the numbers fit their cells"
+        assert report["violations"] == [], f"{screen}: " + "\n".join(
+            f"{v['case']}: {v['rule']}: {v['widget']} ({v['sizes']})" for v in report["violations"])

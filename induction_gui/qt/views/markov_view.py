@@ -221,7 +221,7 @@ class MarkovView(View):
             plot.setTitle(None)
         plot.getAxis("bottom").setTicks([ticks])
         plot.getAxis("bottom").setStyle(hideOverlappingLabels=False)  # "→ A" reaches the plot's left edge
-        plot.setXRange(-0.6, k - 0.4, padding=0)
+        plot.setXRange(-0.9, k - 0.1, padding=0)  # room for the value labels over the outer bars
         plot.setYRange(0.0, HEADROOM, padding=0)
         thin_value_labels(plot, labels, values)
 
