@@ -51,8 +51,8 @@ def _generate(window, length: int = 25, seed: int = 5) -> None:  # noqa: ANN001 
     window.wait_idle()
 
 
-def _by_hand(tokens: np.ndarray, position: int) -> dict[str, object]:
-    """Counts and estimates (α = 1) at ``position`` of ``[BOS, states + 1...]``, by loops."""
+def _by_hand(tokens: np.ndarray, position: int, a: float = 1.0) -> dict[str, object]:
+    """Counts and estimates (prior α = ``a``) at ``position`` of ``[BOS, states + 1...]``, by loops."""
     states = [int(t) - 1 for t in tokens[1:]]
     t = position - 1
     unigram = [0] * K
@@ -64,9 +64,9 @@ def _by_hand(tokens: np.ndarray, position: int) -> dict[str, object]:
     i = states[t]
     return {
         "current": i,
-        "unigram": [(unigram[j] + 1) / (t + 1 + K) for j in range(K)],
-        "bigram": [(pairs[i][j] + 1) / (sum(pairs[i]) + K) for j in range(K)],
-        "matrix": [[(pairs[r][j] + 1) / (sum(pairs[r]) + K) for j in range(K)] for r in range(K)],
+        "unigram": [(unigram[j] + a) / (t + 1 + K * a) for j in range(K)],
+        "bigram": [(pairs[i][j] + a) / (sum(pairs[i]) + K * a) for j in range(K)],
+        "matrix": [[(pairs[r][j] + a) / (sum(pairs[r]) + K * a) for j in range(K)] for r in range(K)],
         "pairs": pairs, "unigram_counts": unigram, "seen": t + 1,
     }
 
@@ -77,10 +77,10 @@ def _bars(view: MarkovView) -> dict[str, np.ndarray]:
     return {item.name(): np.asarray(item.opts["height"], dtype=np.float64) for item in items}
 
 
-def _check_position(view: MarkovView, window, position: int) -> None:  # noqa: ANN001 - the MainWindow
+def _check_position(view: MarkovView, window, position: int, a: float = 1.0) -> None:  # noqa: ANN001
     doc = window.document
     tokens = doc.scenario.tokens
-    expect = _by_hand(tokens, position)
+    expect = _by_hand(tokens, position, a)
     bars = _bars(view)
     assert list(bars) == [name for name, _ in SERIES]
     np.testing.assert_allclose(bars["unigram"], expect["unigram"], rtol=1e-12)
@@ -98,7 +98,7 @@ def _check_position(view: MarkovView, window, position: int) -> None:  # noqa: A
         assert f"{names[j]}: {expect['unigram_counts'][j]} of {expect['seen']} tokens" in text
     assert f"Position {position}: current state <b>{names[i]}</b>" in view.heading.text()
     assert f"up to position {position}" in view.estimate_map.title.text()
-    assert "α = 1" in view.estimate_map.title.text()
+    assert f"α = {a:g})" in view.estimate_map.title.text()
 
 
 def test_counting_follows_the_generated_sequence_the_position_and_the_chain(qtbot, make_window) -> None:
@@ -139,6 +139,12 @@ def test_counting_follows_the_generated_sequence_the_position_and_the_chain(qtbo
     window.undo_stack.undo()
     qtbot.waitUntil(lambda: not np.allclose(view.true_map.data, chain, rtol=1e-6))
     _check_position(view, window, 20)
+
+    # the learner's prior: every estimate, the matrix and the labels follow it
+    view.alpha_spin.setValue(0.5)
+    qtbot.waitUntil(lambda: view.counting.alpha == 0.5)
+    _check_position(view, window, 20, a=0.5)
+    assert "α = 0.5" in view.summary.text()
     assert view.last_error is None
 
 

@@ -17,7 +17,7 @@ import html
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QSplitter, QVBoxLayout, QWidget
 
 import pyqtgraph as pg
 
@@ -34,6 +34,7 @@ from .markov_matrices import TransitionMap
 
 # Okabe–Ito, as the training curves: distinguishable with colour-blindness and on a washed-out projector
 SERIES = (("model", "#0072B2"), ("unigram", "#E69F00"), ("bigram", "#009E73"))
+ALPHA_RANGE = (0.05, 20.0)  # the Markov editor's range for a random chain's α
 BAR_WIDTH = 0.26  # of one state's slot; three bars side by side leave a gap between states
 WORDY_STATES = 4  # up to this many states each count is a sentence ("A→B: 5 of 12 times after A")
 HEADROOM = 1.18  # the y range above 1: room for the value labels over a bar at 1
@@ -74,6 +75,17 @@ class MarkovView(View):
         self.key.setTextFormat(Qt.TextFormat.RichText)
         self.key.setText("  ".join(f'<span style="color:{c}; font-size:large">■</span> {name}'
                                    for name, c in SERIES))
+        # the prior of both estimates: the learner's to vary here (not saved); the training chains' is α = 1
+        self.alpha_spin = QDoubleSpinBox()
+        self.alpha_spin.setRange(ALPHA_RANGE[0], ALPHA_RANGE[1])
+        self.alpha_spin.setDecimals(2)
+        self.alpha_spin.setSingleStep(0.1)
+        self.alpha_spin.setValue(DEFAULT_ALPHA)
+        self.alpha_spin.setPrefix("prior α = ")
+        self.alpha_spin.setToolTip("The Dirichlet prior α of the unigram and bigram estimates: α pseudo-counts are "
+                                   "added to every count. The training chains are drawn with α = 1, for which the "
+                                   "bigram estimate is the Bayes-optimal prediction.")
+        self.alpha_spin.valueChanged.connect(lambda _=0.0: self.update_if_visible())
         self.bars = make_plot()
         self.counts = caption()
         self.counts.setTextFormat(Qt.TextFormat.RichText)
@@ -88,7 +100,11 @@ class MarkovView(View):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.setSpacing(2)
-        left_layout.addWidget(self.key)
+        key_row = QHBoxLayout()
+        key_row.setContentsMargins(0, 0, 0, 0)
+        key_row.addWidget(self.key, 1)
+        key_row.addWidget(self.alpha_spin)
+        left_layout.addLayout(key_row)
         left_layout.addWidget(self.bars, 1)
         left_layout.addWidget(self.counts)
         right = QSplitter(Qt.Orientation.Vertical)
@@ -114,8 +130,8 @@ class MarkovView(View):
     # -- what to draw --------------------------------------------------------------------------------
     @property
     def alpha(self) -> float:
-        """The prior α of both estimates (the training chains' Dirichlet(1), the issue's default)."""
-        return DEFAULT_ALPHA
+        """The prior α of both estimates (1 unless the learner changes it: the training chains' Dirichlet(1))."""
+        return float(self.alpha_spin.value())
 
     def follow_hover(self, hover: Hover) -> None:
         """Show the query position the Attention pattern's pointer is over (the window calls this once)."""
@@ -290,7 +306,7 @@ class MarkovView(View):
                                  f"nats; nearest: <b>{counting.nearest}</b>")
         elif kl:
             self.summary.setText(
-                f"Over the whole sequence (mean over chain positions ≥ 1, as the training curves): "
+                f"Over the whole sequence (mean over chain positions ≥ 1, as the training curves; α = {counting.alpha:g}): "
                 f"<b>KL(unigram ‖ model) = {kl['unigram']:.3f}</b>, <b>KL(bigram ‖ model) = {kl['bigram']:.3f}</b> "
                 f"nats (uniform {kl['uniform']:.3f}); nearest: <b>{counting.nearest}</b>.")
         else:
