@@ -97,6 +97,9 @@ def _check_position(view: MarkovView, window, position: int, a: float = 1.0) -> 
         assert f"{names[i]}→{names[j]}: {expect['pairs'][i][j]} of {c_i} times after {names[i]}" in text
         assert f"{names[j]}: {expect['unigram_counts'][j]} of {expect['seen']} tokens" in text
     assert f"Position {position}: current state <b>{names[i]}</b>" in view.heading.text()
+    bands = [item.getRegion() for item in view.bars.getPlotItem().items if isinstance(item, pg.LinearRegionItem)]
+    nxt = int(tokens[position + 1]) - 1 if position + 1 < tokens.size else None  # the state that comes next
+    assert bands == ([] if nxt is None else [(nxt - 0.48, nxt + 0.48)])
     assert f"up to position {position}" in view.estimate_map.title.text()
     assert f"α = {a:g})" in view.estimate_map.title.text()
 

@@ -34,6 +34,8 @@ from .markov_matrices import TransitionMap
 
 # Okabe–Ito, as the training curves: distinguishable with colour-blindness and on a washed-out projector
 SERIES = (("model", "#0072B2"), ("unigram", "#E69F00"), ("bigram", "#009E73"))
+ACTUAL_BAND = (120, 120, 120, 60)  # behind the actual next state's bars: grey, see-through
+ACTUAL_KEY = "#C8C8C8"  # the band's colour on the window's background, for the key
 ALPHA_RANGE = (0.05, 20.0)  # the Markov editor's range for a random chain's α
 BAR_WIDTH = 0.26  # of one state's slot; three bars side by side leave a gap between states
 WORDY_STATES = 4  # up to this many states each count is a sentence ("A→B: 5 of 12 times after A")
@@ -73,8 +75,7 @@ class MarkovView(View):
         self.heading.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # a refusal reads from the top
         self.key = caption()
         self.key.setTextFormat(Qt.TextFormat.RichText)
-        self.key.setText("  ".join(f'<span style="color:{c}; font-size:large">■</span> {name}'
-                                   for name, c in SERIES))
+        self._write_key(presenting=False)
         # the prior of both estimates: the learner's to vary here (not saved); the training chains' is α = 1
         self.alpha_spin = QDoubleSpinBox()
         self.alpha_spin.setRange(ALPHA_RANGE[0], ALPHA_RANGE[1])
@@ -229,7 +230,13 @@ class MarkovView(View):
                 labels.append(text)
                 values.append(float(p))
         names = list(counting.names)
-        ticks = [(float(j), f"→ {names[j]}" + (" (actual)" if j == at.next_state else "")) for j in range(k)]
+        wordy = k <= WORDY_STATES and not self.presenting  # eight "→ A" labels overlap on a narrow plot
+        ticks = [(float(j), f"→ {names[j]}" if wordy else names[j]) for j in range(k)]
+        if at.next_state is not None:  # the state that does come next: a grey band behind its bars
+            band = pg.LinearRegionItem(values=(at.next_state - 0.48, at.next_state + 0.48), movable=False,
+                                       brush=pg.mkBrush(ACTUAL_BAND), pen=pg.mkPen(None))
+            band.setZValue(-10)
+            plot.addItem(band)
         # on a projector the key and the heading say what the bars are: the rows go to the bars
         style_plot(plot, self.font_points, None if self.presenting else
                    f"P(next state): model vs counting (α = {counting.alpha:g})", None, "probability")
@@ -319,8 +326,15 @@ class MarkovView(View):
             f"so far; α = {a:g}, k = {k}. The chain is the scenario's (the \"Markov chain\" generator's matrix).")
         self.formulas.setFont(qfont(self.font_points))
 
+    def _write_key(self, presenting: bool) -> None:
+        """The colours of the bars and of the actual next state's band (shorter on a projector)."""
+        self.key.setText("  ".join(f'<span style="color:{c}; font-size:large">■</span> {name}' for name, c in SERIES)
+                         + f'  <span style="color:{ACTUAL_KEY}; font-size:large">■</span> '
+                         + ("next" if presenting else "actual next"))
+
     def apply_presentation(self, on: bool) -> None:
         """On a projector the maps' read-out lines go (their numbers are in the cells or the tool tip)."""
+        self._write_key(on)
         for heatmap in (self.true_map, self.estimate_map):
             heatmap.readout.setVisible(not on)
 
