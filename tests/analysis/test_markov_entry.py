@@ -151,6 +151,20 @@ def test_a_token_that_is_not_a_state_is_refused_by_position_and_name() -> None:
     assert '"Markov chain" generator' in message
 
 
+def test_a_state_of_a_larger_chain_says_the_saved_chain_is_smaller() -> None:
+    """Generated with 4 states while the saved chain has 3: the refusal says why the fourth is not a state."""
+    message = _refusal([0, 1, 4, 2])
+    assert "position 2 holds “D”" in message and "saved with the scenario has 3 states" in message
+    assert "saved with the scenario" not in _refusal([0, 1, 12, 2])  # id 12 could not be a state of any chain
+
+
+def test_a_chain_that_is_not_a_transition_matrix_is_refused() -> None:
+    scenario = load_scenario("induction-circuit")
+    value = Analysis.of(scenario.weights, [0, 1, 2], bos=0, vocab=scenario.vocab).get(
+        "markov_counting", chain=((0.5, 0.6), (0.5, 0.5)))
+    assert isinstance(value, NotDefinedHere) and "row 0" in value.message
+
+
 def test_a_start_token_in_the_middle_is_refused() -> None:
     message = _refusal([0, 1, 2, 0, 1])
     assert "position 3 holds the start token in the middle" in message

@@ -37,8 +37,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...engine.losses import log_softmax
+from ...engine.markov import MAX_STATES
 from ...engine.markov_strategies import STRATEGIES, bigram_counts, nearest_strategy, reference_strategies, strategy_kls
-from ...model.markov_chain import check_chain, state_names
+from ...model.markov_chain import ChainError, check_chain, state_names
 from ..registry import NotDefined, entry
 from ..sizes import logits_are_slow
 
@@ -118,7 +119,8 @@ def chain_states(tokens: np.ndarray, vocab: Sequence[str], bos: int | None, d_vo
     A start token may lead the sequence (offset 1); anywhere else it, and any
     token beyond the first k non-start ids, is refused by position and token.
     """
-    ids = [i for i in range(d_vocab) if i != bos][:k]  # state j -> token id
+    all_ids = [i for i in range(d_vocab) if i != bos]
+    ids = all_ids[:k]  # state j -> token id
     if len(ids) < k:
         raise NotDefined(f"the scenario's Markov chain has {k} states, but the model has only {len(ids)} token "
                          f"ids besides the start token. Set fewer states in the \"Markov chain\" generator.")
@@ -136,8 +138,12 @@ def chain_states(tokens: np.ndarray, vocab: Sequence[str], bos: int | None, d_vo
         names = ", ".join(state_names(vocab, bos, k))
         what = ("the start token in the middle of the sequence" if token == bos
                 else f"{word}, which is not one of the chain's {k} states ({names})")
+        more = ""
+        if token != bos and token in all_ids[k:MAX_STATES]:  # a state of a larger chain: generated with more states?
+            more = (f" The chain saved with the scenario has {k} states; a sequence generated with more is drawn "
+                    "from it resized, which is saved only once you edit or randomize the chain at that size.")
         raise NotDefined(f"the sequence is not over the {k} states of the scenario's Markov chain: position {p} "
-                         f"holds {what}. {MAKE_ONE}")
+                         f"holds {what}. {MAKE_ONE}{more}")
     return states, tuple(ids), offset
 
 
@@ -153,7 +159,10 @@ def markov_counting(ctx: Context, chain: tuple[tuple[float, ...], ...], alpha: f
     alpha
         the Dirichlet prior α of both estimates.
     """
-    true_chain = np.asarray(check_chain([list(row) for row in chain]), dtype=np.float64)  # [k, k]
+    try:
+        true_chain = np.asarray(check_chain([list(row) for row in chain]), dtype=np.float64)  # [k, k]
+    except ChainError as exc:
+        raise NotDefined(f"the scenario's Markov chain cannot be used: {exc}") from None
     if not (np.isfinite(alpha) and alpha > 0):
         raise NotDefined(f"the prior α must be a positive number, got {alpha}")
     k = true_chain.shape[0]

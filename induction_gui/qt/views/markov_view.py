@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QSplitter, QVBoxLayou
 import pyqtgraph as pg
 
 from ...analysis import Analysis, EntryFailed, Pending
+from ...analysis.analysis import NotDefinedHere
 from ...analysis.entries.markov import DEFAULT_ALPHA, Counting, CountingAt, chain_param
 from ...model.appearance import Appearance
 from ...model.events import Change, SettingsChanged
@@ -168,10 +169,11 @@ class MarkovView(View):
     def refresh(self) -> None:
         chain = chain_param(stored_chain(self.document.scenario.view))
         value = self.ask("markov_counting", chain=chain, alpha=self.alpha)
-        if isinstance(value, (Pending, EntryFailed)):
-            message = getattr(value, "message", None) or str(value)
-            self._show_message(f"Counting: {message}" if isinstance(value, Pending) else
-                               f"Nothing to count here: {message}")
+        if isinstance(value, NotDefinedHere):  # the entry's refusal, in its words
+            self._show_message(f"Nothing to count here: {value.message}")
+            return
+        if isinstance(value, (Pending, EntryFailed)):  # a large model's logits on their way, or a failure
+            self._show_message(f"Counting: {value}")
             return
         counting: Counting = value
         position = self.position()
