@@ -154,7 +154,7 @@ def test_a_token_that_is_not_a_state_is_refused_by_position_and_name() -> None:
 def test_a_state_of_a_larger_chain_says_the_saved_chain_is_smaller() -> None:
     """Generated with 4 states while the saved chain has 3: the refusal says why the fourth is not a state."""
     message = _refusal([0, 1, 4, 2])
-    assert "position 2 holds “D”" in message and "saved with the scenario has 3 states" in message
+    assert "position 2 holds “D”" in message and "the chain saved with the scenario has 3" in message
     assert "saved with the scenario" not in _refusal([0, 1, 12, 2])  # id 12 could not be a state of any chain
 
 

@@ -140,8 +140,9 @@ def chain_states(tokens: np.ndarray, vocab: Sequence[str], bos: int | None, d_vo
                 else f"{word}, which is not one of the chain's {k} states ({names})")
         more = ""
         if token != bos and token in all_ids[k:MAX_STATES]:  # a state of a larger chain: generated with more states?
-            more = (f" The chain saved with the scenario has {k} states; a sequence generated with more is drawn "
-                    "from it resized, which is saved only once you edit or randomize the chain at that size.")
+            more = (f" If it was generated with more states: the chain saved with the scenario has {k}, and the "
+                    "generator resized it without saving it; edit or randomize the chain at that size to count "
+                    "over it.")
         raise NotDefined(f"the sequence is not over the {k} states of the scenario's Markov chain: position {p} "
                          f"holds {what}. {MAKE_ONE}{more}")
     return states, tuple(ids), offset
