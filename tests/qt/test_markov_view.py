@@ -168,6 +168,39 @@ def test_the_whole_sequence_kls_and_the_model_mass_elsewhere_are_written(qtbot, 
                                     "next_state_probabilities"}
 
 
+def test_a_model_whose_vocabulary_is_the_states(qtbot, make_window) -> None:
+    """No start token, d_vocab = k (a trained Markov model's vocabulary): position 0 is a state, nothing else."""
+    from induction_gui.engine import ModelConfig, Weights
+    from induction_gui.model.scenario_object import Scenario
+
+    chain = random_chain(K, 1.0, 4)
+    weights = Weights.random(ModelConfig(n_layers=2, n_heads=1, d_model=16, d_head=8, d_vocab=K, n_ctx=40), seed=2)
+    scenario = Scenario(title="three states", vocab=["x", "y", "z"], tokens=np.zeros(1, np.int64), weights=weights,
+                        bos=None, view={"markov_chain": chain})
+    window = make_window("build-your-own")
+    window.replace(scenario, None)
+    _generate(window, length=40, seed=3)
+    tokens = window.document.scenario.tokens
+    assert tokens.size == 40 and tokens.max() < K  # the generator on a model without a start token
+    view = _counting_view(qtbot, window)
+    window.document.set_selection(query_pos=0)  # the first token is a state here: nothing counted before it
+    qtbot.waitUntil(lambda: view.shown is not None and view.shown.position == 0)
+    np.testing.assert_allclose(_bars(view)["bigram"], 1.0 / K)  # the prior alone
+    window.document.set_selection(query_pos=30)
+    qtbot.waitUntil(lambda: view.shown.position == 30)
+    states = [int(t) for t in tokens]
+    pairs = [[0] * K for _ in range(K)]
+    for s in range(1, 31):
+        pairs[states[s - 1]][states[s]] += 1
+    i = states[30]
+    bars = _bars(view)
+    np.testing.assert_allclose(bars["bigram"], [(pairs[i][j] + 1) / (sum(pairs[i]) + K) for j in range(K)])
+    np.testing.assert_allclose(bars["model"], window.analysis.results.probs[30], rtol=1e-9)
+    np.testing.assert_allclose(view.true_map.data, chain, rtol=1e-6)
+    assert "softmax over its vocabulary, the k states themselves" in view.counts.text()
+    assert view.last_error is None
+
+
 def test_a_sequence_not_over_the_states_is_refused_in_words(qtbot, make_window) -> None:
     window = make_window("induction-circuit")  # <s> A B C D A B C D: D is not one of the 3 states
     view = _counting_view(qtbot, window)
