@@ -44,6 +44,7 @@ from .views.base import View
 from .views.circuits_view import CircuitsView
 from .views.copying_view import CopyingView
 from .views.heads_grid import HeadsGrid
+from .views.markov_view import MarkovView
 from .views.metrics_view import MetricsView
 from .views.predictions_view import PredictionsView
 from .views.printed_view import PrintedView
@@ -127,7 +128,7 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
         self.tabs.addTab(attention_tab, "Attention")
         # each tool tip starts with the tab's title: on a narrow screen the title may be elided
         self.tabs.setTabToolTip(0, f"Attention: {AttentionView.tooltip} {HeadsGrid.tooltip}".strip())
-        for cls in (CopyingView, PredictionsView, CircuitsView, MetricsView, AttributionView, PrintedView):
+        for cls in (CopyingView, PredictionsView, CircuitsView, MetricsView, AttributionView, PrintedView, MarkovView):
             page = LazyTab(lambda cls=cls: self._make_view(cls))
             self._lazy_tabs.append(page)
             index = self.tabs.addTab(page, cls.title)
@@ -218,7 +219,7 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
     def _make_view(self, cls: type[View]) -> View:
         view = cls(self.analysis, appearance=self.appearance)
         view.sync_appearance()  # built while presenting: starts in the projector layout
-        if isinstance(view, PrintedView):
+        if isinstance(view, (PrintedView, MarkovView)):
             view.follow_hover(self.hover)
         return view
 

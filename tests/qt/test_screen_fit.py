@@ -176,8 +176,8 @@ def test_the_window_picks_its_layout_from_the_screen(make_window, monkeypatch: p
     assert (window.weights_dock in set(window.tabifiedDockWidgets(window.sequence_dock))) is compact
 
 
-def test_seven_tabs_fit_the_tab_bar_at_1280(make_window, settle, monkeypatch: pytest.MonkeyPatch) -> None:
-    """All seven centre views, "Printed" the last, show whole on a 1280 px screen, no scroll arrows."""
+def test_eight_tabs_fit_the_tab_bar_at_1280(make_window, settle, monkeypatch: pytest.MonkeyPatch) -> None:
+    """All eight centre views, "Counting" the last, show whole on a 1280 px screen, no scroll arrows."""
     from induction_gui.qt.layout import DockLayout
 
     monkeypatch.setattr(DockLayout, "_available", lambda self: QRect(0, 0, 1280, 720))
@@ -186,9 +186,9 @@ def test_seven_tabs_fit_the_tab_bar_at_1280(make_window, settle, monkeypatch: py
     window._default_dock_sizes()
     settle(window)
     bar = window.tabs.tabBar()
-    assert bar.count() == 7 and bar.tabText(6) == "Printed"
+    assert bar.count() == 8 and bar.tabText(6) == "Printed" and bar.tabText(7) == "Counting"
     assert screen_rules.check_tab_bars([bar]) == []
-    assert all(bar.tabRect(i).width() >= bar.fontMetrics().horizontalAdvance(bar.tabText(i)) for i in range(7)), \
+    assert all(bar.tabRect(i).width() >= bar.fontMetrics().horizontalAdvance(bar.tabText(i)) for i in range(8)), \
         "a title is elided"
 
 

@@ -6,8 +6,9 @@
   eigenvalue copying, composition scores and their sampled baseline).
 - :mod:`.attribution`: logit attribution and ablation effects.
 - :mod:`.printed`: one head's X, A and copied representations as the lecture printed them.
+- :mod:`.markov`: one Markov-chain sequence's next-state prediction beside the in-context counts.
 """
 
-from . import activations, attribution, circuits, printed
+from . import activations, attribution, circuits, markov, printed
 
-__all__ = ["activations", "attribution", "circuits", "printed"]
+__all__ = ["activations", "attribution", "circuits", "markov", "printed"]
