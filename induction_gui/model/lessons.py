@@ -55,7 +55,9 @@ __all__ = [
 FORMAT = "induction-gui.lesson"
 CURRENT_VERSION = 1
 LESSONS = "lessons"  # sub-folder of resources/
-VIEWS: tuple[str, ...] = ("attention", "copying", "predictions", "circuits", "metrics", "attribution", "training")
+VIEWS: tuple[str, ...] = (
+    "attention", "copying", "predictions", "circuits", "metrics", "attribution", "printed", "counting", "training",
+)
 # pages of the Circuits view, in its order: a step on "circuits" may open the one its text is about
 CIRCUITS: tuple[str, ...] = ("qk", "positional", "ov", "k-composition", "eigenvalues")
 _TOP_REQUIRED = ("format", "version", "title", "steps")

@@ -190,6 +190,7 @@ def test_install_lessons_in_the_window(make_window) -> None:
     assert not window.training_dock.isVisible(), "a step about another view gives it the room the dock took"
     assert window.tabs.tabText(window.tabs.currentIndex()) == "Attention"
     panel.go_to(len(panel.lesson.steps) - 1)
+    assert window.tabs.tabText(window.tabs.currentIndex()) == "Counting", "edit the chain: the counts in view"
     assert not window.errors and not window.step_lesson(1)
     panel.detach()
 

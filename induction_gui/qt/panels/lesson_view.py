@@ -19,6 +19,8 @@ TAB_TITLES: dict[str, str] = {
     "circuits": "Circuits",
     "metrics": "Metrics",
     "attribution": "Attribution",
+    "printed": "Printed",
+    "counting": "Counting",
 }
 
 
