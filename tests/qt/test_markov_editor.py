@@ -126,3 +126,30 @@ def test_a_reopened_scenario_shows_its_saved_chain_at_its_size(qtbot, make_windo
     editor = _choose_markov(window, k=window.sequence_panel.generator_form.markov_k_spin.value())
     assert editor.k == 5 and editor.chain() == chain
     assert editor.table.item(4, 4).toolTip().endswith(f"{chain[4][4]:.4g}")
+
+
+
+def test_a_chain_scenario_opens_on_the_chain_generator(make_window) -> None:  # noqa: ANN001
+    window = make_window("statistical-induction")
+    form = window.sequence_panel.generator_form
+    assert form.spec.key == "markov_chain" and form.markov_k_spin.value() == 3
+    assert make_window("induction-circuit").sequence_panel.generator_form.spec.key != "markov_chain"
+
+
+def test_a_chain_generated_at_another_size_is_saved_with_its_sequence_in_one_undo_step(
+    qtbot, make_window  # noqa: ANN001
+) -> None:
+    window = make_window("build-your-own")
+    before_view, before_tokens = dict(window.document.scenario.view), window.document.scenario.tokens.copy()
+    assert VIEW_KEY not in before_view  # the default 3-state chain
+    _choose_markov(window, k=4)  # four states, the matrix left as it is
+    qtbot.mouseClick(window.sequence_panel.generator_form.generate_button, Qt.MouseButton.LeftButton)
+    window.wait_idle()
+    chain = window.document.scenario.view[VIEW_KEY]
+    assert len(chain) == 4 and all(len(row) == 4 for row in chain), "the chain the sequence came from is saved"
+    assert window.undo_stack.count() == 1, "chain and sequence are one undo step"
+    window.undo_stack.undo()
+    assert VIEW_KEY not in window.document.scenario.view
+    np.testing.assert_array_equal(window.document.scenario.tokens, before_tokens)
+    window.undo_stack.redo()
+    assert window.document.scenario.view[VIEW_KEY] == chain

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from ...model.document import Document
 from ...model.generator_schema import SEED_MAX, ModelLimits
+from ...model.markov_chain import VIEW_KEY as MARKOV_CHAIN_KEY
 from ...model.markov_chain import stored_size
 from ...model.sequence_edit import GENERATORS, GeneratorSpec
 from ..widgets.fitting import ElidingComboBox, slim_button
@@ -199,6 +200,8 @@ class GeneratorForm(QGroupBox):
             # the chain saved with the scenario shows at its own size, where the model allows it
             with _quiet(self.markov_k_spin):
                 self.markov_k_spin.setValue(stored_size(self.document.scenario.view))
+            if MARKOV_CHAIN_KEY in self.document.scenario.view:  # a scenario about a chain offers its generator first
+                self.generator_combo.setCurrentIndex(self.generator_combo.findData("markov_chain"))
         self.markov_editor.refresh()  # the k box changed quietly, or the tokens the states stand for did
 
     def _fit_ranges(self, key: str) -> None:

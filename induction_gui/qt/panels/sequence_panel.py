@@ -26,6 +26,7 @@ from PySide6.QtGui import QCloseEvent, QFont, QFontDatabase, QUndoStack
 from PySide6.QtWidgets import QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ...model.document import Document, Selection
+from ...model.markov_chain import chain_for, stored_size
 from ...model.events import Change, ModelReplaced, TokensChanged, VocabChanged
 from ...model.scenario import Scenario
 from ...model.sequence_edit import (
@@ -40,7 +41,7 @@ from ...model.sequence_edit import (
     sequence_text,
 )
 from ...model.text_spans import TypedTexts, edited_text
-from ..commands import SetModelStateCommand, SetTokensCommand, push_validated
+from ..commands import SetMarkovChainCommand, SetModelStateCommand, SetTokensCommand, push_validated
 from ..widgets.fitting import VerticalScrollArea
 from .generator_form import GeneratorForm, message_label, show_message
 from .sequence_text import INVALID_FRAME, VALID_FRAME, SequenceEdit, TypingCommand
@@ -328,14 +329,30 @@ class SequencePanel(TokenListEditing, QWidget):
             show_message(self.generator_message, f"Cannot generate “{spec.label}”: {exc}")
             return
         show_message(self.generator_message, "")
-        if gen.vocab is not None:
-            if not self._load_with_vocabulary(gen, spec):
+        # a chain drawn at another size than the saved one is saved with its sequence, in the same undo step,
+        # so the Counting view and a reopened file count over the chain the sequence came from
+        resize = self._resized_chain() if spec.key == "markov_chain" else None
+        if resize is not None:
+            self.undo_stack.beginMacro(f"Generate: {spec.label}")
+        try:
+            if resize is not None and push_validated(self.undo_stack, SetMarkovChainCommand(self.document, resize)):
                 return
-        elif not self._push_tokens(np.asarray(gen.tokens), f"Generate: {spec.label}", self.generator_message):
-            return
+            if gen.vocab is not None:
+                if not self._load_with_vocabulary(gen, spec):
+                    return
+            elif not self._push_tokens(np.asarray(gen.tokens), f"Generate: {spec.label}", self.generator_message):
+                return
+        finally:
+            if resize is not None:
+                self.undo_stack.endMacro()
         self._generated = self.scenario.tokens.copy()
         show_message(self.generator_description, f"Loaded: {gen.description.rstrip('.')}.")
         self.document.set_selection(query_pos=focus_position(gen))
+
+    def _resized_chain(self) -> list[list[float]] | None:
+        """The chain at the generator's k when that is not the saved chain's size (else None)."""
+        k = self.generator_form.markov_k_spin.value()
+        return None if stored_size(self.scenario.view) == k else chain_for(self.scenario.view, k)
 
     def _load_with_vocabulary(self, gen: GeneratedSequence, spec: GeneratorSpec) -> bool:
         """Extend the vocabulary with the generator's words and load its tokens: one undo step (False if refused)."""
