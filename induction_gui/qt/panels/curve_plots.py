@@ -37,6 +37,10 @@ CURSOR_COLOR = "#444444"  # the scrubbed checkpoint
 LINE_WIDTH = 3
 HEADROOM = 0.4  # of the data's height, kept free above it for the phase-change labels
 SCORE_TICKS = [[(v, f"{v:.1f}") for v in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]]
+# below this height two rows of plots leave each a strip, and four in a row of a narrow widget have no
+# room for their words (the Training dock under the views of a 1280x720 screen has about 660x200 px for
+# its curves): the two plots of the phase change are shown then, readable, until the dock is raised
+TWO_ROWS_MIN_HEIGHT = 330
 
 
 def per_head(value: object, layer: int) -> np.ndarray:
@@ -49,7 +53,8 @@ def per_head(value: object, layer: int) -> np.ndarray:
 
 def color_key(entries: Sequence[tuple[str, str]], mark: str = "━━") -> str:
     """Rich text naming each line (or shade) in its colour: ``━ repeated  ━ first occurrence``."""
-    return "&nbsp;&nbsp;".join(f'<span style="color:{c}; font-weight:bold">{mark}</span>&nbsp;{name}'
+    # a breakable space between entries (a narrow plot's key wraps there), never inside one
+    return "&nbsp; ".join(f'<span style="color:{c}; font-weight:bold">{mark}</span>&nbsp;{name}'
                                for c, name in entries)
 
 
@@ -70,6 +75,7 @@ class CurvePlots(QWidget):
     PLOTS: dict[str, tuple[str, str, str]] = {}
     HEAD_PLOTS: dict[str, tuple[int, str]] = {}  # plot key -> (layer, record field of [layer][head] scores)
     MARKS: tuple[str, ...] = ()  # the names of the phase marks every plot carries
+    PHASE_CHANGE_PLOTS: tuple[str, ...] = ()  # the pair a projector (or a cramped dock) shows
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,7 +92,7 @@ class CurvePlots(QWidget):
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(4)
-        self._columns = 0
+        self._arrangement: tuple[tuple[str, ...], int] = ((), 0)  # (plots on screen, columns)
         self._x_right = 0  # the x range's right end, in steps
         self._layers = 2  # the model's n_layers: legend names say which layer a head is in
         self._shown: tuple[str, ...] = tuple(self.PLOTS)  # which plots are on screen, in PLOTS order
@@ -135,7 +141,7 @@ class CurvePlots(QWidget):
         if shown == self._shown:
             return
         self._shown = shown
-        self._columns = 0  # re-arrange
+        self._arrangement = ((), 0)  # re-arrange
         if self.plots:
             self._arrange()
 
@@ -220,6 +226,8 @@ class CurvePlots(QWidget):
             plot = self.plots[key].getPlotItem()
             style_plot(plot, p, self._title(key), "step", y_label)
             self.legends[key].setFont(qfont(p))
+            # a key keeps a line of text when the dock is low (the plot gives up the height, not the key)
+            self.legends[key].setMinimumHeight(QFontMetricsF(qfont(p)).height() + 4)
             # lines as visible as the text on a projector
             for marks in self.marks.values():
                 marks[key].label.setFont(qfont(p, bold=True))
@@ -229,6 +237,7 @@ class CurvePlots(QWidget):
                 pen = pg.mkPen(curve.opts["pen"])  # the curve's colour (and dash), at the font's line width
                 pen.setWidthF(line_width(LINE_WIDTH, p))
                 curve.setPen(pen)
+        self._fit_titles()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
@@ -238,21 +247,51 @@ class CurvePlots(QWidget):
             QTimer.singleShot(0, self, self._place_marks)  # not after deletion
 
     def _arrange(self) -> None:
-        """Four plots in a row when there is room for each to be readable, else two by two (shown ones only)."""
-        n = len(self._shown)
-        columns = n if n <= 2 else (4 if self.width() >= 1100 else 2)
-        if columns == self._columns:
+        """Four plots in a row when wide, else two by two, else (low and narrow) the phase-change pair."""
+        on_screen = self._shown
+        cramped = len(on_screen) > 2 and self.width() < 1100 and self.height() < TWO_ROWS_MIN_HEIGHT
+        if cramped:
+            on_screen = tuple(k for k in on_screen if k in self.PHASE_CHANGE_PLOTS) or on_screen
+        n = len(on_screen)
+        columns = n if n <= 2 or self.width() >= 1100 else 2
+        QTimer.singleShot(0, self, self._fit_titles)  # once the plots have their new widths
+        if (on_screen, columns) == self._arrangement:
             return
-        self._columns = columns
+        self._arrangement = (on_screen, columns)
         for key in self.plots:
             for widget in (self.plots[key], self.legends[key]):
                 self._grid.removeWidget(widget)
-        for i, key in enumerate(self._shown):
-            for row, widget in enumerate((self.plots[key], self.legends[key])):
+        for column in range(4):
+            self._grid.setColumnStretch(column, 1 if column < columns else 0)  # equal widths, whatever the keys
+        for i, key in enumerate(on_screen):
+            # the keys on top in a cramped dock: one squeezed below its minimum loses its bottom edge
+            pair = (self.legends[key], self.plots[key]) if cramped else (self.plots[key], self.legends[key])
+            for row, widget in enumerate(pair):
                 self._grid.addWidget(widget, 2 * (i // columns) + row, i % columns)
         for key in self.plots:  # only after adding: showing a widget with no parent yet opens a window
             for widget in (self.plots[key], self.legends[key]):
-                widget.setVisible(key in self._shown)
+                widget.setVisible(key in on_screen)
+
+    def _fit_titles(self) -> None:
+        """A title wider than its plot goes on two lines (at its comma, else its middle space) rather than cut.
+
+        The width is the grid column's (the plots get theirs from the layout later).
+        """
+        metrics = QFontMetricsF(qfont(self._points + 1))
+        columns = max(1, self._arrangement[1])
+        width = (self.width() - self._grid.spacing() * (columns - 1)) / columns
+        for key, widget in self.plots.items():
+            title = self._title(key)
+            if metrics.horizontalAdvance(title) > width - 16:
+                if ", " in title:
+                    title = title.replace(", ", ",<br>", 1)
+                elif " " in title:
+                    spaces = [i for i, ch in enumerate(title) if ch == " "]
+                    cut = min(spaces, key=lambda i: abs(i - len(title) / 2))
+                    title = title[:cut] + "<br>" + title[cut + 1:]
+            plot = widget.getPlotItem()
+            if plot.titleLabel.text != title:
+                plot.setTitle(title, color="#000000", size=f"{self._points + 1:.0f}pt")
 
     # -- drawing ------------------------------------------------------------------------------------
     def _redraw(self) -> None:
@@ -317,11 +356,9 @@ class CurvePlots(QWidget):
                 box = line.getViewBox()
                 room_px = box.width() * room_steps / right if box else 0.0
                 metrics = QFontMetricsF(line.label.textItem.font())
-                text = texts[-1]
-                for candidate in texts:
-                    if max(metrics.horizontalAdvance(part) for part in candidate.split("\n")) < room_px - 8:
-                        text = candidate
-                        break
+                # no words fit in a narrow plot: the line alone there (the status line says the step)
+                text = next((t for t in texts if max(metrics.horizontalAdvance(part) for part in t.split("\n"))
+                             < room_px - 8), "")
                 if line.label.toPlainText() != text:  # runs on every batch of a live run: relayout only on a change
                     line.label.setText(text)
                 line.label.updatePosition()

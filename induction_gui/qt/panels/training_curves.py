@@ -56,6 +56,7 @@ class TrainingCurves(CurvePlots):
     PLOTS = PLOTS
     HEAD_PLOTS = {"prefix": (-1, "prefix_matching"), "previous": (0, "previous_token")}
     MARKS = ("induction",)
+    PHASE_CHANGE_PLOTS = PHASE_CHANGE_PLOTS
 
     def __init__(self, formed: Callable[[object], bool], parent: QWidget | None = None) -> None:
         super().__init__(parent)
