@@ -76,6 +76,9 @@ class CurvePlots(QWidget):
     HEAD_PLOTS: dict[str, tuple[int, str]] = {}  # plot key -> (layer, record field of [layer][head] scores)
     MARKS: tuple[str, ...] = ()  # the names of the phase marks every plot carries
     PHASE_CHANGE_PLOTS: tuple[str, ...] = ()  # the pair a projector (or a cramped dock) shows
+    # show only that pair when the widget is low and narrow (the induction curves keep their four: the
+    # lessons and their tests expect all of them on the desk, at any size)
+    PAIR_WHEN_CRAMPED = False
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -249,7 +252,7 @@ class CurvePlots(QWidget):
     def _arrange(self) -> None:
         """Four plots in a row when wide, else two by two, else (low and narrow) the phase-change pair."""
         on_screen = self._shown
-        cramped = len(on_screen) > 2 and self.width() < 1100 and self.height() < TWO_ROWS_MIN_HEIGHT
+        cramped = self.PAIR_WHEN_CRAMPED and len(on_screen) > 2 and self.width() < 1100 and self.height() < TWO_ROWS_MIN_HEIGHT
         if cramped:
             on_screen = tuple(k for k in on_screen if k in self.PHASE_CHANGE_PLOTS) or on_screen
         n = len(on_screen)

@@ -94,6 +94,7 @@ class MarkovCurves(CurvePlots):
     HEAD_PLOTS = {"previous": (0, "previous_token"), "statistical": (-1, "prefix_matching")}
     MARKS = ("unigram", "bigram")
     PHASE_CHANGE_PLOTS = PHASE_CHANGE_PLOTS
+    PAIR_WHEN_CRAMPED = True
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
