@@ -120,8 +120,9 @@ def test_a_markov_run_draws_the_phases_of_figure_1(qtbot, panel: TrainingPanel) 
         assert sorted(lines) == sorted(MARKOV_KEYS)
         assert all(line.isVisible() and line.value() == step for line in lines.values())
         assert f"{name} phase" in lines["kl"].label.toPlainText() and f"step {step}" in lines["kl"].label.toPlainText()
-    assert curves.marker_texts == [f"unigram phase (step {phases['unigram']})", f"bigram phase (step {phases['bigram']})"]
-    assert (f"Unigram phase from step {phases['unigram']}, bigram phase from step {phases['bigram']}"
+    assert curves.marker_texts == [f"unigram phase (step {phases['unigram']})",
+                                   f"bigram phase (step {phases['bigram']})"]
+    assert (f"Phases: unigram from step {phases['unigram']}, bigram from step {phases['bigram']}."
             in panel.status_label.text())
 
     # the heads: one line per head, a point per step's record
@@ -160,7 +161,10 @@ def test_another_dataset_brings_the_induction_curves_back_and_a_saved_markov_run
     induction = panel.run_curves.induction
     assert panel.curves is induction
     qtbot.waitUntil(lambda: _shown_keys(induction) == INDUCTION_KEYS)
-    assert not markov.isVisible() and not markov.evaluated and markov.start is None  # nothing old kept behind
+    # nothing of the old run kept behind the induction curves
+    assert not markov.isVisible() and not markov.evaluated and markov.start is None
+    assert not markov.regions and not markov.floor_line.isVisible()
+    assert not any(line.isVisible() for lines in markov.marks.values() for line in lines.values())
     assert induction.curves["loss"][0].xData.tolist() == [float(r.step) for r in panel.records]
     assert "Phases" not in panel.status_label.text() and "unigram" not in panel.status_label.text()
 
@@ -186,7 +190,7 @@ def test_the_step_zero_record_reads_back_from_curves_csv(qtbot, panel: TrainingP
 
 
 def test_a_low_narrow_dock_shows_the_phase_pair_and_the_whole_set_comes_back(qtbot) -> None:
-    """Under the views of a 1280x720 window the dock's curves have about 660x200 px: two readable plots, not four strips."""
+    """Under the views of a 1280x720 window the curves have about 660x200 px: two readable plots, not four strips."""
     curves = MarkovCurves()
     qtbot.addWidget(curves)
     curves.resize(660, 202)

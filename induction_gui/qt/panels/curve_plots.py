@@ -37,6 +37,8 @@ CURSOR_COLOR = "#444444"  # the scrubbed checkpoint
 LINE_WIDTH = 3
 HEADROOM = 0.4  # of the data's height, kept free above it for the phase-change labels
 SCORE_TICKS = [[(v, f"{v:.1f}") for v in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]]
+FEW_SCORE_TICKS = [[(v, f"{v:.1f}") for v in (0.0, 0.5, 1.0)]]  # a score axis too low for six labels
+TICK_ROOM = 1.5  # a tick label's heights of axis per tick, below which the score axis gets the few
 # below this height two rows of plots leave each a strip, and four in a row of a narrow widget have no
 # room for their words (the Training dock under the views of a 1280x720 screen has about 660x200 px for
 # its curves): the two plots of the phase change are shown then, readable, until the dock is raised
@@ -76,8 +78,8 @@ class CurvePlots(QWidget):
     HEAD_PLOTS: dict[str, tuple[int, str]] = {}  # plot key -> (layer, record field of [layer][head] scores)
     MARKS: tuple[str, ...] = ()  # the names of the phase marks every plot carries
     PHASE_CHANGE_PLOTS: tuple[str, ...] = ()  # the pair a projector (or a cramped dock) shows
-    # show only that pair when the widget is low and narrow (the induction curves keep their four: the
-    # lessons and their tests expect all of them on the desk, at any size)
+    # show only that pair when the widget is low and narrow (the induction curves keep their four on the
+    # desk at any size, as the window's layout tests expect; the Markov curves opt in)
     PAIR_WHEN_CRAMPED = False
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -92,6 +94,7 @@ class CurvePlots(QWidget):
         self.marks: dict[str, dict[str, pg.InfiniteLine]] = {name: {} for name in self.MARKS}  # mark -> plot key
         self.cursor_lines: dict[str, pg.InfiniteLine] = {}
         self.legends: dict[str, QLabel] = {}
+        self._score_ticks: dict[str, list] = {}  # head plot key -> the tick set on its score axis
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(4)
@@ -190,8 +193,6 @@ class CurvePlots(QWidget):
             legend.setWordWrap(True)
             legend.setStyleSheet("color: black; background: white;")
             self.legends[key] = legend
-        for key in self.HEAD_PLOTS:
-            self.plots[key].getPlotItem().getAxis("left").setTicks(SCORE_TICKS)
         self._build_curves()
         self._rebuild_head_curves()
         self._style_all()
@@ -246,13 +247,15 @@ class CurvePlots(QWidget):
         super().resizeEvent(event)
         if self.plots:
             self._arrange()
-            # the labels' words depend on the room beside the line; the view boxes get their size later
-            QTimer.singleShot(0, self, self._place_marks)  # not after deletion
+            # the labels' words, the room kept for them and the ticks depend on the plots' sizes, which the
+            # view boxes get later: redraw then (the receiver-bound timer never fires after deletion)
+            QTimer.singleShot(0, self, self._redraw)
 
     def _arrange(self) -> None:
         """Four plots in a row when wide, else two by two, else (low and narrow) the phase-change pair."""
         on_screen = self._shown
-        cramped = self.PAIR_WHEN_CRAMPED and len(on_screen) > 2 and self.width() < 1100 and self.height() < TWO_ROWS_MIN_HEIGHT
+        cramped = (self.PAIR_WHEN_CRAMPED and len(on_screen) > 2
+                   and self.width() < 1100 and self.height() < TWO_ROWS_MIN_HEIGHT)
         if cramped:
             on_screen = tuple(k for k in on_screen if k in self.PHASE_CHANGE_PLOTS) or on_screen
         n = len(on_screen)
@@ -330,6 +333,7 @@ class CurvePlots(QWidget):
             if not (y0 <= want[0] and want[1] <= y1 and (y1 - y0) <= 1.25 * (want[1] - want[0])):
                 plot.setYRange(*want, padding=0)
         self._place_marks()
+        self._fit_score_ticks()
         self._place_cursor()
 
     def _mark_steps(self) -> dict[str, tuple[int, tuple[str, ...]]]:
@@ -366,6 +370,18 @@ class CurvePlots(QWidget):
                     line.label.setText(text)
                 line.label.updatePosition()
                 line.show()
+
+    def _fit_score_ticks(self) -> None:
+        """Six score ticks where the axis has room for them, three where six would touch."""
+        for key in self.HEAD_PLOTS:
+            plot = self.plots[key].getPlotItem()
+            axis = plot.getAxis("left")
+            room = plot.getViewBox().height() / (1 + HEADROOM)  # [0, 1] takes this much of the axis
+            label = QFontMetricsF(qfont(self._points)).height()
+            ticks = SCORE_TICKS if room >= len(SCORE_TICKS[0]) * TICK_ROOM * label else FEW_SCORE_TICKS
+            if self._score_ticks.get(key) is not ticks:  # new ticks relayout the axis: only on a change
+                self._score_ticks[key] = ticks
+                axis.setTicks(ticks)
 
     def _place_cursor(self) -> None:
         for line in self.cursor_lines.values():

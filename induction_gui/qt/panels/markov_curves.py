@@ -30,12 +30,12 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QWidget
 
 from ...model.training_session import StepRecord, phase_changes
 from ..widgets.style import line_width
-from .curve_plots import LINE_WIDTH, CurvePlots, color_key, number
+from .curve_plots import HEADROOM, LINE_WIDTH, CurvePlots, color_key, number
 
 STRATEGIES = ("uniform", "unigram", "bigram")
 # a line and a light shade per strategy (Okabe–Ito), the floor in the bigram's colour (it is the bigram's loss)
@@ -168,7 +168,8 @@ class MarkovCurves(CurvePlots):
         self.curves["heldout"] = [heldout.plot(pen=pg.mkPen(LOSS_COLOR, width=LINE_WIDTH), symbol="o", symbolSize=5,
                                                symbolBrush=LOSS_COLOR, symbolPen=None)]
         floor = pg.InfiniteLine(angle=0, pen=self._floor_pen())
-        floor.label = pg.InfLineLabel(floor, FLOOR_TEXTS[0], position=0.02, anchors=[(0, 1), (0, 1)],
+        # under the line, where no curve goes (the held-out loss stays above its floor); room is kept there
+        floor.label = pg.InfLineLabel(floor, FLOOR_TEXTS[0], position=0.02, anchors=[(0, 0), (0, 0)],
                                       color=STRATEGY_COLORS["bigram"])
         floor.setZValue(15)
         floor.hide()
@@ -212,17 +213,31 @@ class MarkovCurves(CurvePlots):
         ys = loss[np.isfinite(loss)]
         lows = [float(ys.min())] if ys.size else []
         highs = [float(ys.max())] if ys.size else []
-        if bayes is not None and self.floor_line is not None:
+        assert self.floor_line is not None  # built with the plots
+        self.floor_line.setVisible(bayes is not None)  # no floor before the first evaluation (or after a clear)
+        if bayes is not None:
             self.floor_line.setPos(bayes)
-            self.floor_line.show()
             lows.append(bayes)
             highs.append(bayes)
-        heldout_span = (min(lows), max(highs), 0.06) if lows else (0.0, 1.0, 0.06)
+        heldout_span = (min(lows), max(highs), self._room_under_floor()) if lows else (0.0, 1.0, 0.06)
         finite = shown[np.isfinite(shown)]
         log_span = (float(np.log10(finite.min())), float(np.log10(finite.max()))) if finite.size else (-2.0, 0.0)
         last = max(int(x[-1]) if x.size else 0, self.steps[-1] if self.steps else 0)
-        self._frame(last, {"heldout": heldout_span, "kl": (*log_span, 0.06)})
-        self._fit_floor_label()
+        self._frame(last, {"heldout": heldout_span, "kl": (*log_span, 0.06)})  # places the marks and the floor's label
+
+    def _room_under_floor(self) -> float:
+        """The share of the loss' span to keep under the floor for its label (and the lowest tick's).
+
+        With r the label's share of the plot's height and H the headroom above,
+        the room b must satisfy b / (1 + b + H) = r.
+        """
+        box = self.floor_line.getViewBox() if self.floor_line is not None else None
+        if box is None or box.height() <= 0:
+            return 0.35
+        label = self.floor_line.label
+        lines = label.toPlainText().count("\n") + 1 if label.toPlainText() else 0
+        r = min(0.45, (QFontMetricsF(label.textItem.font()).height() * lines + 8) / box.height())
+        return max(0.06, r * (1 + HEADROOM) / (1 - r))
 
     def _shade(self, held: Sequence[StepRecord]) -> None:
         """The KL plot's background: one light region per stretch of the same nearest strategy (rebuilt on change)."""
@@ -248,7 +263,7 @@ class MarkovCurves(CurvePlots):
         line = self.floor_line
         if line is None or line.getViewBox() is None:
             return
-        metrics = pg.QtGui.QFontMetricsF(line.label.textItem.font())
+        metrics = QFontMetricsF(line.label.textItem.font())
         room = line.getViewBox().width() * (1 - 0.02) - 12  # from 2 % in; the view box clips what passes its edge
         text = next((t for t in FLOOR_TEXTS if max(metrics.horizontalAdvance(p) for p in t.split("\n")) < room),
                     FLOOR_TEXTS[-1])

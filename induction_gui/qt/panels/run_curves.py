@@ -75,8 +75,8 @@ class RunCurves(QStackedWidget):
             if not phases:
                 return "Nearest the uniform strategy so far." if has_records else ""
             # one line under the curves of a 1280-wide window: the plots' marks and tooltips say the rest
-            said = ", ".join(f"{name} phase from step {step}" for name, step in phases.items())
-            return f"{said[0].upper()}{said[1:]} (nearest strategy)."
+            said = ", ".join(f"{name} from step {step}" for name, step in phases.items())
+            return f"Phases: {said}."
         formed = self.induction.formed_at
         if formed is not None:
             return (f"Phase change at step {formed}: an induction head formed, and the loss on repeated "
