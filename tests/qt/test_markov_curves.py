@@ -8,6 +8,8 @@ settings (the step-0 record), never typed in.
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,10 +19,14 @@ from PySide6.QtGui import QUndoStack
 
 from induction_gui import load_scenario
 from induction_gui.model.document import Document
-from induction_gui.model.markov_run import read_start
-from induction_gui.model.training_session import StepRecord, TrainingSession, phase_changes
+from induction_gui.model.markov_run import read_start, write_outputs
+from induction_gui.model.training_run import RunWriter
+from induction_gui.model.training_session import PRESETS, StepRecord, TrainingSession, phase_changes
 from induction_gui.qt.panels.markov_curves import KL_FLOOR, STRATEGIES, MarkovCurves
 from induction_gui.qt.panels.training_panel import TrainingPanel
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # as test_screen_fit imports the rules
+import screen_rules  # noqa: E402
 
 WAIT_MS = 60_000
 STEPS = 300  # enough for both phase changes with the preset's settings (unigram at 20, bigram near 240)
@@ -227,3 +233,55 @@ def test_records_before_the_first_show_are_drawn_then_and_a_run_without_evaluati
     assert curves.curves["kl"][1].yData.tolist() == [KL_FLOOR]  # zero on a log axis: drawn at the floor
     assert np.isnan(curves.curves["kl"][2].yData[0])  # not a number: a gap, not the floor
     assert curves.floor_line.value() == pytest.approx(0.9)
+
+
+def test_a_run_folder_of_the_train_command_opens_with_its_step_zero(qtbot, panel: TrainingPanel, tmp_path: Path) -> None:
+    """What ``induction-gui train --preset markov-chains --out DIR`` leaves opens in the dock, curves from step 0."""
+    config = dataclasses.replace(PRESETS["markov-chains"], steps=40)
+    session = TrainingSession(config, writer=RunWriter(tmp_path / "cli-run", config))
+    session.run_to_end()
+    session.finish()
+    write_outputs(session, tmp_path / "cli-run")  # as the command does after the session
+    assert panel.open_run(tmp_path / "cli-run"), panel.errors
+    markov = panel.run_curves.markov
+    assert panel.curves is markov
+    qtbot.waitUntil(lambda: _shown_keys(markov) == MARKOV_KEYS)
+    assert markov.curves["heldout"][0].xData.tolist() == [0.0, 20.0, 40.0]
+    assert markov.curves["heldout"][0].yData[0] == session.trainer.initial_curves.heldout_loss
+
+
+@pytest.mark.parametrize("size", [(1400, 520), (900, 460), (660, 202)], ids=["row", "grid", "pair"])
+def test_the_markov_curves_keep_the_screen_rules(qtbot, size: tuple[int, int]) -> None:
+    """No title, axis label or mark label cut, no plot a strip, in each of the three arrangements."""
+    curves = MarkovCurves()
+    qtbot.addWidget(curves)
+    records = _synthetic_run()
+    curves.resize(*size)
+    curves.show()
+    curves.set_start(records[0])
+    curves.set_records(records[1:], 300)
+    qtbot.waitUntil(lambda: bool(curves.regions) and _laid_out(curves) and not curves._refit_pending)
+    violations = screen_rules.check_widget(curves)
+    assert violations == [], "\n".join(map(str, violations))
+
+
+def _laid_out(curves: MarkovCurves) -> bool:
+    """The grid has placed the shown plots: each its own place, inside the widget (before, all sit at 0,0)."""
+    rects = [curves.plots[k].geometry() for k in _shown_keys(curves)]
+    return len({r.getRect() for r in rects}) == len(rects) and all(curves.rect().contains(r) for r in rects)
+
+
+def _synthetic_run() -> list[StepRecord]:
+    """Step 0 nearest uniform, unigram from 20, bigram from 240: the shape of the preset's first 300 steps."""
+    records = []
+    for step in range(0, 301, 10):
+        evaluated = step % 20 == 0
+        nearest = "uniform" if step == 0 else "unigram" if step < 240 else "bigram"
+        kls = {"uniform": 0.03 if step == 0 else 0.12, "unigram": 0.17 if step == 0 else 0.03,
+               "bigram": 0.24 if step < 240 else 0.02}
+        records.append(StepRecord(
+            step, 0.0, 1.0, np.nan, np.nan, [[0.1], [0.4 + step / 1000]], [[0.05 + step / 1500], [0.1]],
+            heldout_loss=1.1 - step / 2000 if evaluated else None, bayes_loss=0.89 if evaluated else None,
+            kl_uniform=kls["uniform"] if evaluated else None, kl_unigram=kls["unigram"] if evaluated else None,
+            kl_bigram=kls["bigram"] if evaluated else None, nearest=nearest if evaluated else None))
+    return records

@@ -95,6 +95,7 @@ class CurvePlots(QWidget):
         self.cursor_lines: dict[str, pg.InfiniteLine] = {}
         self.legends: dict[str, QLabel] = {}
         self._score_ticks: dict[str, list] = {}  # head plot key -> the tick set on its score axis
+        self._refit_pending = False
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(4)
@@ -174,6 +175,7 @@ class CurvePlots(QWidget):
             plot = widget.getPlotItem()
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.enableAutoRange(x=False, y=False)  # y is set in _redraw, with room for the labels on top
+            plot.getViewBox().sigResized.connect(self._schedule_refit)
             for name in self.MARKS:
                 mark = pg.InfiniteLine(angle=90, pen=pg.mkPen(PHASE_COLOR, width=3, style=Qt.PenStyle.DashLine))
                 mark.setZValue(20)
@@ -247,9 +249,19 @@ class CurvePlots(QWidget):
         super().resizeEvent(event)
         if self.plots:
             self._arrange()
-            # the labels' words, the room kept for them and the ticks depend on the plots' sizes, which the
-            # view boxes get later: redraw then (the receiver-bound timer never fires after deletion)
-            QTimer.singleShot(0, self, self._redraw)
+            self._schedule_refit()
+
+    def _schedule_refit(self) -> None:
+        """Redraw once the plots have their sizes: the labels' words, the room kept for them and the ticks
+        depend on them. A plot is resized by the grid (a new arrangement) as well as with the widget, and
+        four plots resize at once: one redraw for all (the receiver-bound timer never fires after deletion)."""
+        if not self._refit_pending:
+            self._refit_pending = True
+            QTimer.singleShot(0, self, self._refit)
+
+    def _refit(self) -> None:
+        self._refit_pending = False
+        self._redraw()
 
     def _arrange(self) -> None:
         """Four plots in a row when wide, else two by two, else (low and narrow) the phase-change pair."""
