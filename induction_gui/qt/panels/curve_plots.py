@@ -35,7 +35,8 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
 PHASE_COLOR = "#B00020"  # the phase-change marks
 CURSOR_COLOR = "#444444"  # the scrubbed checkpoint
 LINE_WIDTH = 3
-HEADROOM = 0.4  # of the data's height, kept free above it for the phase-change labels
+TICK_MARGIN_PX = 6  # kept under the data, so the lowest tick's label is not cut by the axis' end
+MAX_TEXT_SHARE = 0.55  # of a plot's height the labels above and below the data may take together
 SCORE_TICKS = [[(v, f"{v:.1f}") for v in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]]
 FEW_SCORE_TICKS = [[(v, f"{v:.1f}") for v in (0.0, 0.5, 1.0)]]  # a score axis too low for six labels
 TICK_ROOM = 1.5  # a tick label's heights of axis per tick, below which the score axis gets the few
@@ -328,9 +329,11 @@ class CurvePlots(QWidget):
     def _frame(self, last_step: int, y_spans: dict[str, tuple[float, float, float]]) -> None:
         """Set the x range to the run's length and each plot's y range; place the marks and the cursor.
 
-        ``y_spans`` maps a plot key to (lowest, highest, room below as a share of
-        the span); head plots are scores in [0, 1]. A y range that still fits is
-        kept: new axis ticks on every batch cost more than the curves.
+        ``y_spans`` maps a plot key to (lowest, highest, pixels to keep under the
+        data); head plots are scores in [0, 1]. Above the data the range keeps
+        room for two lines of a phase mark's label, in pixels of the plot as it
+        is now (a low plot gives a larger share of its height). A y range that
+        still fits is kept: new axis ticks on every batch cost more than the curves.
         """
         right = max(self._total_steps, last_step, 1)
         new_right, self._x_right = right != self._x_right, right
@@ -338,15 +341,25 @@ class CurvePlots(QWidget):
             plot = widget.getPlotItem()
             if new_right:  # the planned run's length: set once a run, not on every batch
                 plot.setXRange(0, right, padding=0.02)
-            lo, hi, below = (0.0, 1.0, 0.06) if key in self.HEAD_PLOTS else y_spans[key]
-            span = max(hi - lo, 1e-6)
-            want = (lo - below * span, hi + HEADROOM * span)  # room below for the lowest tick's label
+            lo, hi, below_px = (0.0, 1.0, TICK_MARGIN_PX) if key in self.HEAD_PLOTS else y_spans[key]
+            top, bottom = self._text_shares(plot, below_px)
+            total = max(hi - lo, 1e-6) / (1.0 - top - bottom)  # the range whose middle share is the data
+            want = (lo - bottom * total, hi + top * total)
             (y0, y1) = plot.viewRange()[1]
             if not (y0 <= want[0] and want[1] <= y1 and (y1 - y0) <= 1.25 * (want[1] - want[0])):
                 plot.setYRange(*want, padding=0)
         self._place_marks()
         self._fit_score_ticks()
         self._place_cursor()
+
+    def _text_shares(self, plot: pg.PlotItem, below_px: float) -> tuple[float, float]:
+        """(above, below): the shares of the plot's height kept free of data for the mark labels and under it."""
+        height = plot.getViewBox().height()
+        height = height if height > 0 else 200.0  # not laid out yet: a plausible plot, refitted when it is
+        above_px = (2 * QFontMetricsF(qfont(self._points, bold=True)).height() + 10) if self.MARKS else TICK_MARGIN_PX
+        above, below = above_px / height, below_px / height
+        scale = min(1.0, MAX_TEXT_SHARE / (above + below))  # a very low plot: the data keeps some height
+        return above * scale, below * scale
 
     def _mark_steps(self) -> dict[str, tuple[int, tuple[str, ...]]]:
         """Each shown mark: name -> (step, label texts from longest to shortest)."""
@@ -388,7 +401,8 @@ class CurvePlots(QWidget):
         for key in self.HEAD_PLOTS:
             plot = self.plots[key].getPlotItem()
             axis = plot.getAxis("left")
-            room = plot.getViewBox().height() / (1 + HEADROOM)  # [0, 1] takes this much of the axis
+            top, bottom = self._text_shares(plot, TICK_MARGIN_PX)
+            room = plot.getViewBox().height() * (1 - top - bottom)  # [0, 1] takes this much of the axis
             label = QFontMetricsF(qfont(self._points)).height()
             ticks = SCORE_TICKS if room >= len(SCORE_TICKS[0]) * TICK_ROOM * label else FEW_SCORE_TICKS
             if self._score_ticks.get(key) is not ticks:  # new ticks relayout the axis: only on a change

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import QWidget
 
 from ...model.training_session import StepRecord, phase_changes
 from ..widgets.style import line_width
-from .curve_plots import HEADROOM, LINE_WIDTH, CurvePlots, color_key, number
+from .curve_plots import LINE_WIDTH, TICK_MARGIN_PX, CurvePlots, color_key, number
 
 STRATEGIES = ("uniform", "unigram", "bigram")
 # a line and a light shade per strategy (Okabe–Ito), the floor in the bigram's colour (it is the bigram's loss)
@@ -44,7 +44,7 @@ SHADE_ALPHA = 45  # of 255: light enough that the lines over it keep their contr
 LOSS_COLOR = "#000000"
 KL_FLOOR = 1e-3  # nats: a KL at or below it is drawn there (a log axis has no zero)
 KL_TICKS = [[(float(np.log10(v)), f"{v:g}") for v in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)]]
-FLOOR_TEXTS = ("Bayes-optimal bigram (floor)", "Bayes-optimal\nbigram (floor)", "Bayes floor", "floor", "")
+FLOOR_TEXTS = ("Bayes-optimal bigram (floor)", "Bayes floor", "floor")  # one line: the room under it is one
 # the projector's pair: the strategy the model is nearest, and the head that makes it the bigram
 PHASE_CHANGE_PLOTS = ("kl", "statistical")
 
@@ -219,25 +219,18 @@ class MarkovCurves(CurvePlots):
             self.floor_line.setPos(bayes)
             lows.append(bayes)
             highs.append(bayes)
-        heldout_span = (min(lows), max(highs), self._room_under_floor()) if lows else (0.0, 1.0, 0.06)
+        under = self._room_under_floor() if bayes is not None else TICK_MARGIN_PX
+        heldout_span = (min(lows), max(highs), under) if lows else (0.0, 1.0, TICK_MARGIN_PX)
         finite = shown[np.isfinite(shown)]
         log_span = (float(np.log10(finite.min())), float(np.log10(finite.max()))) if finite.size else (-2.0, 0.0)
         last = max(int(x[-1]) if x.size else 0, self.steps[-1] if self.steps else 0)
-        self._frame(last, {"heldout": heldout_span, "kl": (*log_span, 0.06)})  # places the marks and the floor's label
+        # the ranges, then the marks and the floor's label (their words depend on the room the ranges leave)
+        self._frame(last, {"heldout": heldout_span, "kl": (*log_span, TICK_MARGIN_PX)})
 
     def _room_under_floor(self) -> float:
-        """The share of the loss' span to keep under the floor for its label (and the lowest tick's).
-
-        With r the label's share of the plot's height and H the headroom above,
-        the room b must satisfy b / (1 + b + H) = r.
-        """
-        box = self.floor_line.getViewBox() if self.floor_line is not None else None
-        if box is None or box.height() <= 0:
-            return 0.35
-        label = self.floor_line.label
-        lines = label.toPlainText().count("\n") + 1 if label.toPlainText() else 0
-        r = min(0.45, (QFontMetricsF(label.textItem.font()).height() * lines + 8) / box.height())
-        return max(0.06, r * (1 + HEADROOM) / (1 - r))
+        """Pixels to keep under the floor line for its one-line label."""
+        assert self.floor_line is not None
+        return QFontMetricsF(self.floor_line.label.textItem.font()).height() + 8
 
     def _shade(self, held: Sequence[StepRecord]) -> None:
         """The KL plot's background: one light region per stretch of the same nearest strategy (rebuilt on change)."""
@@ -259,14 +252,21 @@ class MarkovCurves(CurvePlots):
         self.region_runs = runs
 
     def _fit_floor_label(self) -> None:
-        """The floor's label in words that fit the plot's width (the compact layout's plots are narrow)."""
+        """The floor's label in words that fit under the line, in the plot's width and the room left below.
+
+        A plot too low for a line of text under the floor keeps the line alone
+        (the key under the plot names it).
+        """
         line = self.floor_line
-        if line is None or line.getViewBox() is None:
+        box = line.getViewBox() if line is not None else None
+        if line is None or box is None:
             return
         metrics = QFontMetricsF(line.label.textItem.font())
-        room = line.getViewBox().width() * (1 - 0.02) - 12  # from 2 % in; the view box clips what passes its edge
-        text = next((t for t in FLOOR_TEXTS if max(metrics.horizontalAdvance(p) for p in t.split("\n")) < room),
-                    FLOOR_TEXTS[-1])
+        width = box.width() * (1 - 0.02) - 12  # from 2 % in; the view box clips what passes its edge
+        (y0, y1) = box.viewRange()[1]
+        below = box.height() * (line.value() - y0) / (y1 - y0) if y1 > y0 else 0.0  # px under the line
+        fits = below >= metrics.height() + 2
+        text = next((t for t in FLOOR_TEXTS if fits and metrics.horizontalAdvance(t) < width), "")
         if line.label.toPlainText() != text:
             line.label.setText(text)
 

@@ -20,7 +20,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-from .curve_plots import LINE_WIDTH, PALETTE, CurvePlots, color_key, number
+from .curve_plots import LINE_WIDTH, PALETTE, TICK_MARGIN_PX, CurvePlots, color_key, number
 
 # the projector's pair: the loss that drops at the phase change and the score that rises with it
 PHASE_CHANGE_PLOTS = ("split", "prefix")
@@ -138,7 +138,7 @@ class TrainingCurves(CurvePlots):
         self.curves["split"][0].setData(x, np.asarray(self.loss_first), connect="finite")
         self.curves["split"][1].setData(x, np.asarray(self.loss_repeat), connect="finite")
         self._draw_heads()
-        spans = {key: (*_finite_span(self.curves[key]), 0.06) for key in ("loss", "split")}
+        spans = {key: (*_finite_span(self.curves[key]), TICK_MARGIN_PX) for key in ("loss", "split")}
         self._frame(int(x[-1]) if x.size else 0, spans)
 
     def _mark_steps(self) -> dict[str, tuple[int, tuple[str, ...]]]:
