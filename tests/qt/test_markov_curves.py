@@ -22,6 +22,7 @@ from induction_gui.model.document import Document
 from induction_gui.model.markov_run import read_start, write_outputs
 from induction_gui.model.training_run import RunWriter
 from induction_gui.model.training_session import PRESETS, StepRecord, TrainingSession, phase_changes
+from induction_gui.qt.panels.curve_marks import label_sides
 from induction_gui.qt.panels.markov_curves import KL_FLOOR, STRATEGIES, MarkovCurves
 from induction_gui.qt.panels.training_panel import TrainingPanel
 
@@ -285,3 +286,12 @@ def _synthetic_run() -> list[StepRecord]:
             kl_uniform=kls["uniform"] if evaluated else None, kl_unigram=kls["unigram"] if evaluated else None,
             kl_bigram=kls["bigram"] if evaluated else None, nearest=nearest if evaluated else None))
     return records
+
+
+def test_phase_labels_take_the_side_with_room_and_share_a_gap_only_when_both_face_it() -> None:
+    # the preset's 300 steps: the labels face each other across the gap and split it
+    assert label_sides({"unigram": 20, "bigram": 240}, 300) == {"bigram": (1, 110.0), "unigram": (0, 110.0)}
+    # a long run: the bigram label faces the open right, so the unigram label has the whole gap
+    assert label_sides({"unigram": 20, "bigram": 240}, 2000) == {"bigram": (0, 1760), "unigram": (0, 220)}
+    assert label_sides({"induction": 70}, 100) == {"induction": (1, 70)}
+    assert label_sides({}, 100) == {}

@@ -7,7 +7,7 @@ held-out loss over its Bayes-optimal floor, the KL to each strategy, the
 statistical induction head's scores). Both are a grid of small plots sharing
 the x axis (training step) with the same look on a projector, one line per
 head in the head-score plots, dashed vertical marks where the run changed
-phase (a label on the side with room for it, in words short enough to fit)
+phase (labels placed by :mod:`.curve_marks`)
 and a solid cursor at the checkpoint the views are scrubbed to. This base
 class owns that; a subclass declares its plots and draws its own series.
 
@@ -29,6 +29,7 @@ import pyqtgraph as pg
 
 from ..widgets.plotting import make_plot, qfont, style_plot
 from ..widgets.style import line_width
+from .curve_marks import place_marks
 
 # Okabe–Ito: distinguishable with colour-blindness and on a washed-out projector
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
@@ -366,35 +367,7 @@ class CurvePlots(QWidget):
         return {}
 
     def _place_marks(self) -> None:
-        """Each mark at its step; its label on the side with more room (shared with a neighbour), in words that fit."""
-        right = max(self._x_right, 1)
-        placed = self._mark_steps()
-        steps = sorted(step for step, _texts in placed.values())
-        for name, lines in self.marks.items():
-            if name not in placed:
-                for line in lines.values():
-                    line.hide()
-                continue
-            step, texts = placed[name]
-            before = [s for s in steps if s < step]
-            after = [s for s in steps if s > step]
-            room_left = (step - before[-1]) / 2 if before else step
-            room_right = (after[0] - step) / 2 if after else right - step
-            side = 1 if room_left > room_right else 0
-            room_steps = room_left if side else room_right
-            for line in lines.values():
-                line.setPos(step)
-                line.label.anchors = [(side, 0), (side, 0)]
-                box = line.getViewBox()
-                room_px = box.width() * room_steps / right if box else 0.0
-                metrics = QFontMetricsF(line.label.textItem.font())
-                # no words fit in a narrow plot: the line alone there (the status line says the step)
-                text = next((t for t in texts if max(metrics.horizontalAdvance(part) for part in t.split("\n"))
-                             < room_px - 8), "")
-                if line.label.toPlainText() != text:  # runs on every batch of a live run: relayout only on a change
-                    line.label.setText(text)
-                line.label.updatePosition()
-                line.show()
+        place_marks(self.marks, self._mark_steps(), self._x_right)
 
     def _fit_score_ticks(self) -> None:
         """Six score ticks where the axis has room for them, three where six would touch."""

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import QWidget
 
 from ...model.training_session import StepRecord, phase_changes
 from ..widgets.style import line_width
+from .curve_marks import fitting_text
 from .curve_plots import LINE_WIDTH, TICK_MARGIN_PX, CurvePlots, color_key, number
 
 STRATEGIES = ("uniform", "unigram", "bigram")
@@ -265,8 +266,7 @@ class MarkovCurves(CurvePlots):
         width = box.width() * (1 - 0.02) - 12  # from 2 % in; the view box clips what passes its edge
         (y0, y1) = box.viewRange()[1]
         below = box.height() * (line.value() - y0) / (y1 - y0) if y1 > y0 else 0.0  # px under the line
-        fits = below >= metrics.height() + 2
-        text = next((t for t in FLOOR_TEXTS if fits and metrics.horizontalAdvance(t) < width), "")
+        text = fitting_text(FLOOR_TEXTS, line.label.textItem.font(), width) if below >= metrics.height() + 2 else ""
         if line.label.toPlainText() != text:
             line.label.setText(text)
 
