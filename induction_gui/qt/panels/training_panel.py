@@ -236,7 +236,7 @@ class TrainingPanel(CheckpointLoading, RunFolders, QWidget):
         self._run = None
         self.run_folder = None if writer is None else writer.folder
         worker = TrainingWorker(config, writer)
-        worker.started.connect(self._on_started)
+        worker.initial_curves.connect(self._on_initial_curves)
         worker.batch.connect(self._on_batch_received)
         worker.paused_changed.connect(self._on_paused_changed)
         worker.ended.connect(self._on_worker_ended)
@@ -298,7 +298,7 @@ class TrainingPanel(CheckpointLoading, RunFolders, QWidget):
         """The curves of the shown run's dataset."""
         return self.run_curves.current
 
-    def _on_started(self, start: StepRecord | None) -> None:
+    def _on_initial_curves(self, start: StepRecord | None) -> None:
         if self.sender() is self._worker:  # the untrained model's held-out record: a Markov run's step 0
             self.run_curves.set_start(start)
 

@@ -26,8 +26,8 @@ import traceback
 from collections.abc import Callable
 from PySide6.QtCore import QThread, Signal
 
-from ...model.scenario import Weights
 from ...model.markov_run import write_outputs
+from ...model.scenario import Weights
 from ...model.training_run import RunWriter
 from ...model.training_session import TrainConfig, TrainingSession, limit_blas_threads
 
@@ -50,7 +50,7 @@ class TrainingWorker(QThread):
 
     Signals
     -------
-    started(record)
+    initial_curves(record)
         once, before any batch: the untrained model's held-out ``StepRecord`` of a
         markov-chains run (the trainer's ``initial_curves``, step 0, where the
         curves start), None for the other datasets. It is not a step of the run
@@ -64,7 +64,7 @@ class TrainingWorker(QThread):
         ``finished``, ``cancelled``, ``diverged`` or ``failed``, and a one-line message.
     """
 
-    started = Signal(object)
+    initial_curves = Signal(object)  # not "started": QThread has that signal already
     batch = Signal(object, object)
     paused_changed = Signal(bool)
     ended = Signal(str, str)
@@ -110,7 +110,7 @@ class TrainingWorker(QThread):
         try:
             session = TrainingSession(self.config, writer=self._writer, weights=self._weights,
                                       stop=self._cancel)
-            self.started.emit(session.trainer.initial_curves)
+            self.initial_curves.emit(session.trainer.initial_curves)
             last_emit = self._clock()
             for progress in session.run():
                 if progress.record is not None:
