@@ -295,3 +295,22 @@ def test_phase_labels_take_the_side_with_room_and_share_a_gap_only_when_both_fac
     assert label_sides({"unigram": 20, "bigram": 240}, 2000) == {"bigram": (0, 1760), "unigram": (0, 220)}
     assert label_sides({"induction": 70}, 100) == {"induction": (1, 70)}
     assert label_sides({}, 100) == {}
+
+
+def test_a_thinned_redraw_keeps_the_step_zero_point_and_a_new_run_forgets_it(qtbot) -> None:
+    """The dock redraws a long run's kept records with set_records; the untrained model's point must stay."""
+    curves = MarkovCurves()
+    qtbot.addWidget(curves)
+    curves.resize(1400, 400)
+    curves.show()
+    records = _synthetic_run()
+    curves.set_start(records[0])
+    curves.add_records(records[1:])
+    kept = records[2::2]  # as after thinning: every other record (the evaluated ones, steps 20, 40, ...)
+    curves.set_records(kept, 300)
+    assert curves.held_out[0] is records[0]
+    assert curves.curves["heldout"][0].xData.tolist() == [0.0, *(float(r.step) for r in kept)]
+    assert [r.strategy for r in curves.regions] == ["uniform", "unigram", "bigram"]
+    curves.set_start(None)  # a new run (the dock's switch), before its worker sends its own
+    curves.clear(300)
+    assert _points(curves.curves["heldout"][0]) == 0 and not curves.regions
