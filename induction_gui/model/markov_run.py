@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..engine.markov_strategies import nearest_strategy
 from ..engine.training import StepRecord
 from ..engine.weights import Weights
 from ..engine.weights_io import save_model_folder
@@ -57,6 +58,35 @@ def write_curves(records: Iterable[StepRecord], folder: str | os.PathLike[str]) 
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def read_start(folder: str | os.PathLike[str]) -> StepRecord | None:
+    """The untrained model's held-out record (step 0) from ``folder/curves.csv``, or None without one.
+
+    The run's history keeps the trained steps only; a window reopening a run
+    folder reads the curves' starting point here. The Bayes-optimal loss is not
+    a column (it is in every evaluated record of the history); the nearest
+    strategy is recomputed from the three KLs, as the trainer chose it.
+    """
+    path = Path(folder) / CURVES_NAME
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not rows or tuple(rows[0]) != CURVE_COLUMNS:
+        return None
+    for row in rows[1:]:
+        if len(row) == len(CURVE_COLUMNS) and row[0] == "0":
+            try:
+                loss, *kls = (float(v) for v in row[1:])
+                nearest = nearest_strategy(dict(zip(("uniform", "unigram", "bigram"), kls, strict=True)))
+            except ValueError:  # not a number, or no KL measured
+                return None
+            return StepRecord(0, 0.0, loss, math.nan, math.nan, [], [], heldout_loss=loss,
+                              kl_uniform=kls[0], kl_unigram=kls[1], kl_bigram=kls[2],
+                              nearest=nearest)
+    return None
 
 
 def write_model(weights: Weights, folder: str | os.PathLike[str]) -> Path:

@@ -12,7 +12,7 @@ rule, applied here to the same items). A finished run folder opens without
 retraining.
 
 The dock is assembled from its parts: :mod:`.training_settings`,
-:mod:`.training_controls`, :mod:`.training_curves`, :mod:`.checkpoint_scrubber`,
+:mod:`.training_controls`, :mod:`.run_curves` (the induction or the Markov curves), :mod:`.checkpoint_scrubber`,
 :mod:`.checkpoint_loading` (how a checkpoint reaches the document) and
 :mod:`.training_run_files` (opening and saving run folders). The
 training loop itself is the command line's: :mod:`...model.training_session`.
@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from ...model.document import Document
 from ...model.events import Change, ModelReplaced
+from ...model.markov_run import read_start
 from ...model.scenario import Scenario, Weights
 from ...model.training_run import RunWriter, TrainingRun, TrainingRunError
 from ...model.thinning import Thinned
@@ -46,7 +47,9 @@ from ...model.training_session import add_record, checkpoint_series, record_seri
 from .checkpoint_loading import CheckpointLoading
 from .checkpoint_scrubber import CheckpointScrubber
 from .training_controls import TrainingControls
-from .training_curves import PHASE_CHANGE_PLOTS, TrainingCurves
+from .markov_curves import MarkovCurves
+from .run_curves import RunCurves
+from .training_curves import TrainingCurves
 from .training_run_files import RunFolders
 from .training_settings import ERROR_STYLE, TrainingSettings
 from .training_worker import CANCELLED, DIVERGED, FINISHED, TrainingWorker
@@ -137,7 +140,7 @@ class TrainingPanel(CheckpointLoading, RunFolders, QWidget):
         scroll.setMinimumWidth(260)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
-        self.curves = TrainingCurves(induction_formed)
+        self.run_curves = RunCurves(induction_formed)  # the shown run's dataset picks the set (self.curves)
         self.scrubber = CheckpointScrubber()
         self.slider = self.scrubber.slider
         self.step_spin = self.scrubber.step_spin
@@ -147,7 +150,7 @@ class TrainingPanel(CheckpointLoading, RunFolders, QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(4, 4, 4, 4)
         right_layout.addWidget(self.controls)
-        right_layout.addWidget(self.curves, 1)
+        right_layout.addWidget(self.run_curves, 1)
         right_layout.addWidget(self.scrubber)
         right_layout.addWidget(self.status_label)
 
@@ -176,7 +179,7 @@ class TrainingPanel(CheckpointLoading, RunFolders, QWidget):
 
     def set_font_size(self, points: float) -> None:
         """Projector-size text reaches the curves too (View ▸ Larger Text)."""
-        self.curves.set_font_size(points)
+        self.run_curves.set_font_size(points)
 
     def set_compact(self, compact: bool) -> None:
         """Presentation mode: the phase-change curves and the checkpoint slider; settings and controls hidden.
@@ -189,7 +192,7 @@ class TrainingPanel(CheckpointLoading, RunFolders, QWidget):
         # the run's controls and status line: the curves' own phase-change label says what matters
         for widget in (*self.controls.widgets, self.status_label):
             widget.setVisible(not compact)
-        self.curves.set_shown(PHASE_CHANGE_PLOTS if compact else None)
+        self.run_curves.set_compact(compact)
 
     def detach(self) -> None:
         """Stop training and wait for the thread; delete temporary run folders (no thread outlives the panel)."""
@@ -233,6 +236,7 @@ class TrainingPanel(CheckpointLoading, RunFolders, QWidget):
         self._run = None
         self.run_folder = None if writer is None else writer.folder
         worker = TrainingWorker(config, writer)
+        worker.initial_curves.connect(self._on_initial_curves)
         worker.batch.connect(self._on_batch_received)
         worker.paused_changed.connect(self._on_paused_changed)
         worker.ended.connect(self._on_worker_ended)
@@ -289,6 +293,15 @@ class TrainingPanel(CheckpointLoading, RunFolders, QWidget):
     def _done_steps(self) -> int:
         return self.records[-1].step if self.records else 0
 
+    @property
+    def curves(self) -> TrainingCurves | MarkovCurves:
+        """The curves of the shown run's dataset."""
+        return self.run_curves.current
+
+    def _on_initial_curves(self, start: StepRecord | None) -> None:
+        if self.sender() is self._worker:  # the untrained model's held-out record: a Markov run's step 0
+            self.run_curves.set_start(start)
+
     def _on_batch_received(self, records: list[StepRecord], checkpoints: list[tuple[int, Weights]]) -> None:
         if self.sender() is not self._worker:
             return  # a batch queued by a run that has since been replaced
@@ -341,11 +354,7 @@ class TrainingPanel(CheckpointLoading, RunFolders, QWidget):
         self.progress.show_steps(done, total, estimate=not ended and self.status == "training")
 
     def _phase_text(self) -> str:
-        formed = self.curves.formed_at
-        if formed is not None:
-            return (f"Phase change at step {formed}: an induction head formed, and the loss on repeated "
-                    "tokens dropped.")
-        return "No induction head yet (plateau)." if self.records else ""
+        return self.run_curves.phase_text(bool(self.records))
 
     def _update_phase_text(self) -> None:
         if self.status == "training":
@@ -377,7 +386,15 @@ class TrainingPanel(CheckpointLoading, RunFolders, QWidget):
         self.checkpoint_steps = []
         self.loaded_step = None
         self._shown = None
+        self.run_curves.use(config)
         self.curves.set_n_layers(config.n_layers)
         self.curves.set_records(self.records, config.steps, formed_at)
         self.status_label.setStyleSheet("")
         self._update_slider_range(follow=False)
+
+    def open_run(self, folder: Path | str) -> bool:
+        """Open a saved run (:class:`.training_run_files.RunFolders`); a Markov run's curves start at step 0."""
+        if not super().open_run(folder):
+            return False
+        self.run_curves.set_start(read_start(folder))
+        return True

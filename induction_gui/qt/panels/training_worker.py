@@ -26,6 +26,7 @@ import traceback
 from collections.abc import Callable
 from PySide6.QtCore import QThread, Signal
 
+from ...model.markov_run import write_outputs
 from ...model.scenario import Weights
 from ...model.training_run import RunWriter
 from ...model.training_session import TrainConfig, TrainingSession, limit_blas_threads
@@ -49,6 +50,11 @@ class TrainingWorker(QThread):
 
     Signals
     -------
+    initial_curves(record)
+        once, before any batch: the untrained model's held-out ``StepRecord`` of a
+        markov-chains run (the trainer's ``initial_curves``, step 0, where the
+        curves start), None for the other datasets. It is not a step of the run
+        (the session's records start at step 1), so it does not come in a batch.
     batch(records, checkpoints)
         a list of ``StepRecord`` and a list of ``(step, Weights)`` since the last batch.
     paused_changed(bool)
@@ -58,6 +64,7 @@ class TrainingWorker(QThread):
         ``finished``, ``cancelled``, ``diverged`` or ``failed``, and a one-line message.
     """
 
+    initial_curves = Signal(object)  # not "started": QThread has that signal already
     batch = Signal(object, object)
     paused_changed = Signal(bool)
     ended = Signal(str, str)
@@ -103,6 +110,7 @@ class TrainingWorker(QThread):
         try:
             session = TrainingSession(self.config, writer=self._writer, weights=self._weights,
                                       stop=self._cancel)
+            self.initial_curves.emit(session.trainer.initial_curves)
             last_emit = self._clock()
             for progress in session.run():
                 if progress.record is not None:
@@ -131,6 +139,9 @@ class TrainingWorker(QThread):
         if session is not None:
             try:
                 session.finish()
+                if self.config.dataset == "markov-chains" and self._writer is not None:
+                    # the folder the command line would leave: curves.csv (from step 0) and model/
+                    write_outputs(session, self._writer.folder)
             except Exception as exc:  # noqa: BLE001 - the run in memory is still good
                 traceback.print_exc()
                 message += f" (the run folder could not be completed: {exc})"
