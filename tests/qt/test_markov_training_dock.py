@@ -73,6 +73,8 @@ def test_the_statistical_induction_preset_opens_its_run_and_scrubs_on_the_same_c
     panel = window.training_panel
     assert panel.run_folder is not None and panel.run_folder.name == "markov-chains" and not window.errors
     assert panel.checkpoint_steps[0] == 0 and len(panel.checkpoint_steps) > 20
+    # the settings are the run's, under its own preset: Start would train a Markov run, not the default one
+    assert panel.settings.preset_key == "markov-chains" and panel.settings.config() == panel._run.config
     assert panel.load_checkpoint(100)  # in the unigram plateau
     qtbot.waitUntil(lambda: panel.loaded_step == 100, timeout=WAIT_MS)
     scenario = window.document.scenario

@@ -42,7 +42,7 @@ class RunFolders:
         except (TrainingRunError, OSError) as exc:
             self.show_error("Cannot open the training run", str(exc))
             return False
-        self.settings.fill(run.config)
+        self.settings.show_config(run.config)
         self.settings.check()
         self._show_run(run.config, run.records, run.formed_at)
         self._run = run

@@ -118,6 +118,17 @@ class TrainingSettings(QGroupBox):
             raise KeyError(f"no training preset {key!r}; presets: {', '.join(PRESETS)}")
         self.preset_combo.setCurrentIndex(index)
 
+    def show_config(self, config: TrainConfig) -> None:
+        """Show a saved run's settings under the preset they came from (the one that differs only in the dock's
+        settings; else the first of the same dataset), so a Markov run is not listed as the default preset."""
+        dock = {name: getattr(config, name) for name in DOCK_PARAMS}
+        same_data = [key for key, preset in PRESETS.items() if preset.dataset == config.dataset]
+        exact = [key for key in same_data if dataclasses.replace(PRESETS[key], **dock) == config]
+        key = (exact or same_data or [self.preset_key])[0]
+        with QSignalBlocker(self.preset_combo):
+            self.preset_combo.setCurrentIndex(self.preset_combo.findData(key))
+        self.fill(config)
+
     def _on_preset_changed(self, _index: int) -> None:
         self.fill(PRESETS[self.preset_key])
         self.check()
