@@ -190,7 +190,7 @@ def sample_sequences(transitions: np.ndarray, T: int, rng: np.random.Generator |
     if isinstance(T, bool) or not isinstance(T, int | np.integer) or T < 1:
         raise ValueError(f"T: expected an integer ≥ 1, got {T!r}")
     rng = _generator(rng)
-    batch, k = transitions.shape[0], transitions.shape[1]
+    batch = transitions.shape[0]
     first_cdf = np.cumsum(stationary_distribution(transitions), axis=-1)  # [batch, k]
     row_cdf = np.cumsum(transitions, axis=-1)  # [batch, k, k]: cumulative over the next state
     u = rng.random((batch, T))  # [batch, T]: all uniforms drawn at once, so the stream is fixed by the seed

@@ -219,7 +219,7 @@ class MainWindow(FileActions, ExportActions, DockLayout, QMainWindow):
     def _make_view(self, cls: type[View]) -> View:
         view = cls(self.analysis, appearance=self.appearance)
         view.sync_appearance()  # built while presenting: starts in the projector layout
-        if isinstance(view, (PrintedView, MarkovView)):
+        if view.follows_hover:
             view.follow_hover(self.hover)
         return view
 

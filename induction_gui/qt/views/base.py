@@ -24,6 +24,7 @@ from ...analysis import Analysis, Pending, Results
 from ...model.appearance import Appearance
 from ...model.document import Selection
 from ...model.events import Change, SettingsChanged
+from ...model.hover import Hover, HoveredCell
 from ..widgets.plot_text import fit_plot_text
 from ..widgets.style import EXPLANATION, line_width, mark_explanation
 
@@ -50,6 +51,7 @@ class View(QWidget):
     short_title = ""  # the tab's title when the tab bar is short of room (a projector); "" means the title
     tooltip = ""  # one sentence on what the view shows, in the lecture's terms
     help_text = ""  # a paragraph for Help ▸ What Am I Looking At? (F1); the tooltip when empty
+    follows_hover = False  # reads the Attention pattern's hovered cell: the window calls follow_hover
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -71,6 +73,7 @@ class View(QWidget):
         self._hidden_for_presentation: list[QWidget] = []
         self._hidden_for_height: list[QWidget] = []  # explanations a low view leaves out (see _fit_explanations)
         self.waiting_for: set[str] = set()  # slow entries this view showed as "computing…"
+        self._hover: Hover | None = None  # the window's pattern hover, once followed
         analysis.events.results.connect(self._on_results_changed)
         analysis.events.ready.connect(self._on_entry_ready)
         self.document.events.selection.connect(self._on_selection_changed)
@@ -86,6 +89,16 @@ class View(QWidget):
         self.document.events.scenario.disconnect(self._on_scenario_setting_changed)
         self.analysis.events.pinned.disconnect(self._on_pinned_changed)
         self.appearance.events.changed.disconnect(self._on_appearance_changed)
+        if self._hover is not None:
+            self._hover.events.changed.disconnect(self._on_hover_changed)
+
+    def follow_hover(self, hover: Hover) -> None:
+        """Follow the cell the Attention pattern's pointer is over (for views with ``follows_hover``)."""
+        self._hover = hover
+        hover.events.changed.connect(self._on_hover_changed)
+
+    def _on_hover_changed(self, cell: HoveredCell | None) -> None:
+        self.update_if_visible()
 
     # -- scheduling ------------------------------------------------------------------------
     def _on_results_changed(self, results: Results) -> None:

@@ -26,7 +26,6 @@ from ...analysis.analysis import NotDefinedHere
 from ...analysis.entries.markov import DEFAULT_ALPHA, Counting, CountingAt, chain_param
 from ...model.appearance import Appearance
 from ...model.events import Change, SettingsChanged
-from ...model.hover import Hover, HoveredCell
 from ...model.markov_chain import VIEW_KEY, stored_chain
 from ..widgets.plotting import caption, make_plot, qfont, style_plot, thin_value_labels
 from ..widgets.style import mark_explanation
@@ -47,6 +46,7 @@ class MarkovView(View):
     """The model's next-state distribution against the in-context unigram and bigram estimates, with the counts."""
 
     title = "Counting"
+    follows_hover = True
     tooltip = ("Statistical induction: at the focused position of a Markov-chain sequence, the model's next-state "
                "probabilities beside the in-context unigram and bigram estimates and the counts they come from, "
                "with the true transition matrix and the bigram estimate of every row.")
@@ -69,7 +69,6 @@ class MarkovView(View):
         self.counting: Counting | None = None  # what is drawn (None: a refusal or nothing yet)
         self.shown: CountingAt | None = None  # the position drawn
         self.message = ""  # the refusal or waiting sentence shown instead of the plots
-        self._hover: Hover | None = None
 
         self.heading = caption(bold=True)
         self.heading.setTextFormat(Qt.TextFormat.RichText)
@@ -134,19 +133,6 @@ class MarkovView(View):
     def alpha(self) -> float:
         """The prior α of both estimates (1 unless the learner changes it: the training chains' Dirichlet(1))."""
         return float(self.alpha_spin.value())
-
-    def follow_hover(self, hover: Hover) -> None:
-        """Show the query position the Attention pattern's pointer is over (the window calls this once)."""
-        self._hover = hover
-        hover.events.changed.connect(self._on_hover_changed)
-
-    def detach(self) -> None:
-        super().detach()
-        if self._hover is not None:
-            self._hover.events.changed.disconnect(self._on_hover_changed)
-
-    def _on_hover_changed(self, cell: HoveredCell | None) -> None:
-        self.update_if_visible()
 
     def _on_scenario_setting_changed(self, change: Change) -> None:
         """The chain was edited (or another view setting every view reads): redraw with it."""

@@ -26,7 +26,7 @@ from ...analysis import Analysis
 from ...analysis.entries.printed import NO_SOURCE, Printed, copy_source
 from ...analysis.printed_text import column_range_text, csv_rows, printed_text
 from ...model.appearance import Appearance
-from ...model.hover import Hover, HoveredCell
+from ...model.hover import HoveredCell
 from ..widgets.labels import plain_label, set_label_points
 from ..widgets.style import mark_explanation
 from .base import View
@@ -42,6 +42,7 @@ class PrintedView(View):
     """The focused head's X, A and z as rounded numbers, with the query and the row it copies from marked."""
 
     title = "Printed"
+    follows_hover = True
     tooltip = ("The numbers the lecture prints for the focused head: the input representations X, the attention "
                "pattern A and the copied representations z = A·X (or A·X·W_OV), rounded, with the focused query "
                "row and the row it copies from marked.")
@@ -54,7 +55,6 @@ class PrintedView(View):
         self.source = NO_SOURCE  # the row it copies from
         self._own_hover: HoveredCell | None = None  # a cell of A under the pointer in this view
         self._hover_viewport: QWidget | None = None  # the table it is in
-        self._hover: Hover | None = None  # the window's pattern hover, once followed
         self._applied_points: float | None = None
 
         self.heading = plain_label()
@@ -132,16 +132,6 @@ class PrintedView(View):
         layout.addLayout(buttons)
         layout.addWidget(self.splitter, 1)
         self.setToolTip(self.tooltip)
-
-    def follow_hover(self, hover: Hover) -> None:
-        """Mark the pattern cell another view's heatmap is hovering (the window calls this once)."""
-        self._hover = hover
-        hover.events.changed.connect(self._on_hover_changed)
-
-    def detach(self) -> None:
-        super().detach()
-        if self._hover is not None:
-            self._hover.events.changed.disconnect(self._on_hover_changed)
 
     # -- options ---------------------------------------------------------------------------------
     @property
