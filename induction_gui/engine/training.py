@@ -62,6 +62,7 @@ ADAM_EPS = 1e-8
 class TrainingDiverged(RuntimeError):
     """The loss (or an update) became NaN or infinite; the weights are those after the last good step."""
 
+
 SMALL_VOCAB = 16  # token ids below this: head scores through one-hots of the previous token (Markov states)
 
 
