@@ -197,15 +197,15 @@ def test_the_step_zero_record_reads_back_from_curves_csv(qtbot, panel: TrainingP
 
 
 def test_a_low_narrow_dock_shows_the_phase_pair_and_the_whole_set_comes_back(qtbot) -> None:
-    """Under the views of a 1280x720 window the curves have about 660x200 px: two readable plots, not four strips."""
+    """Under the views of a 1280x720 window the curves have about 660x200 px: Figure 1's two plots, not four strips."""
     curves = MarkovCurves()
     qtbot.addWidget(curves)
     curves.resize(660, 202)
     curves.show()
-    qtbot.waitUntil(lambda: _shown_keys(curves) == ["kl", "statistical"])
+    qtbot.waitUntil(lambda: _shown_keys(curves) == ["heldout", "kl"])
     # the keys above the plots: a dock squeezed below its minimum cuts its bottom edge, not the keys
     qtbot.waitUntil(lambda: all(curves.legends[k].isVisible() and curves.legends[k].y() < curves.plots[k].y()
-                                for k in ("kl", "statistical")))
+                                for k in ("heldout", "kl")))
     curves.resize(1400, 400)
     qtbot.waitUntil(lambda: _shown_keys(curves) == MARKOV_KEYS)
     curves.resize(900, 420)

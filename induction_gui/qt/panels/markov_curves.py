@@ -46,8 +46,9 @@ LOSS_COLOR = "#000000"
 KL_FLOOR = 1e-3  # nats: a KL at or below it is drawn there (a log axis has no zero)
 KL_TICKS = [[(float(np.log10(v)), f"{v:g}") for v in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)]]
 FLOOR_TEXTS = ("Bayes-optimal bigram (floor)", "Bayes floor", "floor")  # one line: the room under it is one
-# the projector's pair: the strategy the model is nearest, and the head that makes it the bigram
-PHASE_CHANGE_PLOTS = ("kl", "statistical")
+# the projector's (and a low dock's) pair, Figure 1's: the loss over its Bayes floor, and the strategy the model is
+# nearest (the heads' scores show in the heads grid, and in the curves when the dock is raised)
+PHASE_CHANGE_PLOTS = ("heldout", "kl")
 
 # plot key -> (title, y label, tooltip in the lecture's terms)
 PLOTS: dict[str, tuple[str, str, str]] = {
