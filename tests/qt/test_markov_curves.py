@@ -156,8 +156,9 @@ def test_a_markov_run_draws_the_phases_of_figure_1(qtbot, panel: TrainingPanel) 
 
 def test_another_dataset_brings_the_induction_curves_back_and_a_saved_markov_run_reopens_the_same(
         qtbot, panel: TrainingPanel, tmp_path: Path) -> None:
-    _train(qtbot, panel, "markov-chains", STEPS)
+    _train(qtbot, panel, "markov-chains", 60)  # a short run has curves, a region and the unigram mark to clear
     markov = panel.run_curves.markov
+    assert markov.regions and "unigram" in markov.phases
     qtbot.waitUntil(lambda: _shown_keys(markov) == MARKOV_KEYS)
     live = _snapshot(markov)
     saved = tmp_path / "markov-run"
