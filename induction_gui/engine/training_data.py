@@ -202,11 +202,12 @@ def _onehot_numerator(tokens: np.ndarray | None) -> Callable[[np.ndarray], np.nd
     n_batch, n_pos = tokens.shape
     previous = np.zeros((n_batch, n_pos, int(tokens.max(initial=0)) + 1), dtype=np.float32)  # [batch, key_pos, vocab]
     previous[np.arange(n_batch)[:, None], np.arange(1, n_pos), tokens[:, :-1]] = 1.0  # key j ≥ 1 carries t_{j-1}
-    query = tokens[:, None, :, None]  # [batch, 1, query_pos, 1]
+    current = np.zeros_like(previous)  # [batch, query_pos, vocab]: the query's own token
+    current[np.arange(n_batch)[:, None], np.arange(n_pos), tokens] = 1.0
 
     def numerator(a: np.ndarray) -> np.ndarray:
         by_token = np.matmul(a, previous[:, None].astype(a.dtype, copy=False))  # [batch, head_index, query_pos, vocab]
-        hits = np.take_along_axis(by_token, np.broadcast_to(query, (*by_token.shape[:3], 1)), axis=-1)
-        return hits[..., 0].sum(axis=-1, dtype=np.float64)  # [batch, head_index]
+        by_token *= current[:, None]  # keep the mass on keys after the query's own token
+        return by_token.sum(axis=(-2, -1), dtype=np.float64)  # [batch, head_index]
 
     return numerator
