@@ -193,11 +193,20 @@ def save_weights(weights: Weights, path: str | os.PathLike[str]) -> None:
             arrays[_NPZ_CONFIG_KEY] = np.array(config_json)
             with open(tmp, "wb") as f:
                 np.savez(f, **arrays)
+        _usual_permissions(tmp)
         os.replace(tmp, path)
     except BaseException:
         # a failed save leaves the previous file as it was and no debris
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _usual_permissions(path: Path) -> None:
+    """A file as ``open`` would create it (0666 less the umask): mkstemp's is private (0600), and a model
+    folder or checkpoint is meant to be shared (another account, a classroom share, a TransformerLens notebook)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def save_model_folder(weights: Weights, folder: str | os.PathLike[str]) -> Path:

@@ -94,6 +94,16 @@ def test_file_round_trip_is_exact(tmp_path: Path, suffix: str, dtype: type) -> N
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left behind
 
 
+@pytest.mark.parametrize("suffix", [".safetensors", ".npz"])
+def test_saved_weights_are_readable_by_others_as_open_would_make_them(tmp_path: Path, suffix: str) -> None:
+    old = os.umask(0o022)
+    try:
+        Weights.random(CFG).save(tmp_path / f"model{suffix}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / f"model{suffix}").stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
+
+
 def test_npz_never_loads_pickles(tmp_path: Path) -> None:
     path = tmp_path / "evil.npz"
     p = _params()
