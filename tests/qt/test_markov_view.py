@@ -250,3 +250,34 @@ def test_the_counting_tab_with_numbers_fits_the_classroom_screens(tmp_path: Path
         assert cases["k=3"]["numbers_in_cells"], "3 states: the numbers fit their cells"
         assert report["violations"] == [], f"{screen}: " + "\n".join(
             f"{v['case']}: {v['rule']}: {v['widget']} ({v['sizes']})" for v in report["violations"])
+
+
+def test_hovering_the_sequence_strip_counts_up_to_that_position_and_a_click_focuses_it(qtbot, make_window) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    window = make_window("build-your-own")
+    _generate(window, length=25)
+    view = _counting_view(qtbot, window)
+    strip = view.strip
+    tokens = window.document.scenario.tokens
+    assert strip.isVisible() and len(strip.states) == tokens.size and strip.states[0] is None  # the start token
+    assert [s + 1 for s in strip.states[1:]] == [int(t) for t in tokens[1:]]
+    focused = window.document.selection.query_pos
+    assert strip.focused == focused and view.shown.position == focused
+
+    def centre(pos: int) -> QPoint:
+        return strip.cell_rect(pos).center().toPoint()
+
+    # a move event sent to the strip itself (QTest.mouseMove lands by window position, which offscreen misplaces)
+    move = QMouseEvent(QEvent.Type.MouseMove, QPointF(centre(10)), QPointF(strip.mapToGlobal(centre(10))),
+                       Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(strip, move)
+    qtbot.waitUntil(lambda: view.shown is not None and view.shown.position == 10)
+    _check_position(view, window, 10)  # the bars and counts are those of position 10
+    assert window.document.selection.query_pos == focused, "hovering does not move the focus"
+    qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=centre(20))
+    qtbot.waitUntil(lambda: window.document.selection.query_pos == 20)
+    QApplication.sendEvent(strip, QEvent(QEvent.Type.Leave))  # the pointer leaves the strip
+    qtbot.waitUntil(lambda: view.shown.position == 20 and strip.focused == 20)

@@ -31,6 +31,7 @@ from ..widgets.plotting import caption, make_plot, qfont, style_plot, thin_value
 from ..widgets.style import mark_explanation
 from .base import View
 from .markov_matrices import TransitionMap
+from .markov_strip import SequenceStrip
 
 # Okabe–Ito, as the training curves: distinguishable with colour-blindness and on a washed-out projector
 SERIES = (("model", "#0072B2"), ("unigram", "#E69F00"), ("bigram", "#009E73"))
@@ -52,7 +53,8 @@ class MarkovView(View):
                "with the true transition matrix and the bigram estimate of every row.")
     help_text = (
         "Counting: a model trained on in-context Markov chains cannot know the chain in advance; it can only "
-        "count. At the focused position (click a token in the sequence panel, or hover the attention pattern) "
+        "count. At the focused position (hover a cell of the sequence strip under the heading, click it or a token "
+        "in the sequence panel to focus it) "
         "three bars per possible next state compare the model's probability with two counting strategies: the "
         "in-context unigram estimate (c_j + α) / (n + kα), from how often each state occurred among the n tokens "
         "so far, and the in-context bigram estimate (c_i→j + α) / (c_i + kα), from how often the current state i "
@@ -69,6 +71,7 @@ class MarkovView(View):
         self.counting: Counting | None = None  # what is drawn (None: a refusal or nothing yet)
         self.shown: CountingAt | None = None  # the position drawn
         self.message = ""  # the refusal or waiting sentence shown instead of the plots
+        self.strip_hover: int | None = None  # the position under the pointer on the view's own sequence strip
 
         self.heading = caption(bold=True)
         self.heading.setTextFormat(Qt.TextFormat.RichText)
@@ -94,6 +97,9 @@ class MarkovView(View):
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.formulas = caption()
         mark_explanation(self.formulas)
+        self.strip = SequenceStrip()
+        self.strip.hovered.connect(self._on_strip_hovered)
+        self.strip.clicked.connect(lambda pos: self.document.set_selection(query_pos=pos))
         self.true_map = TransitionMap(appearance=self.appearance)
         self.estimate_map = TransitionMap(appearance=self.appearance)
 
@@ -123,6 +129,7 @@ class MarkovView(View):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
         layout.addWidget(self.heading)
+        layout.addWidget(self.strip)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.summary)
         layout.addWidget(self.formulas)
@@ -141,11 +148,17 @@ class MarkovView(View):
         else:
             super()._on_scenario_setting_changed(change)
 
+    def _on_strip_hovered(self, pos: int) -> None:
+        self.strip_hover = None if pos < 0 else pos
+        self.update_if_visible()
+
     def position(self) -> int:
-        """The position to draw: the hovered query, else the focused one (clamped to the results drawn)."""
+        """The position to draw: hovered on the strip, else hovered in the pattern, else the focused one."""
         results = self.analysis.latest_results
         assert results is not None
         focused = self.focus(results).query_pos
+        if self.strip_hover is not None and 0 <= self.strip_hover < results.tokens.size:
+            return self.strip_hover
         cell = self._hover.cell if self._hover is not None else None
         if cell is not None and 0 <= cell.query_pos < results.tokens.size:
             return cell.query_pos
@@ -173,6 +186,10 @@ class MarkovView(View):
         self.counting, self.shown, self.message = counting, at, ""
         self.splitter.show()
         self.summary.show()
+        self.strip.show()
+        self.strip.set_font_size(self.font_points)
+        self.strip.set_sequence([None] * counting.offset + [int(s) for s in counting.states], counting.names,
+                                self.focus(self.analysis.latest_results).query_pos)
         self._draw_heading(counting, at, note)
         self._draw_bars(counting, at)
         self._draw_counts(counting, at)
@@ -186,6 +203,7 @@ class MarkovView(View):
         self.heading.setFont(qfont(self.font_points, bold=True))
         self.splitter.hide()
         self.summary.hide()
+        self.strip.hide()
         self.formulas.setText("")
 
     def _names(self, counting: Counting) -> list[str]:
